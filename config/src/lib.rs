@@ -1,0 +1,2 @@
+//! Boot command line parsing (placeholder until the config crate lands).
+#![no_std]

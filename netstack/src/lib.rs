@@ -1,0 +1,2 @@
+//! Netstack (placeholder until the netstack crate lands).
+#![no_std]

@@ -1,0 +1,2 @@
+//! Platform layer (placeholder until the platform crate lands).
+#![no_std]

@@ -1,0 +1,2 @@
+//! Engine (placeholder until the engine crate lands).
+#![no_std]

@@ -359,7 +359,9 @@ pub mod mft {
 
         /// NET_BASIC: the MAC address.
         pub fn net_mac(&self) -> [u8; 6] {
-            [self.u[0], self.u[1], self.u[2], self.u[3], self.u[4], self.u[5]]
+            [
+                self.u[0], self.u[1], self.u[2], self.u[3], self.u[4], self.u[5],
+            ]
         }
 
         /// NET_BASIC: the MTU.
@@ -399,7 +401,10 @@ pub mod mft {
         let mut out = [0u8; 68];
         let mut i = 0;
         while i < b.len() {
-            assert!(b[i].is_ascii_alphanumeric(), "manifest names are [A-Za-z0-9]");
+            assert!(
+                b[i].is_ascii_alphanumeric(),
+                "manifest names are [A-Za-z0-9]"
+            );
             out[i] = b[i];
             i += 1;
         }

@@ -1,0 +1,329 @@
+//! The lab internet: a namespace with a bridge for the resolvers under test, real
+//! authoritative servers (NSD) for the zones of [`crate::zones`], and optionally Unbound
+//! as the reference resolver and dnsmasq as a DHCP server.
+//!
+//! Layout (all inside one namespace, nothing reaches the host's network):
+//!
+//! ```text
+//!   br0 10.53.0.1/24 fd53::1/64 (MAC pinned) ── tap0 ── resolver under test (10.53.0.2)
+//!                                            └─ tap1 ── second resolver (10.53.0.3)
+//!   lo: the authoritative servers' documentation addresses (198.51.100.x, 203.0.113.x,
+//!       2001:db8::…), Unbound on 10.53.0.1, an "outside" client address 192.0.2.99
+//! ```
+
+use std::path::{Path, PathBuf};
+use std::process::Command;
+use std::time::{Duration, Instant};
+
+use crate::netns::{Netns, Proc};
+use crate::zones::{self, Server};
+use crate::{Result, dig::Dig};
+
+/// Gateway and client address of the lab LAN.
+pub const GATEWAY4: &str = "10.53.0.1";
+/// IPv6 gateway and client address of the lab LAN.
+pub const GATEWAY6: &str = "fd53::1";
+/// A client address outside every default allow list (documentation range).
+pub const OUTSIDE_CLIENT: &str = "192.0.2.99";
+/// Where Unbound listens.
+pub const UNBOUND_ADDR: &str = GATEWAY4;
+/// Number of TAP devices on the lab bridge.
+pub const TAPS: usize = 2;
+
+/// Which optional services a lab runs.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct LabOptions {
+    /// Run Unbound from Debian on [`UNBOUND_ADDR`] with the lab's root hints.
+    pub unbound: bool,
+    /// Run dnsmasq as a DHCP server on the bridge (10.53.0.100–10.53.0.150).
+    pub dhcp: bool,
+}
+
+/// A running lab. Dropping it stops every server and deletes the namespace.
+pub struct Lab {
+    dir: PathBuf,
+    servers: Vec<Proc>,
+    others: Vec<Proc>,
+    // Declared last: dropped after the processes above are killed.
+    ns: Netns,
+}
+
+impl Lab {
+    /// Builds the namespace, the bridge and TAPs, starts NSD for every lab server and the
+    /// optional services, and waits (bounded) until each answers.
+    pub fn start(opts: LabOptions) -> Result<Lab> {
+        crate::packages::require(&["nsd", "dig"])?;
+        if opts.unbound {
+            crate::packages::require(&["unbound"])?;
+        }
+        if opts.dhcp {
+            crate::packages::require(&["dnsmasq"])?;
+        }
+        let ns = Netns::create()?;
+        let dir = std::env::temp_dir().join(ns.name());
+        let _ = std::fs::remove_dir_all(&dir);
+        std::fs::create_dir_all(&dir).map_err(|e| format!("{}: {e}", dir.display()))?;
+        let mut lab = Lab {
+            dir,
+            servers: Vec::new(),
+            others: Vec::new(),
+            ns,
+        };
+        lab.build_topology()?;
+        for server in zones::servers() {
+            let p = lab.start_nsd(&server)?;
+            lab.servers.push(p);
+        }
+        for server in zones::servers() {
+            let zone = server.zones[0].0;
+            lab.wait_answering(server.addrs[0], zone)?;
+        }
+        if opts.unbound {
+            lab.start_unbound()?;
+        }
+        if opts.dhcp {
+            lab.start_dnsmasq()?;
+        }
+        Ok(lab)
+    }
+
+    /// The namespace the lab runs in.
+    pub fn ns(&self) -> &Netns {
+        &self.ns
+    }
+
+    /// The lab's scratch folder (logs, zone files, configs).
+    pub fn dir(&self) -> &Path {
+        &self.dir
+    }
+
+    /// Name of TAP `i` (0 or 1) on the lab bridge.
+    pub fn tap(&self, i: usize) -> String {
+        format!("tap{i}")
+    }
+
+    /// The `--root-hints=` value for the lab's root.
+    pub fn root_hints(&self) -> String {
+        zones::ROOT_HINTS.join(",")
+    }
+
+    fn build_topology(&self) -> Result<()> {
+        let ns = &self.ns;
+        ns.sysctl("net.ipv6.conf.all.accept_dad", "0")?;
+        ns.sysctl("net.ipv6.conf.default.accept_dad", "0")?;
+        // Pin the bridge's MAC before any port joins: a bridge otherwise takes the lowest
+        // port MAC, which changes as TAPs come and go and breaks neighbour caches.
+        ns.ip(&[
+            "link",
+            "add",
+            "br0",
+            "address",
+            "02:00:5e:35:00:01",
+            "type",
+            "bridge",
+        ])?;
+        for i in 0..TAPS {
+            let tap = self.tap(i);
+            ns.ip(&["tuntap", "add", &tap, "mode", "tap"])?;
+            ns.ip(&["link", "set", &tap, "master", "br0"])?;
+            ns.ip(&["link", "set", &tap, "up"])?;
+        }
+        ns.ip(&["link", "set", "br0", "up"])?;
+        ns.ip(&["addr", "add", &format!("{GATEWAY4}/24"), "dev", "br0"])?;
+        ns.ip(&[
+            "addr",
+            "add",
+            &format!("{GATEWAY6}/64"),
+            "dev",
+            "br0",
+            "nodad",
+        ])?;
+        ns.ip(&["addr", "add", &format!("{OUTSIDE_CLIENT}/32"), "dev", "lo"])?;
+        for server in zones::servers() {
+            for a in server.addrs {
+                if a.contains(':') {
+                    ns.ip(&["addr", "add", &format!("{a}/128"), "dev", "lo", "nodad"])?;
+                } else {
+                    ns.ip(&["addr", "add", &format!("{a}/32"), "dev", "lo"])?;
+                }
+            }
+        }
+        Ok(())
+    }
+
+    fn start_nsd(&self, server: &Server) -> Result<Proc> {
+        let d = self.dir.join(format!("nsd-{}", server.name));
+        std::fs::create_dir_all(&d).map_err(|e| format!("{}: {e}", d.display()))?;
+        let mut conf = String::from("server:\n");
+        for a in server.addrs {
+            conf.push_str(&format!("  ip-address: {a}\n"));
+        }
+        conf.push_str(&format!(
+            "  port: 53\n  server-count: 1\n  username: \"\"\n  chroot: \"\"\n  database: \"\"\n  \
+             zonelistfile: \"{d}/zone.list\"\n  xfrdfile: \"{d}/xfrd.state\"\n  \
+             pidfile: \"{d}/nsd.pid\"\n  zonesdir: \"{d}\"\n  verbosity: 1\n  hide-version: yes\n  \
+             refuse-any: no\nremote-control:\n  control-enable: no\n",
+            d = d.display()
+        ));
+        for (i, (origin, text)) in server.zones.iter().enumerate() {
+            let file = format!("zone{i}.zone");
+            write(&d.join(&file), text)?;
+            conf.push_str(&format!(
+                "zone:\n  name: \"{origin}\"\n  zonefile: \"{file}\"\n"
+            ));
+        }
+        let conf_path = d.join("nsd.conf");
+        write(&conf_path, &conf)?;
+        let mut cmd = self.ns.command("nsd");
+        cmd.arg("-d").arg("-c").arg(&conf_path);
+        Proc::spawn(&format!("nsd {}", server.name), cmd, &d.join("nsd.log"))
+    }
+
+    fn wait_answering(&self, addr: &str, zone: &str) -> Result<()> {
+        let deadline = Instant::now() + Duration::from_secs(10);
+        loop {
+            if let Ok(a) = self.dig(addr, &["+norec", zone, "SOA"]) {
+                if a.status == "NOERROR" && !a.answer.is_empty() {
+                    return Ok(());
+                }
+            }
+            if Instant::now() > deadline {
+                return Err(format!(
+                    "the lab server at {addr} does not answer for {zone} (logs in {})",
+                    self.dir.display()
+                ));
+            }
+            std::thread::sleep(Duration::from_millis(50));
+        }
+    }
+
+    fn start_unbound(&mut self) -> Result<()> {
+        let d = self.dir.join("unbound");
+        std::fs::create_dir_all(&d).map_err(|e| format!("{}: {e}", d.display()))?;
+        let hints = "\
+.                        3600000 IN NS a.root-servers.test.\n\
+a.root-servers.test.     3600000 IN A 198.51.100.1\n\
+a.root-servers.test.     3600000 IN AAAA 2001:db8::1\n";
+        write(&d.join("root.hints"), hints)?;
+        let conf = format!(
+            "server:\n  interface: {UNBOUND_ADDR}\n  interface: {GATEWAY6}\n  port: 53\n  \
+             access-control: 0.0.0.0/0 allow\n  access-control: ::/0 allow\n  \
+             username: \"\"\n  chroot: \"\"\n  directory: \"{d}\"\n  pidfile: \"{d}/unbound.pid\"\n  \
+             logfile: \"\"\n  use-syslog: no\n  num-threads: 1\n  do-ip6: yes\n  \
+             do-not-query-localhost: no\n  root-hints: \"{d}/root.hints\"\n  \
+             module-config: \"iterator\"\n  local-zone: \"test.\" nodefault\n  qname-minimisation: yes\n  \
+             harden-referral-path: no\n  minimal-responses: yes\n  verbosity: 1\n\
+             remote-control:\n  control-enable: no\n",
+            d = d.display()
+        );
+        let conf_path = d.join("unbound.conf");
+        write(&conf_path, &conf)?;
+        let mut cmd = self.ns.command("unbound");
+        cmd.arg("-d").arg("-c").arg(&conf_path);
+        let p = Proc::spawn("unbound", cmd, &d.join("unbound.log"))?;
+        self.others.push(p);
+        let deadline = Instant::now() + Duration::from_secs(10);
+        loop {
+            if let Ok(a) = self.dig(UNBOUND_ADDR, &["a.root-servers.test", "A"]) {
+                if a.status == "NOERROR" {
+                    return Ok(());
+                }
+            }
+            if Instant::now() > deadline {
+                return Err(format!(
+                    "unbound does not answer on {UNBOUND_ADDR} (log: {})",
+                    d.join("unbound.log").display()
+                ));
+            }
+            std::thread::sleep(Duration::from_millis(50));
+        }
+    }
+
+    fn start_dnsmasq(&mut self) -> Result<()> {
+        let d = self.dir.join("dnsmasq");
+        std::fs::create_dir_all(&d).map_err(|e| format!("{}: {e}", d.display()))?;
+        let mut cmd = self.ns.command("dnsmasq");
+        cmd.args([
+            "--keep-in-foreground",
+            "--no-resolv",
+            "--no-hosts",
+            "--port=0",
+            "--interface=br0",
+            "--bind-interfaces",
+            "--dhcp-range=10.53.0.100,10.53.0.150,255.255.255.0,2m",
+            "--dhcp-option=option:router,10.53.0.1",
+            "--log-dhcp",
+            "--log-facility=-",
+        ])
+        .arg(format!("--dhcp-leasefile={}", d.join("leases").display()))
+        .arg(format!("--pid-file={}", d.join("dnsmasq.pid").display()));
+        let p = Proc::spawn("dnsmasq", cmd, &d.join("dnsmasq.log"))?;
+        self.others.push(p);
+        Ok(())
+    }
+
+    /// Stops every authoritative server (the cache test's "the internet went away").
+    pub fn stop_servers(&mut self) {
+        for p in &mut self.servers {
+            p.kill();
+        }
+    }
+
+    /// Runs `dig @server ARGS…` inside the lab with a bounded wait.
+    pub fn dig(&self, server: &str, args: &[&str]) -> Result<Dig> {
+        crate::dig::run(&self.ns, server, args)
+    }
+
+    /// Runs `ping` inside the lab: `count` echoes, each waited for at most a second.
+    pub fn ping(&self, addr: &str, count: u32) -> Result<()> {
+        crate::run_checked(self.ns.command("ping").args([
+            "-c",
+            &count.to_string(),
+            "-W",
+            "1",
+            "-i",
+            "0.2",
+            addr,
+        ]))
+    }
+
+    /// Waits (bounded) until `addr` answers a ping.
+    pub fn wait_ping(&self, addr: &str, timeout: Duration) -> Result<Duration> {
+        let start = Instant::now();
+        loop {
+            let ok = self
+                .ns
+                .command("ping")
+                .args(["-c", "1", "-W", "1", addr])
+                .output()
+                .map(|o| o.status.success())
+                .unwrap_or(false);
+            if ok {
+                return Ok(start.elapsed());
+            }
+            if start.elapsed() > timeout {
+                return Err(format!("{addr} does not answer ping within {timeout:?}"));
+            }
+        }
+    }
+
+    /// A command that runs `program` inside the lab.
+    pub fn command(&self, program: &str) -> Command {
+        self.ns.command(program)
+    }
+}
+
+impl Drop for Lab {
+    fn drop(&mut self) {
+        for p in self.servers.iter_mut().chain(self.others.iter_mut()) {
+            p.kill();
+        }
+        if std::env::var_os("E2E_KEEP_LOGS").is_none() {
+            let _ = std::fs::remove_dir_all(&self.dir);
+        }
+    }
+}
+
+fn write(path: &Path, text: &str) -> Result<()> {
+    std::fs::write(path, text).map_err(|e| format!("{}: {e}", path.display()))
+}

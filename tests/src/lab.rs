@@ -182,10 +182,11 @@ impl Lab {
     fn wait_answering(&self, addr: &str, zone: &str) -> Result<()> {
         let deadline = Instant::now() + Duration::from_secs(10);
         loop {
-            if let Ok(a) = self.dig(addr, &["+norec", zone, "SOA"]) {
-                if a.status == "NOERROR" && !a.answer.is_empty() {
-                    return Ok(());
-                }
+            if let Ok(a) = self.dig(addr, &["+norec", zone, "SOA"])
+                && a.status == "NOERROR"
+                && !a.answer.is_empty()
+            {
+                return Ok(());
             }
             if Instant::now() > deadline {
                 return Err(format!(
@@ -224,10 +225,10 @@ a.root-servers.test.     3600000 IN AAAA 2001:db8::1\n";
         self.others.push(p);
         let deadline = Instant::now() + Duration::from_secs(10);
         loop {
-            if let Ok(a) = self.dig(UNBOUND_ADDR, &["a.root-servers.test", "A"]) {
-                if a.status == "NOERROR" {
-                    return Ok(());
-                }
+            if let Ok(a) = self.dig(UNBOUND_ADDR, &["a.root-servers.test", "A"])
+                && a.status == "NOERROR"
+            {
+                return Ok(());
             }
             if Instant::now() > deadline {
                 return Err(format!(

@@ -1,4 +1,4 @@
-//! A `log` backend on the console: one `[LEVEL] target: message` line per record.
+//! A `log` backend on the console: one `[time] LEVEL target: message` line per record.
 
 // `std` is linked by `unix/mod.rs` (the crate is no_std for the solo5 build).
 use super::std;
@@ -20,7 +20,7 @@ impl log::Log for ConsoleLogger {
         }
         // One write per line, so lines from a panic hook or another thread never interleave
         // mid-line.
-        let line = format_line(record);
+        let line = format_line(super::clock::now_ns(), record);
         let mut out = std::io::stdout().lock();
         let _ = out.write_all(line.as_bytes());
         let _ = out.flush();
@@ -31,10 +31,13 @@ impl log::Log for ConsoleLogger {
     }
 }
 
-/// `[LEVEL] target: message` and a newline: the same shape as the solo5 backend's.
-pub(crate) fn format_line(record: &log::Record<'_>) -> std::string::String {
+/// `[SSSSS.UUUUUU] LEVEL target: message` and a newline, the time being the monotonic
+/// clock in seconds and microseconds: the same shape as the solo5 backend's lines.
+pub(crate) fn format_line(now_ns: u64, record: &log::Record<'_>) -> std::string::String {
     std::format!(
-        "[{}] {}: {}\n",
+        "[{:5}.{:06}] {:<5} {}: {}\n",
+        now_ns / 1_000_000_000,
+        (now_ns % 1_000_000_000) / 1000,
         record.level(),
         record.target(),
         record.args()

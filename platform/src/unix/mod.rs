@@ -13,17 +13,16 @@ mod args;
 mod clock;
 mod logger;
 mod tap;
-mod types;
 
 use std::io::Write;
+
+use crate::{HeapStats, NetError};
 use std::string::String;
 
 pub use args::{ArgsError, USAGE, UnixArgs};
 pub use clock::MonotonicClock;
 pub use logger::init_logger;
 pub use tap::TapError;
-pub use types::{HeapStats, NetError};
-
 /// Ethernet header bytes on top of the MTU in a frame (`SOLO5_NET_HLEN`).
 pub const NET_HLEN: usize = 14;
 
@@ -136,7 +135,7 @@ impl Platform {
     /// is waiting.
     pub fn net_read(&mut self, buf: &mut [u8]) -> Result<Option<usize>, NetError> {
         if buf.len() < usize::from(self.net_mtu()) + NET_HLEN {
-            return Err(NetError::InvalidArgument);
+            return Err(NetError::BufferTooSmall);
         }
         match &self.tap {
             None => Ok(None),
@@ -144,10 +143,10 @@ impl Platform {
         }
     }
 
-    /// Sends one frame of at most MTU + 14 bytes.
+    /// Sends one frame of 1 to MTU + 14 bytes.
     pub fn net_write(&mut self, frame: &[u8]) -> Result<(), NetError> {
-        if frame.len() > usize::from(self.net_mtu()) + NET_HLEN {
-            return Err(NetError::InvalidArgument);
+        if frame.is_empty() || frame.len() > usize::from(self.net_mtu()) + NET_HLEN {
+            return Err(NetError::BadFrameLength);
         }
         match &self.tap {
             None => Ok(()),
@@ -185,13 +184,13 @@ impl Platform {
     }
 }
 
-/// A host I/O error as a [`NetError`]: would-block is [`NetError::Again`], the rest
-/// [`NetError::Device`] with the errno.
+/// A host I/O error as a [`NetError`]: a bad descriptor or argument is `Invalid`, the
+/// rest `Unspecified` (the errno is logged at debug level, as the type has no room).
 fn net_error(e: std::io::Error) -> NetError {
-    if e.kind() == std::io::ErrorKind::WouldBlock {
-        NetError::Again
-    } else {
-        NetError::Device(e.raw_os_error().unwrap_or(0))
+    log::debug!("tap: {e}");
+    match e.raw_os_error() {
+        Some(libc::EBADF | libc::EINVAL | libc::EFAULT) => NetError::Invalid,
+        _ => NetError::Unspecified,
     }
 }
 
@@ -225,34 +224,36 @@ fn random_mac() -> [u8; 6] {
     mac
 }
 
-/// The body of the `fn main` that [`entry!`](crate::entry) defines: set the platform up
-/// from `std::env::args`, run `app_main`, exit with its status. A bad command line or a
-/// TAP that cannot be attached is one line on stderr and exit status 1. `--help` (or
-/// `-h`) before any `--` prints [`USAGE`] first and runs the app without a network
-/// device, so that it can print the boot arguments' usage too.
-#[doc(hidden)]
-pub fn __unix_main(app_main: fn(Platform) -> i32) -> ! {
-    let args: std::vec::Vec<String> = std::env::args_os()
-        .skip(1)
-        .map(|a| a.to_string_lossy().into_owned())
-        .collect();
-    if args
-        .iter()
-        .take_while(|a| *a != "--")
-        .any(|a| a == "--help" || a == "-h")
-    {
-        std::println!("{USAGE}");
-    }
-    let platform = match Platform::from_args(&args) {
-        Ok(p) => p,
-        Err(e) => {
-            std::eprintln!("resolver-unix: {e}");
-            std::process::exit(1);
+impl Platform {
+    /// The body of the `fn main` that [`entry!`](crate::entry) defines: set the platform up
+    /// from `std::env::args`, run `app_main`, exit with its status. A bad command line or a
+    /// TAP that cannot be attached is one line on stderr and exit status 1. `--help` (or
+    /// `-h`) before any `--` prints [`USAGE`] first and runs the app without a network
+    /// device, so that it can print the boot arguments' usage too.
+    #[doc(hidden)]
+    pub fn __unix_main(app_main: fn(Platform) -> i32) -> ! {
+        let args: std::vec::Vec<String> = std::env::args_os()
+            .skip(1)
+            .map(|a| a.to_string_lossy().into_owned())
+            .collect();
+        if args
+            .iter()
+            .take_while(|a| *a != "--")
+            .any(|a| a == "--help" || a == "-h")
+        {
+            std::println!("{USAGE}");
         }
-    };
-    let status = app_main(platform);
-    let _ = std::io::stdout().flush();
-    std::process::exit(status)
+        let platform = match Platform::from_args(&args) {
+            Ok(p) => p,
+            Err(e) => {
+                std::eprintln!("resolver-unix: {e}");
+                std::process::exit(1);
+            }
+        };
+        let status = app_main(platform);
+        let _ = std::io::stdout().flush();
+        std::process::exit(status)
+    }
 }
 
 /// Defines the program entry. On unix: `fn main`, which parses
@@ -271,7 +272,7 @@ macro_rules! entry {
     ($app_main:path) => {
         fn main() {
             let app_main: fn($crate::Platform) -> i32 = $app_main;
-            $crate::__unix_main(app_main)
+            $crate::Platform::__unix_main(app_main)
         }
     };
 }

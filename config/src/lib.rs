@@ -500,12 +500,28 @@ impl Config {
                     hint: "with DHCP the router comes from the DHCP server",
                 });
             }
-            (Some(net), Some(gw)) if !net.contains(gw) || gw == net.addr() => {
+            (Some(net), Some(gw)) if !net.contains(gw) => {
                 return Err(ConfigError::GatewayOutsideNetwork {
                     key: Key::Ipv4Gateway.name(),
                     gateway: IpAddr::V4(gw),
                     network: net.into(),
                 });
+            }
+            (Some(net), Some(gw)) if gw == net.addr() => {
+                return Err(bad_gateway(
+                    Key::Ipv4Gateway,
+                    gw,
+                    "this resolver's own address",
+                ));
+            }
+            (Some(net), Some(gw))
+                if net.prefix() <= 30 && (gw == net.network() || gw == net.broadcast()) =>
+            {
+                return Err(bad_gateway(
+                    Key::Ipv4Gateway,
+                    gw,
+                    "not a usable host address",
+                ));
             }
             _ => {}
         }
@@ -517,14 +533,19 @@ impl Config {
                     hint: "there is no IPv6 autoconfiguration yet",
                 });
             }
-            (Some(net), Some(gw))
-                if !(net.contains(gw) || gw.is_unicast_link_local()) || gw == net.addr() =>
-            {
+            (Some(net), Some(gw)) if !(net.contains(gw) || gw.is_unicast_link_local()) => {
                 return Err(ConfigError::GatewayOutsideNetwork {
                     key: Key::Ipv6Gateway.name(),
                     gateway: IpAddr::V6(gw),
                     network: net.into(),
                 });
+            }
+            (Some(net), Some(gw)) if gw == net.addr() => {
+                return Err(bad_gateway(
+                    Key::Ipv6Gateway,
+                    gw,
+                    "this resolver's own address",
+                ));
             }
             _ => {}
         }
@@ -644,6 +665,10 @@ fn bad(key: Key, value: &str, problem: &'static str) -> ConfigError {
         problem,
         expected: key.expected(),
     }
+}
+
+fn bad_gateway(key: Key, gw: impl fmt::Display, problem: &'static str) -> ConfigError {
+    bad(key, &format!("{gw}"), problem)
 }
 
 /// A decimal number of at most 19 ASCII digits (no sign, no spaces).

@@ -168,7 +168,15 @@ const BAD: &[(&str, &str)] = &[
     ),
     (
         "--ipv4=10.0.0.2/24 --ipv4-gateway=10.0.0.2",
-        r#"--ipv4-gateway: "10.0.0.2" is not on the network of 10.0.0.2/24 (expected an address inside it)"#,
+        r#"--ipv4-gateway: "10.0.0.2" is this resolver's own address (expected ADDR, e.g. 10.0.0.1)"#,
+    ),
+    (
+        "--ipv4=10.0.0.2/24 --ipv4-gateway=10.0.0.255",
+        r#"--ipv4-gateway: "10.0.0.255" is not a usable host address (expected ADDR, e.g. 10.0.0.1)"#,
+    ),
+    (
+        "--ipv6=fd00::2/64 --ipv6-gateway=fd00::2",
+        r#"--ipv6-gateway: "fd00::2" is this resolver's own address (expected ADDR, e.g. fe80::1)"#,
     ),
     (
         "--ipv4=10.0.0.2/24 --ipv4-gateway=router",

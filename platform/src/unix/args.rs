@@ -4,6 +4,8 @@
 //! options use solo5-hvt's spelling, so a line that works under the tender works here.
 //! Everything that is not a platform option is a boot argument, in order; after `--`
 //! everything is. The unikernel's manifest has one network device, named `service`.
+//! `-h` is taken as `--help`, and solo5's `--solo5:LEVEL` options are dropped as solo5
+//! drops them.
 
 // `std` is linked by `unix/mod.rs` (the crate is no_std for the solo5 build).
 use super::std;
@@ -17,6 +19,16 @@ pub const NET_NAME: &str = "service";
 /// One-line usage of the unix binary.
 pub const USAGE: &str =
     "usage: resolver-unix --net:service=TAP [--net-mac:service=MAC] [--] BOOT-ARGS...";
+
+/// The solo5 bindings' own options (`--solo5:LEVEL`), which solo5 takes off the command
+/// line before the application sees it. Dropped here too, so the same line runs on both.
+const SOLO5_OPTIONS: [&str; 5] = [
+    "--solo5:quiet",
+    "--solo5:error",
+    "--solo5:warn",
+    "--solo5:info",
+    "--solo5:debug",
+];
 
 /// What the unix command line asked for.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -117,12 +129,18 @@ impl UnixArgs {
                 rest = true;
                 continue;
             }
+            if SOLO5_OPTIONS.contains(&arg) {
+                continue;
+            }
             let (option, slot) = if let Some(r) = arg.strip_prefix("--net:") {
                 ("--net:", (r, false))
             } else if let Some(r) = arg.strip_prefix("--net-mac:") {
                 ("--net-mac:", (r, true))
+            } else if arg == "--help" || arg == "-h" {
+                help = true;
+                boot.push("--help".to_string());
+                continue;
             } else {
-                help |= arg == "--help" || arg == "-h";
                 boot.push(arg.to_string());
                 continue;
             };
@@ -240,6 +258,16 @@ mod tests {
 
         let a = parse(&["--net:service=tap0"]).unwrap();
         assert_eq!(a.cmdline, "");
+        let a = parse(&[
+            "--solo5:quiet",
+            "--net:service=tap0",
+            "--solo5:debug",
+            "--dhcp",
+        ])
+        .unwrap();
+        assert_eq!(a.cmdline, "--dhcp");
+        let a = parse(&["--net:service=tap0", "--solo5:loud"]).unwrap();
+        assert_eq!(a.cmdline, "--solo5:loud");
         let a = parse(&["--net:service=tap0", "--"]).unwrap();
         assert_eq!(a.cmdline, "");
     }
@@ -251,6 +279,8 @@ mod tests {
         assert_eq!(a.cmdline, "--help");
         let a = parse(&["--ipv4=1", "-h"]).unwrap();
         assert_eq!(a.cmdline, "--help");
+        let a = parse(&["--net:service=tap0", "-h", "--ipv4=1"]).unwrap();
+        assert_eq!(a.cmdline, "--help --ipv4=1");
         let a = parse(&["--net:service=tap0", "--", "--help"]).unwrap();
         assert!(a.help);
         assert_eq!(a.cmdline, "--help");

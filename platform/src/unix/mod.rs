@@ -15,14 +15,15 @@ mod logger;
 mod tap;
 
 use std::io::Write;
+use std::string::String;
 
 use crate::{HeapStats, NetError};
-use std::string::String;
 
 pub use args::{ArgsError, USAGE, UnixArgs};
 pub use clock::MonotonicClock;
 pub use logger::init_logger;
 pub use tap::TapError;
+
 /// Ethernet header bytes on top of the MTU in a frame (`SOLO5_NET_HLEN`).
 pub const NET_HLEN: usize = 14;
 

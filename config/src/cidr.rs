@@ -1,0 +1,268 @@
+//! Addresses with a prefix length: interface addresses and allow-list networks.
+
+use core::fmt;
+use core::net::{IpAddr, Ipv4Addr, Ipv6Addr};
+
+/// An IPv4 address with a prefix length (0–32), as in `10.0.0.2/24`.
+///
+/// The address keeps its host bits: for an interface address they are the host's own
+/// address, for a network they are ignored by [`Ipv4Cidr::contains`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub struct Ipv4Cidr {
+    addr: Ipv4Addr,
+    prefix: u8,
+}
+
+impl Ipv4Cidr {
+    /// `addr/prefix`, or `None` if `prefix` is more than 32.
+    pub const fn new(addr: Ipv4Addr, prefix: u8) -> Option<Self> {
+        if prefix > 32 {
+            None
+        } else {
+            Some(Self { addr, prefix })
+        }
+    }
+
+    /// The address as given (host bits kept).
+    pub const fn addr(&self) -> Ipv4Addr {
+        self.addr
+    }
+
+    /// The prefix length, 0–32.
+    pub const fn prefix(&self) -> u8 {
+        self.prefix
+    }
+
+    /// The netmask, e.g. 255.255.255.0 for /24.
+    pub const fn netmask(&self) -> Ipv4Addr {
+        Ipv4Addr::from_bits(mask32(self.prefix))
+    }
+
+    /// The network address (host bits cleared), e.g. 10.0.0.0 for 10.0.0.2/24.
+    pub const fn network(&self) -> Ipv4Addr {
+        Ipv4Addr::from_bits(self.addr.to_bits() & mask32(self.prefix))
+    }
+
+    /// The directed broadcast address (host bits set), e.g. 10.0.0.255 for 10.0.0.2/24.
+    pub const fn broadcast(&self) -> Ipv4Addr {
+        Ipv4Addr::from_bits(self.addr.to_bits() | !mask32(self.prefix))
+    }
+
+    /// Whether `ip` lies inside this network.
+    pub const fn contains(&self, ip: Ipv4Addr) -> bool {
+        let m = mask32(self.prefix);
+        ip.to_bits() & m == self.addr.to_bits() & m
+    }
+}
+
+impl fmt::Display for Ipv4Cidr {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{}/{}", self.addr, self.prefix)
+    }
+}
+
+/// An IPv6 address with a prefix length (0–128), as in `2001:db8::2/64`.
+///
+/// Like [`Ipv4Cidr`], the host bits are kept as given.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub struct Ipv6Cidr {
+    addr: Ipv6Addr,
+    prefix: u8,
+}
+
+impl Ipv6Cidr {
+    /// `addr/prefix`, or `None` if `prefix` is more than 128.
+    pub const fn new(addr: Ipv6Addr, prefix: u8) -> Option<Self> {
+        if prefix > 128 {
+            None
+        } else {
+            Some(Self { addr, prefix })
+        }
+    }
+
+    /// The address as given (host bits kept).
+    pub const fn addr(&self) -> Ipv6Addr {
+        self.addr
+    }
+
+    /// The prefix length, 0–128.
+    pub const fn prefix(&self) -> u8 {
+        self.prefix
+    }
+
+    /// The network address (host bits cleared).
+    pub const fn network(&self) -> Ipv6Addr {
+        Ipv6Addr::from_bits(self.addr.to_bits() & mask128(self.prefix))
+    }
+
+    /// Whether `ip` lies inside this network.
+    pub const fn contains(&self, ip: Ipv6Addr) -> bool {
+        let m = mask128(self.prefix);
+        ip.to_bits() & m == self.addr.to_bits() & m
+    }
+}
+
+impl fmt::Display for Ipv6Cidr {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{}/{}", self.addr, self.prefix)
+    }
+}
+
+/// A network of either family, as used by the client allow list.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub struct IpCidr {
+    addr: IpAddr,
+    prefix: u8,
+}
+
+impl IpCidr {
+    /// `addr/prefix`, or `None` if `prefix` is longer than the family allows (32 or 128).
+    pub const fn new(addr: IpAddr, prefix: u8) -> Option<Self> {
+        let max = match addr {
+            IpAddr::V4(_) => 32,
+            IpAddr::V6(_) => 128,
+        };
+        if prefix > max {
+            None
+        } else {
+            Some(Self { addr, prefix })
+        }
+    }
+
+    /// The address as given (host bits kept).
+    pub const fn addr(&self) -> IpAddr {
+        self.addr
+    }
+
+    /// The prefix length.
+    pub const fn prefix(&self) -> u8 {
+        self.prefix
+    }
+
+    /// Whether `ip` lies inside this network.
+    ///
+    /// An IPv4-mapped IPv6 address (`::ffff:a.b.c.d`) is matched as the IPv4 address it
+    /// carries, so a dual-stack socket's peer addresses are judged like plain IPv4 ones.
+    pub const fn contains(&self, ip: IpAddr) -> bool {
+        let ip = match ip {
+            IpAddr::V6(v6) => match v6.to_ipv4_mapped() {
+                Some(v4) => IpAddr::V4(v4),
+                None => IpAddr::V6(v6),
+            },
+            v4 => v4,
+        };
+        match (self.addr, ip) {
+            (IpAddr::V4(net), IpAddr::V4(ip)) => {
+                let m = mask32(self.prefix);
+                ip.to_bits() & m == net.to_bits() & m
+            }
+            (IpAddr::V6(net), IpAddr::V6(ip)) => {
+                let m = mask128(self.prefix);
+                ip.to_bits() & m == net.to_bits() & m
+            }
+            _ => false,
+        }
+    }
+}
+
+impl From<Ipv4Cidr> for IpCidr {
+    fn from(c: Ipv4Cidr) -> Self {
+        Self {
+            addr: IpAddr::V4(c.addr),
+            prefix: c.prefix,
+        }
+    }
+}
+
+impl From<Ipv6Cidr> for IpCidr {
+    fn from(c: Ipv6Cidr) -> Self {
+        Self {
+            addr: IpAddr::V6(c.addr),
+            prefix: c.prefix,
+        }
+    }
+}
+
+impl fmt::Display for IpCidr {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{}/{}", self.addr, self.prefix)
+    }
+}
+
+/// The netmask of a /`prefix` IPv4 network; prefixes above 32 count as 32.
+const fn mask32(prefix: u8) -> u32 {
+    if prefix == 0 {
+        0
+    } else if prefix >= 32 {
+        u32::MAX
+    } else {
+        u32::MAX << (32 - prefix)
+    }
+}
+
+/// The netmask of a /`prefix` IPv6 network; prefixes above 128 count as 128.
+const fn mask128(prefix: u8) -> u128 {
+    if prefix == 0 {
+        0
+    } else if prefix >= 128 {
+        u128::MAX
+    } else {
+        u128::MAX << (128 - prefix)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn v4(s: &str) -> Ipv4Addr {
+        s.parse().unwrap()
+    }
+    fn ip(s: &str) -> IpAddr {
+        s.parse().unwrap()
+    }
+
+    #[test]
+    fn ipv4_network_math() {
+        let c = Ipv4Cidr::new(v4("10.0.0.2"), 24).unwrap();
+        assert_eq!(c.network(), v4("10.0.0.0"));
+        assert_eq!(c.broadcast(), v4("10.0.0.255"));
+        assert_eq!(c.netmask(), v4("255.255.255.0"));
+        assert!(c.contains(v4("10.0.0.254")));
+        assert!(!c.contains(v4("10.0.1.1")));
+        let all = Ipv4Cidr::new(v4("1.2.3.4"), 0).unwrap();
+        assert!(all.contains(v4("255.255.255.255")));
+        let host = Ipv4Cidr::new(v4("1.2.3.4"), 32).unwrap();
+        assert!(host.contains(v4("1.2.3.4")) && !host.contains(v4("1.2.3.5")));
+        assert!(Ipv4Cidr::new(v4("1.2.3.4"), 33).is_none());
+    }
+
+    #[test]
+    fn ip_cidr_contains_both_families_and_mapped() {
+        let net = IpCidr::new(ip("192.168.0.0"), 16).unwrap();
+        assert!(net.contains(ip("192.168.7.9")));
+        assert!(net.contains(ip("::ffff:192.168.7.9")));
+        assert!(!net.contains(ip("192.169.0.1")));
+        assert!(!net.contains(ip("fe80::1")));
+        let ula = IpCidr::new(ip("fc00::"), 7).unwrap();
+        assert!(ula.contains(ip("fd12:3456::1")));
+        assert!(!ula.contains(ip("fe80::1")));
+        assert!(!ula.contains(ip("10.0.0.1")));
+        assert!(IpCidr::new(ip("::"), 129).is_none());
+        assert!(IpCidr::new(ip("0.0.0.0"), 33).is_none());
+        assert!(
+            IpCidr::new(ip("::"), 0)
+                .unwrap()
+                .contains(ip("2001:db8::1"))
+        );
+    }
+
+    #[test]
+    fn ipv6_network() {
+        let c = Ipv6Cidr::new("2001:db8::2".parse().unwrap(), 64).unwrap();
+        assert_eq!(c.network(), "2001:db8::".parse::<Ipv6Addr>().unwrap());
+        assert!(c.contains("2001:db8::ffff".parse().unwrap()));
+        assert!(!c.contains("2001:db9::1".parse().unwrap()));
+        assert_eq!(alloc::format!("{c}"), "2001:db8::2/64");
+    }
+}

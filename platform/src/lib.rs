@@ -1,2 +1,61 @@
-//! Platform layer (placeholder until the platform crate lands).
-#![no_std]
+//! The thin platform layer under the resolver: clock, entropy, console, one network device,
+//! "block until a frame or a deadline", exit.
+//!
+//! Two backends export the same API (see `docs/INTERFACES.md`):
+//! - **solo5** (`target_os = "none"`): the unikernel on Solo5's hvt ABI, bare metal, x86_64
+//!   and aarch64. It owns the entry point, the heap, the panic handler and the ELF notes.
+//! - **unix**: an ordinary Linux process on a TAP device, for tests.
+#![cfg_attr(not(unix), no_std)]
+
+#[cfg(target_os = "none")]
+mod solo5;
+#[cfg(target_os = "none")]
+pub use solo5::{MonotonicClock, Platform, init_logger};
+// The solo5 backend's pure parts, unit-tested on the host.
+#[cfg(all(test, not(target_os = "none")))]
+#[path = "solo5/cmdline.rs"]
+mod solo5_cmdline;
+#[cfg(all(test, not(target_os = "none")))]
+#[path = "solo5/scale.rs"]
+mod solo5_scale;
+
+// Placeholder until the unix backend (platform/src/unix/, written on another branch) is
+// merged: on merge, take that branch's `mod unix;` and delete unix_placeholder.rs.
+#[cfg(unix)]
+#[path = "unix_placeholder.rs"]
+mod unix;
+#[cfg(unix)]
+pub use unix::{MonotonicClock, Platform, init_logger};
+
+/// Why a network read or write failed. Small and `Copy`, one per operation family.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum NetError {
+    /// The read buffer is shorter than MTU + 14; the frame could have been truncated.
+    BufferTooSmall,
+    /// The frame is empty or longer than MTU + 14.
+    BadFrameLength,
+    /// The host rejected the request (bad handle).
+    Invalid,
+    /// The host failed for another reason.
+    Unspecified,
+}
+
+impl core::fmt::Display for NetError {
+    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+        f.write_str(match self {
+            NetError::BufferTooSmall => "read buffer shorter than MTU + 14",
+            NetError::BadFrameLength => "frame empty or longer than MTU + 14",
+            NetError::Invalid => "host rejected the request",
+            NetError::Unspecified => "host error",
+        })
+    }
+}
+
+/// Use of the global heap, in bytes.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct HeapStats {
+    /// Bytes handed out to live allocations.
+    pub used: usize,
+    /// Bytes the heap manages in all.
+    pub total: usize,
+}

@@ -12,6 +12,8 @@ pub const PF_W: u32 = 2;
 pub const PF_R: u32 = 4;
 pub const ET_EXEC: u16 = 2;
 const PAGE: u64 = 0x1000;
+/// Alignment of `struct mft` (it holds u64 fields), which places the MFT1 descriptor.
+const MANIFEST_ALIGN: usize = 8;
 
 /// One program header.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -41,7 +43,7 @@ pub struct Note {
     pub kind: u32,
     /// `descsz` bytes after the 20-byte header (Solo5's internal padding included).
     pub desc: Vec<u8>,
-    /// Alignment of the PT_NOTE (the descriptor's alignment).
+    /// `p_align` of its PT_NOTE.
     pub align: u64,
 }
 
@@ -157,10 +159,10 @@ impl Image {
     /// first entry.
     pub fn solo5_manifest(&self) -> Option<(u32, Vec<Device>)> {
         let n = self.solo5_note(note::TYPE_MANIFEST)?;
-        // The descriptor starts at the next multiple of its alignment after the 20-byte
-        // header: 4 bytes of padding for the 8-aligned manifest.
-        let pad = (note::HEADER_SIZE as u64).next_multiple_of(n.align.max(1)) as usize
-            - note::HEADER_SIZE;
+        // As the tender does: the descriptor starts at the next multiple of the manifest's
+        // own alignment (8, whatever the PT_NOTE's p_align) after the 20-byte header, so
+        // `descsz` begins with 4 bytes of padding.
+        let pad = note::HEADER_SIZE.next_multiple_of(MANIFEST_ALIGN) - note::HEADER_SIZE;
         let m = n.desc.get(pad..)?;
         let version = u32_at(m, 0)?;
         let entries = u32_at(m, 4)? as usize;

@@ -80,7 +80,8 @@ pub struct Platform {
     cmdline: &'static str,
     net: boot::NetDevice,
     entropy: entropy::Entropy,
-    stack_canary: *const u64,
+    /// Address of the canary word at the low end of the stack.
+    stack_canary: u64,
 }
 
 /// Prints why the boot failed and halts with 255.
@@ -113,10 +114,9 @@ pub(crate) extern "C" fn rust_start(bi: *const BootInfo) -> ! {
     if heap_end < heap_start + MIN_HEAP {
         boot_abort("not enough memory for the heap (try a larger --mem)");
     }
-    let stack_canary = stack_low as *mut u64;
     // SAFETY: the lowest word of the stack area, in RAM, far below the live stack frames
     // (checked above that SP is inside the area, and boot uses a few KiB at most).
-    unsafe { stack_canary.write_volatile(STACK_CANARY) };
+    unsafe { (stack_low as *mut u64).write_volatile(STACK_CANARY) };
     // SAFETY: [heap_start, heap_end) is RAM after the image and below the stack area;
     // nothing else uses it.
     if !unsafe { heap::init(heap_start as usize, (heap_end - heap_start) as usize) } {
@@ -144,7 +144,7 @@ pub(crate) extern "C" fn rust_start(bi: *const BootInfo) -> ! {
         cmdline: cmdline::strip_solo5_options(raw_cmdline),
         net,
         entropy: entropy::Entropy::detect(),
-        stack_canary,
+        stack_canary: stack_low,
     };
     // SAFETY: `entry!` defines this symbol with exactly this signature.
     let status = unsafe { __platform_app_main(platform) };
@@ -260,7 +260,7 @@ impl Platform {
     /// Panics if the stack has grown into its last word (and so probably into the heap).
     fn check_stack(&self) {
         // SAFETY: the canary word written at boot; it stays mapped RAM.
-        if unsafe { self.stack_canary.read_volatile() } != STACK_CANARY {
+        if unsafe { (self.stack_canary as *const u64).read_volatile() } != STACK_CANARY {
             panic!(
                 "stack overflow: the {} KiB stack ran into its canary",
                 STACK_SIZE >> 10

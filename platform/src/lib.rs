@@ -1,5 +1,23 @@
-//! Platform layer (placeholder until the platform crate lands).
+//! The thin platform layer under the resolver: clock, entropy, console, one network device,
+//! "block until a frame or a deadline", exit.
+//!
+//! Two backends export the same API (see `docs/INTERFACES.md`):
+//! - **solo5** (`target_os = "none"`): the unikernel on Solo5's hvt ABI, bare metal, x86_64
+//!   and aarch64. It owns the entry point, the heap, the panic handler and the ELF notes.
+//! - **unix**: an ordinary Linux process on a TAP device, for tests.
 #![no_std]
+
+#[cfg(target_os = "none")]
+mod solo5;
+#[cfg(target_os = "none")]
+pub use solo5::{MonotonicClock, Platform, init_logger};
+// The solo5 backend's pure parts, unit-tested on the host.
+#[cfg(all(test, not(target_os = "none")))]
+#[path = "solo5/cmdline.rs"]
+mod solo5_cmdline;
+#[cfg(all(test, not(target_os = "none")))]
+#[path = "solo5/scale.rs"]
+mod solo5_scale;
 
 #[cfg(unix)]
 mod unix;

@@ -1,0 +1,127 @@
+//! `cargo xtask build`: the resolver as an hvt unikernel (default) or a unix program.
+//!
+//! hvt: `cargo build -p resolver --target <arch>-unknown-none` (the link script and flags
+//! come from `resolver/build.rs`, `-C relocation-model=static` from `.cargo/config.toml`),
+//! then the image is read back and checked as solo5-hvt would before it is installed as
+//! `dist/<arch>/resolver.hvt` and `dist/resolver.hvt`.
+
+use crate::arch::Arch;
+use crate::cli::{self, Profile};
+use crate::elf::{Device, Image};
+use crate::{Result, cargo, dist, error};
+use std::path::PathBuf;
+
+pub fn run(args: &[String]) -> Result<()> {
+    let options = cli::parse(args, true)?;
+    match options.target.as_deref().unwrap_or("hvt") {
+        "hvt" => {
+            let built = build_hvt(options.arch, &options.profile)?;
+            print!("{}", built.summary());
+            Ok(())
+        }
+        "unix" => {
+            let exe =
+                cargo::build_linux_bin(options.arch, &options.profile, "resolver", "resolver")?;
+            let out = dist::arch_dir(options.arch)?.join("resolver-unix");
+            let size = dist::install(&exe, &out)?;
+            println!(
+                "built {}: {}, unix resolver for {}, {} profile",
+                dist::show(&out),
+                dist::size(size),
+                options.arch,
+                options.profile.name()
+            );
+            Ok(())
+        }
+        other => Err(error(format_args!(
+            "unknown --target `{other}`: expected hvt or unix"
+        ))),
+    }
+}
+
+/// An installed hvt image and what it says about itself.
+#[derive(Debug)]
+pub struct HvtImage {
+    pub arch: Arch,
+    pub profile: Profile,
+    /// `dist/<arch>/resolver.hvt`.
+    pub path: PathBuf,
+    /// `dist/resolver.hvt`.
+    pub latest: PathBuf,
+    pub size: u64,
+    pub image: Image,
+}
+
+impl HvtImage {
+    /// What `cargo xtask build` prints.
+    pub fn summary(&self) -> String {
+        let (target, version) = self.image.solo5_abi().unwrap_or_default();
+        let target = if target == hvt_abi::ABI_TARGET_HVT {
+            "hvt".to_string()
+        } else {
+            format!("target {target}")
+        };
+        let devices: Vec<String> = self
+            .image
+            .solo5_manifest()
+            .map(|(_, d)| d.iter().skip(1).map(Device::to_string).collect())
+            .unwrap_or_default();
+        format!(
+            "built {}: {}\n  arch {}, {} profile, ET_EXEC, entry {:#x}\n  Solo5 ABI: {target} version {version}; manifest: {}\n  copied to {}\n",
+            dist::show(&self.path),
+            dist::size(self.size),
+            self.arch,
+            self.profile.name(),
+            self.image.entry,
+            if devices.is_empty() {
+                "no devices".to_string()
+            } else {
+                devices.join(", ")
+            },
+            dist::show(&self.latest),
+        )
+    }
+}
+
+/// Builds, checks and installs the hvt image for `arch`.
+pub fn build_hvt(arch: Arch, profile: &Profile) -> Result<HvtImage> {
+    let triple = arch.hvt_target();
+    cargo::ensure_target_installed(triple)?;
+    let mut args = vec![
+        "-p".to_string(),
+        "resolver".to_string(),
+        "--target".to_string(),
+        triple.to_string(),
+    ];
+    args.extend(profile.cargo_args());
+    let exe = cargo::build_bin(&args, &[], "resolver")?;
+
+    let bytes = std::fs::read(&exe)
+        .map_err(|e| error(format_args!("cannot read {}: {e}", exe.display())))?;
+    let image = Image::parse(&bytes).map_err(|e| error(format_args!("{}: {e}", exe.display())))?;
+    let problems = image.hvt_problems(arch.elf_machine());
+    if !problems.is_empty() {
+        return Err(error(format_args!(
+            "{} would not boot on solo5-hvt: {}",
+            exe.display(),
+            problems.join("; ")
+        )));
+    }
+
+    let path = dist::arch_dir(arch)?.join("resolver.hvt");
+    let size = dist::install(&exe, &path)?;
+    let latest = path
+        .parent()
+        .and_then(|p| p.parent())
+        .map(|dist| dist.join("resolver.hvt"))
+        .ok_or_else(|| error("dist/ has no parent"))?;
+    dist::install(&path, &latest)?;
+    Ok(HvtImage {
+        arch,
+        profile: profile.clone(),
+        path,
+        latest,
+        size,
+        image,
+    })
+}

@@ -1,0 +1,69 @@
+//! The project's build pipeline, in the cargo-xtask pattern: `cargo xtask <command>`.
+//!
+//! One module per subcommand; shared pieces are [`arch`] (the `Arch` enum that owns the
+//! target triples), [`cargo`] (a nested cargo with a clean environment) and [`elf`] (reads
+//! an hvt image's program headers and Solo5 notes back, also for tests).
+
+pub mod arch;
+pub mod build;
+pub mod build_tender;
+pub mod cargo;
+pub mod cli;
+pub mod dist;
+pub mod elf;
+
+use std::fmt;
+
+pub const USAGE: &str = "\
+usage: cargo xtask <command> [options]
+
+commands:
+  build         build the resolver
+                  --arch x86_64|aarch64   (default: the host's)
+                  --target hvt|unix       (default: hvt; unix = the resolver as a Linux program)
+                  --release | --profile P (default: dev)
+                writes dist/<arch>/resolver.hvt and dist/resolver.hvt
+                (unix: dist/<arch>/resolver-unix)
+  build-tender  build the Rust hvt tender for a KVM host
+                  --arch x86_64|aarch64   (aarch64: static, aarch64-unknown-linux-musl)
+                  --release | --profile P
+                writes dist/<arch>/tender
+  help          this text";
+
+/// An error that ends the task: printed as one line, exit status 1.
+#[derive(Debug)]
+pub struct Error(pub String);
+
+impl fmt::Display for Error {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
+impl std::error::Error for Error {}
+
+pub type Result<T> = std::result::Result<T, Error>;
+
+/// Builds an [`Error`] from anything printable.
+pub fn error(msg: impl fmt::Display) -> Error {
+    Error(msg.to_string())
+}
+
+/// Runs the command line (without the program name).
+pub fn run(args: &[String]) -> Result<()> {
+    let Some((command, rest)) = args.split_first() else {
+        println!("{USAGE}");
+        return Ok(());
+    };
+    match command.as_str() {
+        "build" => build::run(rest),
+        "build-tender" => build_tender::run(rest),
+        "help" | "--help" | "-h" => {
+            println!("{USAGE}");
+            Ok(())
+        }
+        other => Err(error(format_args!(
+            "unknown command `{other}` (try `cargo xtask help`)"
+        ))),
+    }
+}

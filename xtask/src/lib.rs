@@ -11,6 +11,7 @@ pub mod cargo;
 pub mod cli;
 pub mod dist;
 pub mod elf;
+pub mod test;
 
 use std::fmt;
 
@@ -28,6 +29,10 @@ commands:
                   --arch x86_64|aarch64   (aarch64: static, aarch64-unknown-linux-musl)
                   --release | --profile P
                 writes dist/<arch>/tender
+  test          the test suite: installs what the end-to-end tests need (Debian
+                packages), builds both images, the unix build and the tender (release),
+                then runs `cargo test --workspace`
+                  -- ARGS                 passed on to cargo test
   help          this text";
 
 /// An error that ends the task: printed as one line, exit status 1.
@@ -58,6 +63,7 @@ pub fn run(args: &[String]) -> Result<()> {
     match command.as_str() {
         "build" => build::run(rest),
         "build-tender" => build_tender::run(rest),
+        "test" => test::run(rest),
         "help" | "--help" | "-h" => {
             println!("{USAGE}");
             Ok(())

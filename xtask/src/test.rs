@@ -1,0 +1,69 @@
+//! `cargo xtask test`: the README's test command. Installs the Debian packages the
+//! end-to-end tests need (as the demo does), builds what they boot — the hvt image for
+//! both arches, the unix build and the tender, all release — and runs the whole
+//! workspace's tests with the artifacts' paths in the environment.
+
+use crate::arch::Arch;
+use crate::cli::{Options, Profile};
+use crate::{Result, build, build_tender, cargo, dist, error};
+
+/// The tools the end-to-end tests run (see `e2e::packages::TOOLS` for their packages).
+pub const TOOLS: &[&str] = &["ip", "ping", "nsd", "unbound", "dig", "dnsmasq", "dnsperf"];
+
+pub fn run(args: &[String]) -> Result<()> {
+    // Everything after `--` goes to `cargo test` (e.g. a test name filter).
+    let (ours, passthrough) = match args.iter().position(|a| a == "--") {
+        Some(i) => (&args[..i], &args[i + 1..]),
+        None => (args, &[][..]),
+    };
+    if let Some(a) = ours.first() {
+        return Err(error(format_args!(
+            "unknown option `{a}`: usage is `cargo xtask test [-- CARGO TEST ARGS]`"
+        )));
+    }
+    e2e::packages::require(TOOLS).map_err(error)?;
+    let env = build_artifacts()?;
+    let mut cmd = cargo::tool("cargo");
+    cmd.args(["test", "--workspace"]).args(passthrough);
+    for (k, v) in &env {
+        cmd.env(k, v);
+    }
+    println!("running: cargo test --workspace {}", passthrough.join(" "));
+    let status = cmd
+        .status()
+        .map_err(|e| error(format_args!("cannot run cargo test: {e}")))?;
+    if !status.success() {
+        return Err(error("tests failed (cargo's report is above)"));
+    }
+    Ok(())
+}
+
+/// Builds every artifact the end-to-end tests boot and returns the environment that
+/// points the tests at them.
+pub fn build_artifacts() -> Result<Vec<(String, String)>> {
+    let host = Arch::host()?;
+    let release = Profile::Release;
+    // The other arch first, so that dist/resolver.hvt ends up being the host's image.
+    for arch in [Arch::X86_64, Arch::Aarch64] {
+        if arch != host {
+            let img = build::build_hvt(arch, &release)?;
+            print!("{}", img.summary());
+        }
+    }
+    let img = build::build_hvt(host, &release)?;
+    print!("{}", img.summary());
+    let exe = cargo::build_linux_bin(host, &release, "resolver", "resolver")?;
+    let unix = dist::arch_dir(host)?.join("resolver-unix");
+    dist::install(&exe, &unix)?;
+    let tender = build_tender::build(&Options {
+        arch: host,
+        target: None,
+        profile: release,
+    })?;
+    let show = |p: &std::path::Path| p.to_string_lossy().into_owned();
+    Ok(vec![
+        ("E2E_HVT_IMAGE".into(), show(&img.path)),
+        ("E2E_UNIX_BIN".into(), show(&unix)),
+        ("E2E_TENDER".into(), show(&tender)),
+    ])
+}

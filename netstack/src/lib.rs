@@ -40,6 +40,8 @@ extern crate std;
 mod device;
 mod framing;
 mod stack;
+#[cfg(test)]
+mod tests;
 
 use alloc::vec::Vec;
 use core::fmt;

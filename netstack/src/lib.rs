@@ -86,7 +86,9 @@ pub struct NetConfig {
 /// is allocated when the stack is created (except message reassembly, which grows up
 /// to the stated maxima as bytes arrive).
 ///
-/// With the defaults the socket buffers take about 1.3 MiB.
+/// With the defaults the socket buffers take about 1.3 MiB. Counts, sizes and the two
+/// timeouts must be at least 1 ([`NewError::ZeroLimit`]); `tcp_clients`,
+/// `upstream_*_sockets` and `udp_reply_sources` may be 0 to switch that part off.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct NetLimits {
     /// Frames processed by one [`Stack::poll`] at most; if more are waiting,

@@ -150,8 +150,13 @@ fn check_limits(l: &NetLimits) -> Result<(), NewError> {
         (l.upstream_tcp_tx_buffer, "upstream_tcp_tx_buffer"),
         (l.upstream_tcp_max_response, "upstream_tcp_max_response"),
     ];
-    match nonzero.iter().find(|(v, _)| *v == 0) {
-        Some((_, name)) => Err(NewError::ZeroLimit(name)),
+    let nonzero_times = [
+        (l.tcp_idle_timeout_ns, "tcp_idle_timeout_ns"),
+        (l.upstream_tcp_timeout_ns, "upstream_tcp_timeout_ns"),
+    ];
+    let zero = nonzero.iter().find(|(v, _)| *v == 0).map(|(_, n)| *n);
+    match zero.or_else(|| nonzero_times.iter().find(|(v, _)| *v == 0).map(|(_, n)| *n)) {
+        Some(name) => Err(NewError::ZeroLimit(name)),
         None => Ok(()),
     }
 }
@@ -160,15 +165,13 @@ fn udp_socket(packets: usize, bytes: usize) -> udp::PacketBuffer<'static> {
     udp::PacketBuffer::new(vec![udp::PacketMetadata::EMPTY; packets], vec![0; bytes])
 }
 
-fn tcp_socket(rx: usize, tx: usize, idle: u64) -> tcp::Socket<'static> {
+fn tcp_socket(rx: usize, tx: usize, timeout_ns: u64) -> tcp::Socket<'static> {
     let mut s = tcp::Socket::new(
         tcp::SocketBuffer::new(vec![0; rx]),
         tcp::SocketBuffer::new(vec![0; tx]),
     );
-    if idle > 0 {
-        // Bounds retransmissions to a peer that stopped answering.
-        s.set_timeout(Some(duration(idle)));
-    }
+    // Bounds retransmissions to a peer that stopped answering.
+    s.set_timeout(Some(duration(timeout_ns)));
     s.set_nagle_enabled(false);
     s
 }
@@ -352,7 +355,8 @@ impl<N: Nic> Stack<N> {
 
     /// How long (ns from `now_ns`) the main loop may sleep before calling
     /// [`poll`](Self::poll) again if no frame arrives; `None`: until a frame arrives.
-    /// `Some(0)`: call `poll` at once (more frames or data are waiting).
+    /// `Some(0)`: call `poll` at once (more frames or data are waiting, or events are
+    /// still queued: drain [`next_event`](Self::next_event) before asking).
     pub fn poll_delay(&mut self, now_ns: u64) -> Option<u64> {
         if self.more || !self.events.is_empty() {
             return Some(0);

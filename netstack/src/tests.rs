@@ -685,17 +685,47 @@ fn tcp_pipeline_depth_cap_holds_reading_until_replies() {
     a.reply(c, t, b"r1").unwrap();
     run_until!(now, SEC, [a, raw], drain(&mut a, &mut ea) == 3);
     assert_eq!(query(&ea[2]).2, b"q3");
-    // Replies beyond the queries asked are refused once the queue holds that many.
     a.reply(c, t, b"r2").unwrap();
     a.reply(c, t, b"r3").unwrap();
-    let mut refused = 0;
-    for _ in 0..3 {
-        if a.reply(c, t, b"extra") == Err(ReplyError::QueueFull) {
-            refused += 1;
-        }
-    }
-    // The socket buffer takes what it can at once; the queue is what is left.
-    assert!(refused <= 3);
+    let want = framed(&[b"r1", b"r2", b"r3"]);
+    run_until!(now, SEC, [a, raw], raw.sock(s).recv_queue() >= want.len());
+    let mut got = vec![0; want.len()];
+    raw.sock(s).recv_slice(&mut got).unwrap();
+    assert_eq!(got, want);
+}
+
+#[test]
+fn tcp_reply_queue_cap_and_large_replies_through_a_small_buffer() {
+    let limits = NetLimits {
+        tcp_max_pending: 2,
+        tcp_tx_buffer: 64,
+        ..NetLimits::default()
+    };
+    let (mut a, mut raw) = with_raw(limits);
+    let s = raw.connect(sa(A4, 53), 53200);
+    let mut now = 0;
+    run_until!(now, SEC, [a, raw], raw.sock(s).may_send());
+    raw.sock(s).send_slice(&framed(&[b"q1", b"q2"])).unwrap();
+    let mut ea = Vec::new();
+    run_until!(now, SEC, [a, raw], drain(&mut a, &mut ea) == 2);
+    let (c, t, _) = query(&ea[0]);
+    let (r1, r2) = (vec![1; 1000], vec![2; 1000]);
+    // The first reply fills the 64-byte socket buffer; the rest of it and the second
+    // wait in the connection's queue, which holds tcp_max_pending replies.
+    a.reply(c, t, &r1).unwrap();
+    a.reply(c, t, &r2).unwrap();
+    assert_eq!(a.reply(c, t, b"third"), Err(ReplyError::QueueFull));
+    assert_eq!(a.reply(c, t, &vec![0; 65536]), Err(ReplyError::TooLarge));
+    let want = framed(&[&r1, &r2]);
+    run_until!(
+        now,
+        2 * SEC,
+        [a, raw],
+        raw.sock(s).recv_queue() >= want.len()
+    );
+    let mut got = vec![0; want.len()];
+    raw.sock(s).recv_slice(&mut got).unwrap();
+    assert_eq!(got, want);
 }
 
 #[test]
@@ -1078,6 +1108,12 @@ fn new_rejects_bad_nic_and_config() {
         err(Stack::new(nic(MAC_A, MTU), &bad, 0, 0)),
         NewError::ZeroLimit("event_queue")
     );
+    let mut bad = cfg.clone();
+    bad.limits.tcp_idle_timeout_ns = 0;
+    assert_eq!(
+        err(Stack::new(nic(MAC_A, MTU), &bad, 0, 0)),
+        NewError::ZeroLimit("tcp_idle_timeout_ns")
+    );
     // Zero TCP listeners or upstream sockets is allowed: that service is just off.
     let mut off = cfg;
     off.limits.tcp_clients = 0;
@@ -1242,4 +1278,119 @@ fn dhcp_leased_address_serves_queries() {
     let (data, meta) = raw.sockets.get_mut::<udp::Socket>(q).recv().unwrap();
     assert_eq!(data, b"r");
     assert_eq!(SocketAddr::from(meta.endpoint), sa(leased, 53));
+}
+
+#[test]
+fn udp_reply_larger_than_the_transmit_buffer_is_refused() {
+    let limits = NetLimits {
+        udp_tx_bytes: 100,
+        ..NetLimits::default()
+    };
+    let (mut a, _b) = pair(limits, NetLimits::default());
+    let c = sa(B4, 40000);
+    assert_eq!(
+        a.reply(c, Transport::Udp, &[0; 101]),
+        Err(ReplyError::BufferFull)
+    );
+    a.reply(c, Transport::Udp, &[0; 100]).unwrap();
+}
+
+#[test]
+fn udp_query_larger_than_the_receive_buffer_is_dropped() {
+    let limits = NetLimits {
+        udp_rx_bytes: 100,
+        ..NetLimits::default()
+    };
+    let (mut a, mut b) = pair(limits, NetLimits::default());
+    b.send_udp(40000, sa(A4, 53), &[1; 101]).unwrap();
+    b.send_udp(40000, sa(A4, 53), &[2; 100]).unwrap();
+    let mut now = 0;
+    let mut ea = Vec::new();
+    run_until!(now, SEC, [a, b], drain(&mut a, &mut ea) == 1);
+    for _ in 0..5 {
+        step(&mut now, &mut [&mut a, &mut b]);
+    }
+    assert_eq!(drain(&mut a, &mut ea), 1);
+    assert_eq!(query(&ea[0]).2, [2; 100]);
+}
+
+#[test]
+fn upstream_udp_receive_buffer_cap_drops_the_excess() {
+    let la = NetLimits {
+        upstream_udp_rx_packets: 2,
+        event_queue: 1,
+        ..NetLimits::default()
+    };
+    let (mut a, mut raw) = with_raw(la);
+    let h = raw.udp(53);
+    a.send_udp(40000, sa(B4, 53), b"q").unwrap();
+    let mut now = 0;
+    run_until!(
+        now,
+        SEC,
+        [a, raw],
+        raw.sockets.get_mut::<udp::Socket>(h).can_recv()
+    );
+    raw.sockets.get_mut::<udp::Socket>(h).recv().unwrap();
+    for i in 0..6u8 {
+        raw.sockets
+            .get_mut::<udp::Socket>(h)
+            .send_slice(&[i], sa(A4, 40000))
+            .unwrap();
+    }
+    for _ in 0..5 {
+        step(&mut now, &mut [&mut a, &mut raw]);
+    }
+    let mut ea = Vec::new();
+    for _ in 0..10 {
+        drain(&mut a, &mut ea);
+        a.poll(now);
+    }
+    // One in the event queue and two in the socket; the other three were dropped.
+    let got: Vec<u8> = ea
+        .iter()
+        .map(|e| match e {
+            Event::Response { data, .. } => data[0],
+            other => panic!("{other:?}"),
+        })
+        .collect();
+    assert_eq!(got, [0, 1, 2]);
+}
+
+#[test]
+fn upstream_tcp_query_and_response_larger_than_the_socket_buffers() {
+    let la = NetLimits {
+        upstream_tcp_tx_buffer: 256,
+        upstream_tcp_rx_buffer: 512,
+        ..NetLimits::default()
+    };
+    let (mut a, mut raw) = with_raw(la);
+    let l = raw.tcp();
+    raw.sock(l).listen(53).unwrap();
+    let q = vec![7; 2000];
+    a.send_tcp(41005, sa(B4, 53), &q).unwrap();
+    let mut now = 0;
+    run_until!(now, SEC, [a, raw], raw.sock(l).recv_queue() == 2002);
+    let mut got = vec![0; 2002];
+    raw.sock(l).recv_slice(&mut got).unwrap();
+    assert_eq!(got, framed(&[&q]));
+    let r = vec![9; 5000];
+    let reply = framed(&[&r]);
+    let mut sent = 0;
+    let mut ea = Vec::new();
+    run_until!(now, 2 * SEC, [a, raw], {
+        if let Ok(n) = raw.sock(l).send_slice(&reply[sent..]) {
+            sent += n;
+        }
+        drain(&mut a, &mut ea) == 1
+    });
+    assert_eq!(
+        ea[0],
+        Event::Response {
+            from: sa(B4, 53),
+            local_port: 41005,
+            tcp: true,
+            data: r
+        }
+    );
 }

@@ -7,11 +7,12 @@
 //! ```text
 //! ip tuntap add tap-ns mode tap && ip link set tap-ns up
 //! ip addr add 10.77.0.1/24 dev tap-ns && ip addr add fd77::1/64 dev tap-ns
-//! cargo run -p netstack --example tap_forwarder -- tap-ns 10.77.0.1:5300 [SECONDS]
+//! cargo run -p netstack --example tap_forwarder -- tap-ns 10.77.0.1:5300 [SECONDS [dhcp]]
 //! dig @10.77.0.2 example.org; dig +tcp @fd77::2 example.org; ping 10.77.0.2
 //! ```
 //!
-//! The stack is 10.77.0.2/24 and fd77::2/64 (MAC 02:00:00:77:00:02).
+//! The stack is 10.77.0.2/24 (or what DHCP gives it) and fd77::2/64
+//! (MAC 02:00:00:77:00:02).
 
 use std::collections::HashMap;
 use std::net::{Ipv4Addr, Ipv6Addr, SocketAddr};
@@ -50,7 +51,7 @@ impl Nic for TapNic {
 fn main() {
     let args: Vec<String> = std::env::args().collect();
     let (Some(tap), Some(upstream)) = (args.get(1), args.get(2)) else {
-        eprintln!("usage: tap_forwarder TAP UPSTREAM_ADDR:PORT [SECONDS]");
+        eprintln!("usage: tap_forwarder TAP UPSTREAM_ADDR:PORT [SECONDS [dhcp]]");
         std::process::exit(2);
     };
     let upstream: SocketAddr = upstream.parse().expect("upstream address");
@@ -61,6 +62,7 @@ fn main() {
         ipv4: Some((Ipv4Addr::new(10, 77, 0, 2), 24)),
         ipv4_gateway: Some(Ipv4Addr::new(10, 77, 0, 1)),
         ipv6: Some(("fd77::2".parse::<Ipv6Addr>().unwrap(), 64)),
+        dhcp: args.get(4).is_some_and(|a| a == "dhcp"),
         ..NetConfig::default()
     };
     let start = StdInstant::now();

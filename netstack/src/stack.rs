@@ -585,17 +585,20 @@ impl<N: Nic> Stack<N> {
     }
 
     /// The IPv4 and IPv6 default gateways in use.
-    pub fn gateways(&mut self) -> (Option<Ipv4Addr>, Option<Ipv6Addr>) {
-        let mut v4 = None;
-        let mut v6 = None;
-        self.iface.routes_mut().update(|routes| {
-            for r in routes.iter() {
-                match r.via_router {
-                    IpAddress::Ipv4(a) => v4 = Some(a),
-                    IpAddress::Ipv6(a) => v6 = Some(a),
-                }
-            }
-        });
+    pub fn gateways(&self) -> (Option<Ipv4Addr>, Option<Ipv6Addr>) {
+        let routes = self.iface.routes();
+        let v4 = routes
+            .get_default_ipv4_route()
+            .and_then(|r| match r.via_router {
+                IpAddress::Ipv4(a) => Some(a),
+                IpAddress::Ipv6(_) => None,
+            });
+        let v6 = routes
+            .get_default_ipv6_route()
+            .and_then(|r| match r.via_router {
+                IpAddress::Ipv6(a) => Some(a),
+                IpAddress::Ipv4(_) => None,
+            });
         (v4, v6)
     }
 

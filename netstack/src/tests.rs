@@ -426,7 +426,13 @@ fn ndp_resolution_and_ipv6_ping_link_local() {
 
 #[test]
 fn addresses_include_derived_link_local() {
-    let (mut a, _) = pair(NetLimits::default(), NetLimits::default());
+    let (x, y) = link();
+    let gw6: Ipv6Addr = "fd00::1".parse().unwrap();
+    let cfg = NetConfig {
+        ipv6_gateway: Some(gw6),
+        ..config(A4, A6, NetLimits::default())
+    };
+    let a = stack(MAC_A, x, y, &cfg);
     let ll: Ipv6Addr = "fe80::ff:fe00:a".parse().unwrap();
     assert_eq!(
         a.addresses(),
@@ -436,7 +442,7 @@ fn addresses_include_derived_link_local() {
             (IpAddr::V6(ll), 64)
         ]
     );
-    assert_eq!(a.gateways(), (Some(GW4), None));
+    assert_eq!(a.gateways(), (Some(GW4), Some(gw6)));
     assert_eq!(a.mac(), MAC_A);
 }
 

@@ -29,6 +29,18 @@
 //!
 //! [`Stack::reply`] and the `send_*` calls queue data at once; it reaches the wire on
 //! the next [`Stack::poll`]. They take their notion of "now" from the last `poll`.
+//!
+//! # Limits worth knowing upstream of this crate
+//!
+//! - No IP fragmentation or reassembly: a UDP datagram must fit the MTU (1472 bytes of
+//!   payload over IPv4, 1452 over IPv6 at MTU 1500). The engine should advertise an
+//!   EDNS buffer size of at most that (1232 is the usual choice) and retry over TCP
+//!   when a response is truncated.
+//! - IPv6 addresses are static (plus the link-local one); router advertisements and
+//!   SLAAC are not used.
+//! - Datagrams dropped inside smoltcp because a socket buffer was full are not counted
+//!   (smoltcp does not report them); [`Stats::event_queue_full`] shows when the
+//!   application falls behind.
 #![no_std]
 #![deny(unsafe_code)]
 #![warn(missing_docs)]

@@ -1400,3 +1400,31 @@ fn upstream_tcp_query_and_response_larger_than_the_socket_buffers() {
         }
     );
 }
+
+#[test]
+fn tcp_client_half_close_still_gets_its_replies() {
+    let (mut a, mut raw) = with_raw(NetLimits::default());
+    let s = raw.connect(sa(A4, 53), 53300);
+    let mut now = 0;
+    run_until!(now, SEC, [a, raw], raw.sock(s).may_send());
+    raw.sock(s).send_slice(&framed(&[b"q1", b"q2"])).unwrap();
+    // The client sends FIN right after its queries (shutdown(SHUT_WR)).
+    raw.sock(s).close();
+    let mut ea = Vec::new();
+    run_until!(now, SEC, [a, raw], drain(&mut a, &mut ea) == 2);
+    for _ in 0..5 {
+        step(&mut now, &mut [&mut a, &mut raw]);
+    }
+    assert_eq!(a.stats().tcp_open, 1, "closed before the replies");
+    let (c, t, _) = query(&ea[0]);
+    a.reply(c, t, b"r1").unwrap();
+    a.reply(c, t, b"r2").unwrap();
+    let want = framed(&[b"r1", b"r2"]);
+    run_until!(now, SEC, [a, raw], raw.sock(s).recv_queue() >= want.len());
+    let mut got = vec![0; want.len()];
+    raw.sock(s).recv_slice(&mut got).unwrap();
+    assert_eq!(got, want);
+    // With every query answered, the stack closes its side too.
+    run_until!(now, SEC, [a, raw], a.stats().tcp_open == 0);
+    assert_eq!(a.stats().tcp_closed_idle, 0);
+}

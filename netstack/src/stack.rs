@@ -29,6 +29,79 @@ const IPV6_UDP_HEADERS: usize = 40 + 8;
 /// ready, so a few suffice, and the bound keeps `poll` finite whatever the sockets do.
 const EGRESS_ROUNDS: usize = 8;
 
+/// Events for the application, with a cap on data events.
+pub(crate) struct EventQueue {
+    pub(crate) q: VecDeque<Event>,
+    cap: usize,
+    /// Times data was left in a socket because the queue was full.
+    held_back: u64,
+    /// Data was left in a socket since the last poll.
+    backlog: bool,
+}
+
+impl EventQueue {
+    /// Whether one more data event fits. Call it only with data in hand (or waiting):
+    /// a `false` is counted as data held back.
+    fn accept_data(&mut self) -> bool {
+        if self.q.len() < self.cap {
+            true
+        } else {
+            self.held_back += 1;
+            self.backlog = true;
+            false
+        }
+    }
+
+    fn push(&mut self, ev: Event) {
+        self.q.push_back(ev);
+    }
+}
+
+/// The address each recent UDP client sent its query to, newest last.
+pub(crate) struct ReplySources {
+    pub(crate) q: VecDeque<(SocketAddr, IpAddr)>,
+    cap: usize,
+}
+
+impl ReplySources {
+    pub(crate) fn remember(&mut self, client: SocketAddr, local: IpAddr) {
+        if self.cap == 0 {
+            return;
+        }
+        if let Some(pos) = self.q.iter().position(|(c, _)| *c == client) {
+            self.q.remove(pos);
+        }
+        while self.q.len() >= self.cap {
+            self.q.pop_front();
+        }
+        self.q.push_back((client, local));
+    }
+
+    fn lookup(&self, client: SocketAddr) -> Option<IpAddr> {
+        self.q
+            .iter()
+            .rev()
+            .find(|(c, _)| *c == client)
+            .map(|(_, l)| *l)
+    }
+}
+
+/// Moves datagrams from `sock` to `events` while there is room, building each event
+/// with `make`.
+fn drain_udp(
+    sock: &mut udp::Socket,
+    events: &mut EventQueue,
+    mut make: impl FnMut(&[u8], &udp::UdpMetadata) -> Event,
+) {
+    while sock.can_recv() && events.accept_data() {
+        let Ok((data, meta)) = sock.recv() else {
+            return;
+        };
+        let ev = make(data, &meta);
+        events.push(ev);
+    }
+}
+
 /// A port 53 TCP socket and the client connection it may be carrying.
 struct ServerConn {
     handle: SocketHandle,
@@ -82,11 +155,11 @@ pub struct Stack<N: Nic> {
     limits: NetLimits,
     mtu: usize,
     now: u64,
-    pub(crate) events: VecDeque<Event>,
-    /// More work is waiting (frame budget hit, or data held back by a full event queue).
-    more: bool,
+    pub(crate) events: EventQueue,
+    /// The last poll stopped at the frame budget.
+    budget_hit: bool,
     udp: SocketHandle,
-    pub(crate) reply_sources: VecDeque<(SocketAddr, IpAddr)>,
+    pub(crate) reply_sources: ReplySources,
     server: Vec<ServerConn>,
     next_conn: u32,
     upstream_udp: Vec<UpstreamUdp>,
@@ -285,10 +358,18 @@ impl<N: Nic> Stack<N> {
             limits,
             mtu,
             now: now_ns,
-            events: VecDeque::new(),
-            more: false,
+            events: EventQueue {
+                q: VecDeque::new(),
+                cap: limits.event_queue,
+                held_back: 0,
+                backlog: false,
+            },
+            budget_hit: false,
             udp,
-            reply_sources: VecDeque::new(),
+            reply_sources: ReplySources {
+                q: VecDeque::new(),
+                cap: limits.udp_reply_sources,
+            },
             server,
             next_conn: 1,
             upstream_udp,
@@ -307,16 +388,17 @@ impl<N: Nic> Stack<N> {
     /// (events queued, or socket state changed).
     pub fn poll(&mut self, now_ns: u64) -> bool {
         self.now = now_ns;
-        self.more = false;
+        self.budget_hit = false;
+        self.events.backlog = false;
         let ts = instant(now_ns);
-        let events_before = self.events.len();
+        let events_before = self.events.q.len();
         let mut changed = false;
 
         let mut budget = self.limits.max_frames_per_poll;
         loop {
             if budget == 0 {
                 self.stats.poll_budget_exhausted += 1;
-                self.more = true;
+                self.budget_hit = true;
                 break;
             }
             budget -= 1;
@@ -345,12 +427,12 @@ impl<N: Nic> Stack<N> {
         }
         // After egress, so that the reset of an aborted connection went out first.
         self.rearm_listeners();
-        changed || self.events.len() != events_before
+        changed || self.events.q.len() != events_before
     }
 
     /// The next event for the application, oldest first.
     pub fn next_event(&mut self) -> Option<Event> {
-        self.events.pop_front()
+        self.events.q.pop_front()
     }
 
     /// How long (ns from `now_ns`) the main loop may sleep before calling
@@ -358,7 +440,7 @@ impl<N: Nic> Stack<N> {
     /// `Some(0)`: call `poll` at once (more frames or data are waiting, or events are
     /// still queued: drain [`next_event`](Self::next_event) before asking).
     pub fn poll_delay(&mut self, now_ns: u64) -> Option<u64> {
-        if self.more || !self.events.is_empty() {
+        if self.budget_hit || self.events.backlog || !self.events.q.is_empty() {
             return Some(0);
         }
         let mut best = self
@@ -422,10 +504,8 @@ impl<N: Nic> Stack<N> {
         }
         let local = self
             .reply_sources
-            .iter()
-            .rev()
-            .find(|(c, _)| *c == client)
-            .map(|(_, l)| IpAddress::from(*l))
+            .lookup(client)
+            .map(IpAddress::from)
             .filter(|l| self.iface.has_ip_addr(*l));
         let mut meta = udp::UdpMetadata::from(IpEndpoint::from(client));
         meta.local_address = local;
@@ -617,6 +697,7 @@ impl<N: Nic> Stack<N> {
             bytes_out: d.bytes_out,
             drop_rx_oversize: d.rx_oversize,
             drop_tx_oversize: d.tx_oversize,
+            event_queue_full: self.events.held_back,
             ..self.stats
         }
     }
@@ -629,15 +710,6 @@ impl<N: Nic> Stack<N> {
     /// The NIC, mutably.
     pub fn nic_mut(&mut self) -> &mut N {
         &mut self.dev.nic
-    }
-
-    fn room(&self) -> bool {
-        self.events.len() < self.limits.event_queue
-    }
-
-    fn queue_full(&mut self) {
-        self.stats.event_queue_full += 1;
-        self.more = true;
     }
 
     fn service_dhcp(&mut self) {
@@ -669,7 +741,7 @@ impl<N: Nic> Stack<N> {
                 self.dhcp_leased = true;
                 log::info!("dhcp: lease {cidr} router {router:?} from {server}");
                 self.stats.dhcp_configured += 1;
-                self.events.push_back(Event::Dhcp(DhcpEvent::Configured {
+                self.events.push(Event::Dhcp(DhcpEvent::Configured {
                     address: cidr.address(),
                     prefix_len: cidr.prefix_len(),
                     router,
@@ -687,7 +759,7 @@ impl<N: Nic> Stack<N> {
                 self.iface.routes_mut().remove_default_ipv4_route();
                 log::info!("dhcp: lease lost");
                 self.stats.dhcp_deconfigured += 1;
-                self.events.push_back(Event::Dhcp(DhcpEvent::Deconfigured));
+                self.events.push(Event::Dhcp(DhcpEvent::Deconfigured));
             }
         }
     }
@@ -702,42 +774,21 @@ impl<N: Nic> Stack<N> {
     }
 
     fn service_udp_server(&mut self) {
-        loop {
-            if !self.room() {
-                if self.sockets.get::<udp::Socket>(self.udp).can_recv() {
-                    self.queue_full();
-                }
-                return;
-            }
-            let sock = self.sockets.get_mut::<udp::Socket>(self.udp);
-            let Ok((data, meta)) = sock.recv() else {
-                return;
-            };
+        let sources = &mut self.reply_sources;
+        let stats = &mut self.stats;
+        let sock = self.sockets.get_mut::<udp::Socket>(self.udp);
+        drain_udp(sock, &mut self.events, |data, meta| {
             let client = SocketAddr::from(meta.endpoint);
-            let data = data.to_vec();
             if let Some(local) = meta.local_address {
-                self.remember_source(client, IpAddr::from(local));
+                sources.remember(client, IpAddr::from(local));
             }
-            self.stats.udp_queries += 1;
-            self.events.push_back(Event::Query {
+            stats.udp_queries += 1;
+            Event::Query {
                 client,
                 transport: Transport::Udp,
-                data,
-            });
-        }
-    }
-
-    pub(crate) fn remember_source(&mut self, client: SocketAddr, local: IpAddr) {
-        if self.limits.udp_reply_sources == 0 {
-            return;
-        }
-        if let Some(pos) = self.reply_sources.iter().position(|(c, _)| *c == client) {
-            self.reply_sources.remove(pos);
-        }
-        while self.reply_sources.len() >= self.limits.udp_reply_sources {
-            self.reply_sources.pop_front();
-        }
-        self.reply_sources.push_back((client, local));
+                data: data.to_vec(),
+            }
+        });
     }
 
     fn service_tcp_server(&mut self) {
@@ -765,12 +816,11 @@ impl<N: Nic> Stack<N> {
             flush_tx(sock, &mut c.tx, &mut c.tx_off, &mut c.last_activity, now);
             // Read whole queries while the application keeps up.
             let mut bad = false;
-            while sock.can_recv() && c.pending < self.limits.tcp_max_pending && !c.closing {
-                if self.events.len() >= self.limits.event_queue {
-                    self.stats.event_queue_full += 1;
-                    self.more = true;
-                    break;
-                }
+            while sock.can_recv()
+                && c.pending < self.limits.tcp_max_pending
+                && !c.closing
+                && self.events.accept_data()
+            {
                 let reader = &mut c.reader;
                 let r = sock.recv(|buf| reader.feed(buf));
                 match r {
@@ -779,7 +829,7 @@ impl<N: Nic> Stack<N> {
                         c.pending += 1;
                         self.stats.tcp_queries += 1;
                         let Some(client) = c.peer else { continue };
-                        self.events.push_back(Event::Query {
+                        self.events.push(Event::Query {
                             client,
                             transport: Transport::Tcp { conn: c.conn },
                             data,
@@ -808,30 +858,19 @@ impl<N: Nic> Stack<N> {
     }
 
     fn service_upstream_udp(&mut self) {
-        for i in 0..self.upstream_udp.len() {
-            let Some(port) = self.upstream_udp[i].port else {
-                continue;
-            };
-            let h = self.upstream_udp[i].handle;
-            loop {
-                if !self.room() {
-                    if self.sockets.get::<udp::Socket>(h).can_recv() {
-                        self.queue_full();
-                    }
-                    return;
-                }
-                let Ok((data, meta)) = self.sockets.get_mut::<udp::Socket>(h).recv() else {
-                    break;
-                };
-                let ev = Event::Response {
+        for u in &self.upstream_udp {
+            let Some(local_port) = u.port else { continue };
+            let stats = &mut self.stats;
+            let sock = self.sockets.get_mut::<udp::Socket>(u.handle);
+            drain_udp(sock, &mut self.events, |data, meta| {
+                stats.upstream_udp_responses += 1;
+                Event::Response {
                     from: SocketAddr::from(meta.endpoint),
-                    local_port: port,
+                    local_port,
                     tcp: false,
                     data: data.to_vec(),
-                };
-                self.stats.upstream_udp_responses += 1;
-                self.events.push_back(ev);
-            }
+                }
+            });
         }
     }
 
@@ -851,12 +890,7 @@ impl<N: Nic> Stack<N> {
                 x.sent += n;
             }
             let mut outcome: Option<Result<Vec<u8>, UpstreamErrorKind>> = None;
-            while sock.can_recv() {
-                if self.events.len() >= self.limits.event_queue {
-                    self.stats.event_queue_full += 1;
-                    self.more = true;
-                    break;
-                }
+            while sock.can_recv() && self.events.accept_data() {
                 let reader = &mut x.reader;
                 match sock.recv(|buf| reader.feed(buf)) {
                     Ok(Ok(Some(data))) => {
@@ -890,7 +924,7 @@ impl<N: Nic> Stack<N> {
                 Ok(data) => {
                     sock.close();
                     self.stats.upstream_tcp_responses += 1;
-                    self.events.push_back(Event::Response {
+                    self.events.push(Event::Response {
                         from: dst,
                         local_port,
                         tcp: true,
@@ -908,7 +942,7 @@ impl<N: Nic> Stack<N> {
     fn upstream_failed(&mut self, to: SocketAddr, local_port: u16, kind: UpstreamErrorKind) {
         log::debug!("upstream tcp {to} from port {local_port}: {kind:?}");
         self.stats.upstream_tcp_errors += 1;
-        self.events.push_back(Event::UpstreamError {
+        self.events.push(Event::UpstreamError {
             to,
             local_port,
             tcp: true,

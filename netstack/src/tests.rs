@@ -185,7 +185,7 @@ impl Node for Stack<SimNic> {
     }
     fn delay(&mut self, now: u64) -> Option<u64> {
         // Tests leave events queued on purpose; that must not stall the clock.
-        if self.events.is_empty() {
+        if self.events.q.is_empty() {
             self.poll_delay(now)
         } else {
             None
@@ -960,7 +960,7 @@ fn event_queue_cap_holds_data_in_the_socket_until_drained() {
     for _ in 0..5 {
         step(&mut now, &mut [&mut a, &mut b]);
     }
-    assert_eq!(a.events.len(), 2);
+    assert_eq!(a.events.q.len(), 2);
     assert!(a.stats().event_queue_full > 0);
     assert_eq!(a.poll_delay(now), Some(0));
     let mut ea = Vec::new();
@@ -1136,10 +1136,10 @@ fn reply_source_memory_is_bounded() {
     };
     let (mut a, _b) = pair(limits, NetLimits::default());
     for port in 1..=5 {
-        a.remember_source(sa(B4, port), A4.into());
+        a.reply_sources.remember(sa(B4, port), A4.into());
     }
-    a.remember_source(sa(B4, 4), A4.into());
-    let kept: Vec<u16> = a.reply_sources.iter().map(|(c, _)| c.port()).collect();
+    a.reply_sources.remember(sa(B4, 4), A4.into());
+    let kept: Vec<u16> = a.reply_sources.q.iter().map(|(c, _)| c.port()).collect();
     assert_eq!(kept, [5, 4]);
 }
 

@@ -1428,3 +1428,48 @@ fn tcp_client_half_close_still_gets_its_replies() {
     run_until!(now, SEC, [a, raw], a.stats().tcp_open == 0);
     assert_eq!(a.stats().tcp_closed_idle, 0);
 }
+
+#[test]
+fn random_bytes_on_tcp_connections_do_not_panic() {
+    let limits = NetLimits {
+        tcp_max_query: 300,
+        ..NetLimits::default()
+    };
+    let (mut a, mut raw) = with_raw(limits);
+    let mut x: u64 = 0x2545_f491_4f6c_dd1d;
+    let mut next = move || {
+        x ^= x << 13;
+        x ^= x >> 7;
+        x ^= x << 17;
+        x
+    };
+    let mut now = 0;
+    let mut ea = Vec::new();
+    for round in 0..20u16 {
+        let s = raw.connect(sa(A4, 53), 54000 + round);
+        run_until!(now, SEC, [a, raw], raw.sock(s).may_send());
+        let len = (next() % 2000) as usize;
+        let mut bytes: Vec<u8> = (0..len).map(|_| next() as u8).collect();
+        if round % 2 == 0 {
+            // Plausible prefixes, so some frames complete.
+            for chunk in bytes.chunks_mut(40) {
+                chunk[0] = 0;
+                if chunk.len() > 1 {
+                    chunk[1] = (chunk.len() - 2) as u8;
+                }
+            }
+        }
+        let _ = raw.sock(s).send_slice(&bytes);
+        for _ in 0..10 {
+            step(&mut now, &mut [&mut a, &mut raw]);
+            drain(&mut a, &mut ea);
+        }
+        for e in ea.drain(..) {
+            let (c, t, _) = query(&e);
+            let _ = a.reply(c, t, b"answer");
+        }
+        raw.sock(s).abort();
+    }
+    run_until!(now, 15 * SEC, [a, raw], a.stats().tcp_open == 0);
+    assert!(a.stats().tcp_queries > 0);
+}

@@ -1,2 +1,394 @@
-//! Netstack (placeholder until the netstack crate lands).
+//! TCP/IP for the resolver, on smoltcp: this crate knows TCP/IP, not DNS.
+//!
+//! [`Stack`] runs a smoltcp `Interface` over any [`Nic`] (Ethernet, ARP, NDP, IPv4, IPv6,
+//! ICMP echo for both, an optional DHCPv4 client) and moves DNS payloads between the
+//! network and the application:
+//!
+//! - queries from clients on port 53, UDP and TCP (RFC 7766 framing and pipelining),
+//!   surfaced as [`Event::Query`] and answered with [`Stack::reply`];
+//! - queries to upstream servers from a local port the application chose
+//!   ([`Stack::send_udp`], [`Stack::send_tcp`]), whose answers come back as
+//!   [`Event::Response`] (or [`Event::UpstreamError`]).
+//!
+//! It reads no clock and draws no randomness of its own: time comes in as `now_ns`
+//! (monotonic nanoseconds) on every call that needs it, and the seed for TCP sequence
+//! numbers is a constructor argument. Every buffer and queue is bounded by a field of
+//! [`NetLimits`]; no input from the network can make it panic.
+//!
+//! # The main loop
+//!
+//! ```text
+//! loop {
+//!     stack.poll(now);                          // all ready frames in, all output out
+//!     while let Some(ev) = stack.next_event() { /* hand to the engine */ }
+//!     /* stack.reply(..), stack.send_udp(..), stack.send_tcp(..) */
+//!     stack.poll(now);                          // flush what was just queued
+//!     wait_until(min(engine_deadline, stack.poll_delay(now)));
+//! }
+//! ```
+//!
+//! [`Stack::reply`] and the `send_*` calls queue data at once; it reaches the wire on
+//! the next [`Stack::poll`]. They take their notion of "now" from the last `poll`.
+//!
+//! # Limits worth knowing upstream of this crate
+//!
+//! - No IP fragmentation or reassembly: a UDP datagram must fit the MTU (1472 bytes of
+//!   payload over IPv4, 1452 over IPv6 at MTU 1500). The engine should advertise an
+//!   EDNS buffer size of at most that (1232 is the usual choice) and retry over TCP
+//!   when a response is truncated.
+//! - IPv6 addresses are static (plus the link-local one); router advertisements and
+//!   SLAAC are not used.
+//! - Datagrams dropped inside smoltcp because a socket buffer was full are not counted
+//!   (smoltcp does not report them); [`Stats::event_queue_full`] shows when the
+//!   application falls behind.
 #![no_std]
+#![deny(unsafe_code)]
+#![warn(missing_docs)]
+
+extern crate alloc;
+#[cfg(test)]
+extern crate std;
+
+mod device;
+mod framing;
+mod stack;
+#[cfg(test)]
+mod tests;
+
+use alloc::vec::Vec;
+use core::fmt;
+use core::net::{IpAddr, Ipv4Addr, Ipv6Addr, SocketAddr};
+
+pub use stack::Stack;
+
+/// A network device that moves whole Ethernet frames (without FCS).
+///
+/// This is the seam to the platform: solo5's `net_read`/`net_write`, or a TAP device.
+pub trait Nic {
+    /// Reads one waiting frame into `buf` and returns its length, or `None` if no frame
+    /// is waiting. A frame longer than `buf` must be dropped by the implementation.
+    fn recv(&mut self, buf: &mut [u8]) -> Option<usize>;
+    /// Sends one frame. Errors are the device's business (a lost frame is like a lost packet).
+    fn send(&mut self, frame: &[u8]);
+    /// The device's MAC address.
+    fn mac(&self) -> [u8; 6];
+    /// The IP MTU (1500 for ordinary Ethernet); frames are at most `mtu() + 14` bytes.
+    fn mtu(&self) -> usize;
+}
+
+/// Addresses and routes of the interface.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct NetConfig {
+    /// Static IPv4 address and prefix length. Ignored when `dhcp` is set.
+    pub ipv4: Option<(Ipv4Addr, u8)>,
+    /// IPv4 default gateway. Ignored when `dhcp` is set.
+    pub ipv4_gateway: Option<Ipv4Addr>,
+    /// Static IPv6 address and prefix length (a link-local address derived from the MAC
+    /// is always configured in addition).
+    pub ipv6: Option<(Ipv6Addr, u8)>,
+    /// IPv6 default gateway.
+    pub ipv6_gateway: Option<Ipv6Addr>,
+    /// Get the IPv4 address and gateway by DHCPv4 instead.
+    pub dhcp: bool,
+    /// Caps on every buffer and queue.
+    pub limits: NetLimits,
+}
+
+/// Caps on every buffer and queue of the [`Stack`]. Memory use follows from these and
+/// is allocated when the stack is created (except message reassembly, which grows up
+/// to the stated maxima as bytes arrive).
+///
+/// With the defaults the socket buffers take about 1.3 MiB. Counts, sizes and the two
+/// timeouts must be at least 1 ([`NewError::ZeroLimit`]); `tcp_clients`,
+/// `upstream_*_sockets` and `udp_reply_sources` may be 0 to switch that part off.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct NetLimits {
+    /// Frames processed by one [`Stack::poll`] at most; if more are waiting,
+    /// [`Stack::poll_delay`] returns 0 so the main loop comes straight back.
+    /// Default 1024.
+    pub max_frames_per_poll: usize,
+    /// Data events (queries, responses) queued for the application at most. When the
+    /// queue is full, data stays in the socket buffers (which then drop new datagrams or
+    /// close their TCP window). Error and DHCP events are always queued; there can be at
+    /// most one per upstream TCP socket plus two more. Default 256.
+    pub event_queue: usize,
+    /// Datagrams waiting in the port 53 UDP socket's receive buffer. Default 64.
+    pub udp_rx_packets: usize,
+    /// Payload bytes in the port 53 UDP socket's receive buffer. Default 64 KiB.
+    pub udp_rx_bytes: usize,
+    /// Datagrams waiting in the port 53 UDP socket's transmit buffer. Default 64.
+    pub udp_tx_packets: usize,
+    /// Payload bytes in the port 53 UDP socket's transmit buffer. Default 64 KiB.
+    pub udp_tx_bytes: usize,
+    /// Clients whose query's destination address is remembered, so the reply leaves
+    /// from the address the query was sent to. Default 256.
+    pub udp_reply_sources: usize,
+    /// TCP sockets listening on port 53: the cap on concurrent client connections.
+    /// One more connection attempt is answered with a reset. Default 16.
+    pub tcp_clients: usize,
+    /// Receive buffer (bytes) of each port 53 TCP socket. Default 4096.
+    pub tcp_rx_buffer: usize,
+    /// Transmit buffer (bytes) of each port 53 TCP socket. Default 8192.
+    pub tcp_tx_buffer: usize,
+    /// Largest query accepted on a TCP connection; a length prefix above it (or zero)
+    /// resets the connection. Default 4096.
+    pub tcp_max_query: usize,
+    /// Queries surfaced on one connection and not yet answered, at most (RFC 7766
+    /// pipelining). Past it, the connection is not read until replies go out.
+    /// Default 16.
+    pub tcp_max_pending: usize,
+    /// A client connection with no bytes in either direction for this long is closed
+    /// (and reset if it is still not gone after the same time again). Default 10 s.
+    pub tcp_idle_timeout_ns: u64,
+    /// UDP sockets for upstream queries (one per local port in use). Default 64.
+    pub upstream_udp_sockets: usize,
+    /// Datagrams waiting in each upstream UDP socket's receive buffer. Default 4.
+    pub upstream_udp_rx_packets: usize,
+    /// Payload bytes in each upstream UDP socket's receive buffer. Default 8192.
+    pub upstream_udp_rx_bytes: usize,
+    /// Datagrams waiting in each upstream UDP socket's transmit buffer. Default 2.
+    pub upstream_udp_tx_packets: usize,
+    /// Payload bytes in each upstream UDP socket's transmit buffer. Default 4096.
+    pub upstream_udp_tx_bytes: usize,
+    /// Concurrent upstream TCP exchanges. Default 8.
+    pub upstream_tcp_sockets: usize,
+    /// Receive buffer (bytes) of each upstream TCP socket. Default 8192.
+    pub upstream_tcp_rx_buffer: usize,
+    /// Transmit buffer (bytes) of each upstream TCP socket. Default 2048.
+    pub upstream_tcp_tx_buffer: usize,
+    /// Largest response accepted from an upstream TCP server. Default 65535.
+    pub upstream_tcp_max_response: usize,
+    /// An upstream TCP exchange (connect, query, response) not finished in this time is
+    /// aborted with [`UpstreamErrorKind::Timeout`]. Default 10 s.
+    pub upstream_tcp_timeout_ns: u64,
+}
+
+impl Default for NetLimits {
+    fn default() -> Self {
+        NetLimits {
+            max_frames_per_poll: 1024,
+            event_queue: 256,
+            udp_rx_packets: 64,
+            udp_rx_bytes: 64 * 1024,
+            udp_tx_packets: 64,
+            udp_tx_bytes: 64 * 1024,
+            udp_reply_sources: 256,
+            tcp_clients: 16,
+            tcp_rx_buffer: 4096,
+            tcp_tx_buffer: 8192,
+            tcp_max_query: 4096,
+            tcp_max_pending: 16,
+            tcp_idle_timeout_ns: 10_000_000_000,
+            upstream_udp_sockets: 64,
+            upstream_udp_rx_packets: 4,
+            upstream_udp_rx_bytes: 8192,
+            upstream_udp_tx_packets: 2,
+            upstream_udp_tx_bytes: 4096,
+            upstream_tcp_sockets: 8,
+            upstream_tcp_rx_buffer: 8192,
+            upstream_tcp_tx_buffer: 2048,
+            upstream_tcp_max_response: 65535,
+            upstream_tcp_timeout_ns: 10_000_000_000,
+        }
+    }
+}
+
+/// How a client's query arrived, and so how to reply.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum Transport {
+    /// A UDP datagram to port 53.
+    Udp,
+    /// A message on TCP connection `conn` to port 53. Ids are not reused until the
+    /// counter wraps after 2³² connections.
+    Tcp {
+        /// The connection's id.
+        conn: u32,
+    },
+}
+
+/// Something the application should know about.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Event {
+    /// A DNS message from a client to port 53.
+    Query {
+        /// The client's address and port.
+        client: SocketAddr,
+        /// How it arrived.
+        transport: Transport,
+        /// The message (without the TCP length prefix).
+        data: Vec<u8>,
+    },
+    /// A message from an upstream server to a local port of ours.
+    Response {
+        /// The server's address and port.
+        from: SocketAddr,
+        /// Our local port (the one given to `send_udp`/`send_tcp`).
+        local_port: u16,
+        /// Whether it came over TCP.
+        tcp: bool,
+        /// The message (without the TCP length prefix).
+        data: Vec<u8>,
+    },
+    /// An upstream exchange failed after it was started.
+    UpstreamError {
+        /// The server.
+        to: SocketAddr,
+        /// Our local port.
+        local_port: u16,
+        /// Whether it was TCP (always true today: UDP failures are silent).
+        tcp: bool,
+        /// What went wrong.
+        kind: UpstreamErrorKind,
+    },
+    /// The DHCPv4 client's state changed.
+    Dhcp(DhcpEvent),
+}
+
+/// Why an upstream exchange failed.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum UpstreamErrorKind {
+    /// The connection was refused or never came up.
+    ConnectFailed,
+    /// The connection was reset or closed before a whole response arrived.
+    Reset,
+    /// The response's length prefix was zero or above the cap.
+    BadFrame,
+    /// No whole response within [`NetLimits::upstream_tcp_timeout_ns`].
+    Timeout,
+}
+
+/// A change of the DHCPv4 lease.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum DhcpEvent {
+    /// A lease was acquired or changed; the address and default route are in place.
+    Configured {
+        /// Our address.
+        address: Ipv4Addr,
+        /// Its prefix length.
+        prefix_len: u8,
+        /// The default gateway, if the server named one.
+        router: Option<Ipv4Addr>,
+        /// DNS servers the DHCP server announced (a forwarder may want them).
+        dns_servers: Vec<Ipv4Addr>,
+        /// The DHCP server that gave the lease.
+        server: Ipv4Addr,
+    },
+    /// The lease was lost (expired, or the server said no); the IPv4 address and route
+    /// are removed and the client is looking for a new lease.
+    Deconfigured,
+}
+
+/// Why a [`Stack`] could not be created.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum NewError {
+    /// The NIC's MAC address is a multicast or broadcast address.
+    BadMac([u8; 6]),
+    /// The NIC's MTU is outside 1280..=9216.
+    BadMtu(usize),
+    /// A prefix length is too long for its address family.
+    BadPrefix(u8),
+    /// A limit that must be at least 1 is 0; names the field.
+    ZeroLimit(&'static str),
+}
+
+/// Why [`Stack::reply`] did not queue a reply.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum ReplyError {
+    /// Longer than a DNS message can be (65535), or than one unfragmented datagram.
+    TooLarge,
+    /// The UDP transmit buffer is full.
+    BufferFull,
+    /// The address cannot be sent to (port 0, unspecified, no address of that family).
+    Unaddressable,
+    /// The TCP connection is gone (closed, reset, timed out) or never existed.
+    UnknownConnection,
+    /// More replies queued on this connection than queries were surfaced.
+    QueueFull,
+}
+
+/// Why an upstream query was not started.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum SendError {
+    /// Local port 0 or 53.
+    InvalidPort,
+    /// A TCP exchange from this local port is already running.
+    PortInUse,
+    /// All upstream sockets of this kind are in use.
+    NoFreeSocket,
+    /// Longer than a DNS message can be (65535), or than one unfragmented datagram.
+    TooLarge,
+    /// The socket's transmit buffer is full.
+    BufferFull,
+    /// The destination cannot be sent to (port 0, unspecified, no address of that family).
+    Unaddressable,
+}
+
+macro_rules! display_via_debug {
+    ($($t:ty),*) => {$(
+        impl fmt::Display for $t {
+            fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+                fmt::Debug::fmt(self, f)
+            }
+        }
+        impl core::error::Error for $t {}
+    )*};
+}
+display_via_debug!(NewError, ReplyError, SendError);
+
+/// Counters for the boot log and for diagnosing overload.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct Stats {
+    /// Frames read from the NIC.
+    pub frames_in: u64,
+    /// Frames written to the NIC.
+    pub frames_out: u64,
+    /// Bytes read from the NIC.
+    pub bytes_in: u64,
+    /// Bytes written to the NIC.
+    pub bytes_out: u64,
+    /// Drops: the NIC reported a frame longer than the receive buffer.
+    pub drop_rx_oversize: u64,
+    /// Drops: smoltcp built a frame longer than the MTU (not expected).
+    pub drop_tx_oversize: u64,
+    /// Polls that stopped at [`NetLimits::max_frames_per_poll`].
+    pub poll_budget_exhausted: u64,
+    /// Times data was left in a socket because the event queue was full.
+    pub event_queue_full: u64,
+    /// UDP queries surfaced.
+    pub udp_queries: u64,
+    /// UDP replies queued.
+    pub udp_replies: u64,
+    /// UDP replies refused (buffer full, too large, unaddressable).
+    pub udp_reply_errors: u64,
+    /// TCP client connections accepted.
+    pub tcp_accepted: u64,
+    /// TCP client connections open now.
+    pub tcp_open: u64,
+    /// TCP queries surfaced.
+    pub tcp_queries: u64,
+    /// TCP replies queued.
+    pub tcp_replies: u64,
+    /// Drops: TCP connections closed for being idle.
+    pub tcp_closed_idle: u64,
+    /// Drops: TCP connections reset for a bad length prefix.
+    pub tcp_closed_bad_frame: u64,
+    /// Upstream UDP queries queued.
+    pub upstream_udp_sent: u64,
+    /// Upstream UDP responses surfaced.
+    pub upstream_udp_responses: u64,
+    /// Upstream queries refused: no free socket (UDP and TCP).
+    pub upstream_no_socket: u64,
+    /// Upstream TCP exchanges started.
+    pub upstream_tcp_started: u64,
+    /// Upstream TCP responses surfaced.
+    pub upstream_tcp_responses: u64,
+    /// Upstream TCP exchanges that failed.
+    pub upstream_tcp_errors: u64,
+    /// DHCP leases acquired or changed.
+    pub dhcp_configured: u64,
+    /// DHCP leases lost.
+    pub dhcp_deconfigured: u64,
+}
+
+/// An address of the interface with its prefix length, for the boot log.
+pub type AddrCidr = (IpAddr, u8);

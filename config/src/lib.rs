@@ -145,6 +145,17 @@ pub struct Config {
     /// Whether to answer from expired cache entries when upstreams fail, RFC 8767
     /// (`--serve-stale`).
     pub serve_stale: bool,
+    /// A crash to stage after boot (`--selftest`), to check the host's fault reporting.
+    pub selftest: Option<Selftest>,
+}
+
+/// Deliberate crashes for `--selftest`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Selftest {
+    /// A Rust panic: the platform prints message and location and halts with 255.
+    Panic,
+    /// A page fault (a read of an unmapped address): registers printed, halt 255.
+    Fault,
 }
 
 /// The allow list used when `--allow` is not given: loopback, the private, shared
@@ -189,6 +200,7 @@ impl Default for Config {
             tcp_connections: DEFAULT_TCP_CONNECTIONS,
             stats_interval_secs: DEFAULT_STATS_INTERVAL_SECS,
             serve_stale: false,
+            selftest: None,
         }
     }
 }
@@ -222,11 +234,12 @@ enum Key {
     TcpConnections,
     StatsInterval,
     LogLevel,
+    Selftest,
     Help,
 }
 
 impl Key {
-    const ALL: [Key; 16] = [
+    const ALL: [Key; 17] = [
         Key::Ipv4,
         Key::Ipv4Gateway,
         Key::Ipv6,
@@ -242,6 +255,7 @@ impl Key {
         Key::TcpConnections,
         Key::StatsInterval,
         Key::LogLevel,
+        Key::Selftest,
         Key::Help,
     ];
 
@@ -275,10 +289,11 @@ const EXP_MAX_CLIENTS: &str = "N from 1 to 4096";
 const EXP_TCP_CONNECTIONS: &str = "N from 1 to 256";
 const EXP_STATS_INTERVAL: &str = "SECONDS from 0 (off) to 86400";
 const EXP_LOG_LEVEL: &str = "error, warn, info, debug or trace";
+const EXP_SELFTEST: &str = "panic or fault";
 
 /// The key table; index with [`Key`]. Defaults here are the text `--help` shows and
 /// `tests::help_lists_the_real_defaults` keeps them honest.
-const KEYS: [KeySpec; 16] = [
+const KEYS: [KeySpec; 17] = [
     KeySpec {
         name: "--ipv4",
         syntax: "ADDR/PREFIX",
@@ -387,6 +402,14 @@ const KEYS: [KeySpec; 16] = [
         help: "console log verbosity",
     },
     KeySpec {
+        name: "--selftest",
+        syntax: "panic|fault",
+        value: Some(EXP_SELFTEST),
+        default: "none",
+        help: "diagnostics: crash on purpose after boot (a panic, or a page fault) to check \
+               that the host reports it; never use in service",
+    },
+    KeySpec {
         name: "--help",
         syntax: "",
         value: None,
@@ -479,6 +502,13 @@ impl Config {
                         parse_number(key, value, 0, u64::from(MAX_STATS_INTERVAL_SECS))? as u32
                 }
                 Key::LogLevel => cfg.log_level = parse_log_level(key, value)?,
+                Key::Selftest => {
+                    cfg.selftest = Some(match value {
+                        "panic" => Selftest::Panic,
+                        "fault" => Selftest::Fault,
+                        _ => return Err(bad(key, value, "not a self-test")),
+                    })
+                }
                 // Unreachable (handled above), but harmless.
                 Key::Help => return Err(ConfigError::Help),
             }

@@ -330,3 +330,125 @@ pub fn classify(
 pub fn record_ip(r: &Record) -> Option<IpAddr> {
     r.data.ip_addr()
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use hickory_proto::op::{MessageType, OpCode, Query};
+    use hickory_proto::rr::rdata::{A, CNAME, NS, SOA};
+
+    fn name(s: &str) -> Name {
+        Name::from_ascii(s).unwrap()
+    }
+    fn resp(q: &str) -> Message {
+        let mut m = Message::new(1, MessageType::Response, OpCode::Query);
+        m.add_query(Query::query(name(q), RecordType::A));
+        m
+    }
+    fn a(o: &str) -> Record {
+        Record::from_rdata(name(o), 60, RData::A(A::new(192, 0, 2, 1)))
+    }
+    fn ns(o: &str, t: &str) -> Record {
+        Record::from_rdata(name(o), 60, RData::NS(NS(name(t))))
+    }
+
+    #[test]
+    fn referral_must_be_below_the_zone_and_above_the_name() {
+        let q = name("www.example.com.");
+        let mut m = resp("www.example.com.");
+        m.authorities.push(ns("example.com.", "ns1.example.com."));
+        m.additionals.push(a("ns1.example.com."));
+        m.additionals.push(a("www.example.com.")); // not an NS name: not glue
+        let c = classify(&name("com."), &q, RecordType::A, &m, 8);
+        let Meaning::Referral {
+            zone,
+            ns: nsset,
+            glue,
+        } = c.meaning
+        else {
+            panic!("{:?}", c.meaning)
+        };
+        assert_eq!(zone, name("example.com."));
+        assert_eq!((nsset.len(), glue.len(), c.scrubbed), (1, 1, 1));
+        // The same referral from example.com's own servers is upward: lame.
+        let c = classify(&name("example.com."), &q, RecordType::A, &m, 8);
+        assert_eq!(c.meaning, Meaning::Lame);
+        // A referral to a zone not containing the name: lame.
+        let mut m = resp("www.example.com.");
+        m.authorities.push(ns("example.org.", "ns.example.org."));
+        assert_eq!(
+            classify(&Name::root(), &q, RecordType::A, &m, 8).meaning,
+            Meaning::Lame
+        );
+    }
+
+    #[test]
+    fn answers_outside_the_chain_or_zone_are_scrubbed() {
+        let q = name("www.example.com.");
+        let mut m = resp("www.example.com.");
+        m.metadata.authoritative = true;
+        m.answers.push(Record::from_rdata(
+            q.clone(),
+            60,
+            RData::CNAME(CNAME(name("web.example.com."))),
+        ));
+        m.answers.push(a("web.example.com."));
+        m.answers.push(a("victim.example.net."));
+        let c = classify(&name("example.com."), &q, RecordType::A, &m, 8);
+        let Meaning::Answer { chain, answer } = c.meaning else {
+            panic!()
+        };
+        assert_eq!((chain.len(), answer.len(), c.scrubbed), (1, 1, 1));
+        assert_eq!(c.answer_rank, Rank::AuthAnswer);
+        // A CNAME leaving the zone: the out-of-zone target data is not trusted.
+        let mut m = resp("www.example.com.");
+        m.answers.push(Record::from_rdata(
+            q.clone(),
+            60,
+            RData::CNAME(CNAME(name("www.example.net."))),
+        ));
+        m.answers.push(a("www.example.net."));
+        let c = classify(&name("example.com."), &q, RecordType::A, &m, 8);
+        assert!(
+            matches!(c.meaning, Meaning::Cname { ref target, .. } if *target == name("www.example.net."))
+        );
+        assert_eq!(c.scrubbed, 1);
+    }
+
+    #[test]
+    fn nxdomain_and_nodata_need_an_in_zone_soa() {
+        let q = name("nope.example.com.");
+        let soa = Record::from_rdata(
+            name("example.com."),
+            60,
+            RData::SOA(SOA::new(name("ns."), name("h."), 1, 1, 1, 1, 30)),
+        );
+        let mut m = resp("nope.example.com.");
+        m.metadata.response_code = ResponseCode::NXDomain;
+        m.authorities.push(soa.clone());
+        let c = classify(&name("example.com."), &q, RecordType::A, &m, 8);
+        assert!(matches!(c.meaning, Meaning::NxDomain { soa: Some(_), .. }));
+        // From net.'s servers the example.com. SOA is out of bailiwick: dropped, and an
+        // NXDOMAIN about a name outside net. proves nothing.
+        let c = classify(&name("net."), &q, RecordType::A, &m, 8);
+        assert_eq!(c.meaning, Meaning::Lame);
+        let mut m = resp("nope.example.com.");
+        m.authorities.push(soa);
+        let c = classify(&name("example.com."), &q, RecordType::A, &m, 8);
+        assert!(matches!(c.meaning, Meaning::NoData { soa: Some(_), .. }));
+    }
+
+    #[test]
+    fn dname_substitution() {
+        let n = dname_substitute(
+            &name("a.b.old.example."),
+            &name("old.example."),
+            &name("new.test."),
+        );
+        assert_eq!(n, Some(name("a.b.new.test.")));
+        assert_eq!(
+            dname_substitute(&name("old.example."), &name("old.example."), &name("x.")),
+            None
+        );
+    }
+}

@@ -13,3 +13,4 @@ mod poisoning;
 mod recursion;
 mod resilience;
 mod rfc2308_negative;
+mod robustness;

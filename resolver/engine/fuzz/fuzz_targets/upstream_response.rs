@@ -1,0 +1,120 @@
+//! Responses fed mid-resolution. Each input chunk answers the engine's latest upstream
+//! query on the right port from the right server, with the query's ID and exact
+//! question (so it passes matching and reaches classification and the cache); the
+//! chunk supplies flags, section counts and the record bytes.
+#![no_main]
+
+use critical_section as _;
+use engine::{Client, Engine, EngineConfig, Instant, Mode, Transmit, Transport};
+use hickory_proto::op::{Message, MessageType, OpCode, Query};
+use hickory_proto::rr::{Name, RecordType};
+use libfuzzer_sys::fuzz_target;
+
+fn query(name: &str, t: RecordType) -> Vec<u8> {
+    let mut m = Message::new(7, MessageType::Query, OpCode::Query);
+    m.metadata.recursion_desired = true;
+    m.add_query(Query::query(Name::from_ascii(name).unwrap(), t));
+    m.to_vec().unwrap()
+}
+
+fuzz_target!(|data: &[u8]| {
+    let Some((&sel, mut rest)) = data.split_first() else {
+        return;
+    };
+    let forward = sel & 1 == 1;
+    let mode = if forward {
+        Mode::Forward {
+            upstreams: vec!["10.0.0.53:53".parse().unwrap()],
+        }
+    } else {
+        Mode::Recursive {
+            root_hints: vec!["192.0.2.1".parse().unwrap()],
+        }
+    };
+    let cfg = EngineConfig {
+        mode,
+        qname_minimisation: sel & 2 == 2,
+        cache_bytes: 8192,
+        ..EngineConfig::default()
+    };
+    let mut e = Engine::new(cfg, [sel; 32]);
+    let client = Client {
+        addr: "192.168.1.2:5353".parse().unwrap(),
+        transport: Transport::Udp,
+    };
+    let mut now = Instant::from_nanos(1);
+    let qt = if sel & 4 == 4 { RecordType::AAAA } else { RecordType::A };
+    e.handle_query(now, client, &query("www.example.com.", qt));
+    e.handle_query(now, client, &query("a.b.example.net.", RecordType::MX));
+    let mut last = None;
+    let mut replies = 0;
+    for _ in 0..64 {
+        while let Some(t) = e.poll_transmit() {
+            match t {
+                Transmit::ToServer {
+                    server,
+                    local_port,
+                    tcp,
+                    payload,
+                } => last = Some((server, local_port, tcp, payload)),
+                Transmit::ToClient { .. } => replies += 1,
+            }
+        }
+        let Some((server, port, tcp, q)) = last.take() else {
+            break;
+        };
+        // Chunk: [len][flags hi][flags lo][an][ns][ar] records…
+        let Some((&len, tail)) = rest.split_first() else {
+            break;
+        };
+        let len = usize::from(len).min(tail.len());
+        let (chunk, tail) = tail.split_at(len);
+        rest = tail;
+        let Ok(qm) = Message::from_vec(&q) else { break };
+        let Some(question) = qm.queries.first() else { break };
+        let mut qbytes = Vec::new();
+        {
+            let mut enc = hickory_proto::serialize::binary::BinEncoder::new(&mut qbytes);
+            use hickory_proto::serialize::binary::BinEncodable;
+            if question.emit(&mut enc).is_err() {
+                break;
+            }
+        }
+        let get = |i: usize| chunk.get(i).copied().unwrap_or(0);
+        let id = qm.id.to_be_bytes();
+        let mut resp = vec![id[0], id[1], 0x80 | (get(0) & 0x7f), get(1), 0, 1];
+        resp.extend_from_slice(&[0, get(2) % 16, 0, get(3) % 16, 0, get(4) % 16]);
+        resp.extend_from_slice(&qbytes);
+        resp.extend_from_slice(chunk.get(5..).unwrap_or(&[]));
+        let transport = if tcp { Transport::Tcp { conn: 0 } } else { Transport::Udp };
+        if get(0) & 0x80 == 0 {
+            e.handle_response(now, server, port, transport, &resp);
+        } else {
+            // Sometimes the server is unreachable instead, or time passes.
+            e.handle_upstream_error(now, server, port, transport);
+        }
+        if let Some(t) = e.poll_timeout() {
+            if get(1) & 0x80 != 0 {
+                now = now.max(t);
+                e.handle_timeout(now);
+            }
+        }
+    }
+    for _ in 0..500 {
+        while let Some(t) = e.poll_transmit() {
+            if let Transmit::ToClient { .. } = t {
+                replies += 1;
+            }
+        }
+        let Some(t) = e.poll_timeout() else { break };
+        now = now.max(t);
+        e.handle_timeout(now);
+    }
+    while let Some(t) = e.poll_transmit() {
+        if let Transmit::ToClient { .. } = t {
+            replies += 1;
+        }
+    }
+    assert_eq!(e.poll_timeout(), None, "everything ends");
+    assert_eq!(replies, 2, "each client answered exactly once");
+});

@@ -1,0 +1,294 @@
+//! The engine's configuration: one struct, every limit named and documented.
+
+use alloc::vec::Vec;
+use core::net::{IpAddr, Ipv4Addr, Ipv6Addr, SocketAddr};
+use core::time::Duration;
+
+/// How the engine finds answers it does not have cached.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Mode {
+    /// Iterate from the root servers down the delegation tree.
+    Recursive {
+        /// Addresses of the root servers (default: [`iana_root_hints`]).
+        root_hints: Vec<IpAddr>,
+    },
+    /// Send every query with RD=1 to one of these upstream recursive resolvers.
+    Forward {
+        /// The upstream resolvers, tried by smoothed RTT.
+        upstreams: Vec<SocketAddr>,
+    },
+}
+
+/// A CIDR block: an address and a prefix length.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Cidr {
+    /// The network address (bits past `prefix` are ignored).
+    pub addr: IpAddr,
+    /// Prefix length in bits (clamped to 32 / 128).
+    pub prefix: u8,
+}
+
+impl Cidr {
+    /// A CIDR block.
+    #[must_use]
+    pub const fn new(addr: IpAddr, prefix: u8) -> Self {
+        Self { addr, prefix }
+    }
+
+    /// Whether `ip` lies inside the block. IPv4-mapped IPv6 addresses match IPv4 blocks.
+    #[must_use]
+    pub fn contains(&self, ip: IpAddr) -> bool {
+        let ip = match ip {
+            IpAddr::V6(v6) => v6.to_ipv4_mapped().map_or(ip, IpAddr::V4),
+            v4 => v4,
+        };
+        match (self.addr, ip) {
+            (IpAddr::V4(net), IpAddr::V4(a)) => {
+                let p = u32::from(self.prefix.min(32));
+                let mask = if p == 0 { 0 } else { u32::MAX << (32 - p) };
+                u32::from(net) & mask == u32::from(a) & mask
+            }
+            (IpAddr::V6(net), IpAddr::V6(a)) => {
+                let p = u32::from(self.prefix.min(128));
+                let mask = if p == 0 { 0 } else { u128::MAX << (128 - p) };
+                u128::from(net) & mask == u128::from(a) & mask
+            }
+            _ => false,
+        }
+    }
+}
+
+/// The default client allow list: loopback, RFC 1918, CGNAT 100.64/10, link-local v4/v6,
+/// ULA fc00::/7 and ::1. Everyone else is REFUSED (not an open resolver).
+#[must_use]
+pub fn default_allow() -> Vec<Cidr> {
+    let v4 = |a, b, c, d, p| Cidr::new(IpAddr::V4(Ipv4Addr::new(a, b, c, d)), p);
+    let v6 = |s: [u16; 8], p| {
+        Cidr::new(
+            IpAddr::V6(Ipv6Addr::new(
+                s[0], s[1], s[2], s[3], s[4], s[5], s[6], s[7],
+            )),
+            p,
+        )
+    };
+    alloc::vec![
+        v4(127, 0, 0, 0, 8),
+        v4(10, 0, 0, 0, 8),
+        v4(172, 16, 0, 0, 12),
+        v4(192, 168, 0, 0, 16),
+        v4(100, 64, 0, 0, 10),
+        v4(169, 254, 0, 0, 16),
+        v6([0, 0, 0, 0, 0, 0, 0, 1], 128),
+        v6([0xfe80, 0, 0, 0, 0, 0, 0, 0], 10),
+        v6([0xfc00, 0, 0, 0, 0, 0, 0, 0], 7),
+    ]
+}
+
+/// The IANA root server addresses (a. through m.root-servers.net), IPv4 then IPv6.
+#[must_use]
+pub fn iana_root_hints() -> Vec<IpAddr> {
+    const V4: [[u8; 4]; 13] = [
+        [198, 41, 0, 4],
+        [170, 247, 170, 2],
+        [192, 33, 4, 12],
+        [199, 7, 91, 13],
+        [192, 203, 230, 10],
+        [192, 5, 5, 241],
+        [192, 112, 36, 4],
+        [198, 97, 190, 53],
+        [192, 36, 148, 17],
+        [192, 58, 128, 30],
+        [193, 0, 14, 129],
+        [199, 7, 83, 42],
+        [202, 12, 27, 33],
+    ];
+    const V6: [[u16; 8]; 13] = [
+        [0x2001, 0x503, 0xba3e, 0, 0, 0, 2, 0x30],
+        [0x2801, 0x1b8, 0x10, 0, 0, 0, 0, 0xb],
+        [0x2001, 0x500, 2, 0, 0, 0, 0, 0xc],
+        [0x2001, 0x500, 0x2d, 0, 0, 0, 0, 0xd],
+        [0x2001, 0x500, 0xa8, 0, 0, 0, 0, 0xe],
+        [0x2001, 0x500, 0x2f, 0, 0, 0, 0, 0xf],
+        [0x2001, 0x500, 0x12, 0, 0, 0, 0, 0xd0d],
+        [0x2001, 0x500, 1, 0, 0, 0, 0, 0x53],
+        [0x2001, 0x7fe, 0, 0, 0, 0, 0, 0x53],
+        [0x2001, 0x503, 0xc27, 0, 0, 0, 2, 0x30],
+        [0x2001, 0x7fd, 0, 0, 0, 0, 0, 1],
+        [0x2001, 0x500, 0x9f, 0, 0, 0, 0, 0x42],
+        [0x2001, 0xdc3, 0, 0, 0, 0, 0, 0x35],
+    ];
+    let mut v: Vec<IpAddr> = V4.iter().map(|a| IpAddr::V4(Ipv4Addr::from(*a))).collect();
+    v.extend(V6.iter().map(|s| {
+        IpAddr::V6(Ipv6Addr::new(
+            s[0], s[1], s[2], s[3], s[4], s[5], s[6], s[7],
+        ))
+    }));
+    v
+}
+
+/// Hard limits. Running out of one answers SERVFAIL (with an EDE reason) or sheds the
+/// work; nothing grows without bound.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Limits {
+    /// Client queries waiting for an answer at once, over all resolutions. Default 512.
+    /// Past it new cache misses are answered SERVFAIL at once.
+    pub max_client_queries: usize,
+    /// Resolutions in flight at once (client, glueless sub-resolutions, prefetch).
+    /// Default 1024.
+    pub max_resolutions: usize,
+    /// Clients waiting on one resolution (coalesced duplicates). Default 64.
+    pub max_waiters_per_resolution: usize,
+    /// Upstream queries one resolution may send (retries included). Default 24.
+    pub max_upstream_per_query: u16,
+    /// NS names without glue that one delegation may resolve. Default 3.
+    pub max_ns_resolutions_per_delegation: u8,
+    /// Nesting of glueless sub-resolutions (resolving an NS name needs another). Default 3.
+    pub max_subquery_depth: u8,
+    /// Referrals followed by one resolution. Default 16.
+    pub max_referrals: u8,
+    /// CNAME (and DNAME) links followed. Default 8.
+    pub max_cname_chain: u8,
+    /// NS names kept from one referral. Default 13.
+    pub max_ns_per_delegation: usize,
+    /// Addresses kept per NS name. Default 8.
+    pub max_addrs_per_ns: usize,
+    /// Queries outstanding to one server at once. Default 32.
+    pub max_in_flight_per_server: u16,
+    /// Upstream queries outstanding in total (each holds a local port). Default 2048.
+    pub max_upstream_in_flight: usize,
+    /// Servers whose RTT and capabilities are remembered (LRU). Default 4096.
+    pub max_server_entries: usize,
+    /// Transmits queued for the app; past it new ones are dropped. Default 4096.
+    pub max_transmit_queue: usize,
+    /// Total time a client query may take before SERVFAIL. Default 10 s.
+    pub query_timeout: Duration,
+    /// Timeout for an upstream query to a server with no RTT sample. Default 800 ms.
+    pub initial_rto: Duration,
+    /// Lower bound of the adaptive upstream timeout. Default 150 ms.
+    pub min_rto: Duration,
+    /// Upper bound of the adaptive upstream timeout. Default 3 s.
+    pub max_rto: Duration,
+    /// Largest UDP payload we advertise and send (EDNS, RFC 9715 / flag day 2020).
+    /// Default 1232.
+    pub max_udp_payload: u16,
+}
+
+impl Default for Limits {
+    fn default() -> Self {
+        Self {
+            max_client_queries: 512,
+            max_resolutions: 1024,
+            max_waiters_per_resolution: 64,
+            max_upstream_per_query: 24,
+            max_ns_resolutions_per_delegation: 3,
+            max_subquery_depth: 3,
+            max_referrals: 16,
+            max_cname_chain: 8,
+            max_ns_per_delegation: 13,
+            max_addrs_per_ns: 8,
+            max_in_flight_per_server: 32,
+            max_upstream_in_flight: 2048,
+            max_server_entries: 4096,
+            max_transmit_queue: 4096,
+            query_timeout: Duration::from_secs(10),
+            initial_rto: Duration::from_millis(800),
+            min_rto: Duration::from_millis(150),
+            max_rto: Duration::from_secs(3),
+            max_udp_payload: 1232,
+        }
+    }
+}
+
+/// Everything the engine needs to know; [`EngineConfig::default`] is a sensible home
+/// resolver (recursive from the IANA root, private clients only, 16 MiB cache).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct EngineConfig {
+    /// Recursive or forwarding.
+    pub mode: Mode,
+    /// Clients allowed to query; all others get REFUSED.
+    pub allow: Vec<Cidr>,
+    /// Byte cap of the cache (approximate wire size plus per-entry overhead). Default 16 MiB.
+    pub cache_bytes: usize,
+    /// RFC 9156 QNAME minimisation (relaxed: falls back to the full name on NXDOMAIN or
+    /// errors). Default true.
+    pub qname_minimisation: bool,
+    /// Whether upstream servers may be reached over IPv6. Default false (the netstack may
+    /// have no IPv6 address).
+    pub use_ipv6: bool,
+    /// Randomise the letter case of upstream query names (0x20). Default true.
+    pub use_0x20: bool,
+    /// Lower clamp for positive TTLs. Default 0 s.
+    pub min_ttl: Duration,
+    /// Upper clamp for positive TTLs. Default 1 day.
+    pub max_ttl: Duration,
+    /// Upper clamp for negative TTLs (RFC 2308). Default 1 hour.
+    pub max_negative_ttl: Duration,
+    /// RFC 8767: how long past expiry a record may still be served when resolution fails.
+    /// `None` disables serve-stale. Default 1 day.
+    pub serve_stale: Option<Duration>,
+    /// Refresh popular records before they expire: a hit in the last 10 % of a TTL of at
+    /// least 10 s starts a background resolution. Default true.
+    pub prefetch: bool,
+    /// Hard limits.
+    pub limits: Limits,
+}
+
+impl Default for EngineConfig {
+    fn default() -> Self {
+        Self {
+            mode: Mode::Recursive {
+                root_hints: iana_root_hints(),
+            },
+            allow: default_allow(),
+            cache_bytes: 16 * 1024 * 1024,
+            qname_minimisation: true,
+            use_ipv6: false,
+            use_0x20: true,
+            min_ttl: Duration::ZERO,
+            max_ttl: Duration::from_secs(86_400),
+            max_negative_ttl: Duration::from_secs(3_600),
+            serve_stale: Some(Duration::from_secs(86_400)),
+            prefetch: true,
+            limits: Limits::default(),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn default_allow_list() {
+        let allow = default_allow();
+        let ok = |s: &str| allow.iter().any(|c| c.contains(s.parse().unwrap()));
+        assert!(ok("127.0.0.1"));
+        assert!(ok("10.1.2.3"));
+        assert!(ok("172.31.255.1"));
+        assert!(!ok("172.32.0.1"));
+        assert!(ok("192.168.1.1"));
+        assert!(ok("100.127.0.1"));
+        assert!(!ok("100.128.0.1"));
+        assert!(ok("169.254.3.3"));
+        assert!(ok("::1"));
+        assert!(ok("fe80::1"));
+        assert!(ok("fd00::1"));
+        assert!(ok("::ffff:192.168.0.1"));
+        assert!(!ok("8.8.8.8"));
+        assert!(!ok("2001:db8::1"));
+    }
+
+    #[test]
+    fn root_hints_complete() {
+        let h = iana_root_hints();
+        assert_eq!(h.len(), 26);
+        assert_eq!(h.iter().filter(|a| a.is_ipv4()).count(), 13);
+    }
+
+    #[test]
+    fn cidr_zero_prefix_matches_all_of_family() {
+        let c = Cidr::new("0.0.0.0".parse().unwrap(), 0);
+        assert!(c.contains("8.8.8.8".parse().unwrap()));
+        assert!(!c.contains("2001:db8::1".parse().unwrap()));
+    }
+}

@@ -1,0 +1,1550 @@
+//! The engine state machine: client service, resolutions, upstream queries, timers.
+
+use alloc::collections::{BTreeMap, VecDeque};
+use alloc::string::String;
+use alloc::vec::Vec;
+use core::net::{IpAddr, SocketAddr};
+use core::num::NonZeroUsize;
+use core::time::Duration;
+
+use chacha20::ChaCha20Rng;
+use hickory_proto::op::{Edns, Message, MessageType, OpCode, Query, ResponseCode};
+use hickory_proto::rr::rdata::HINFO;
+use hickory_proto::rr::rdata::opt::EdnsOption;
+use hickory_proto::rr::{DNSClass, Name, RData, Record, RecordType};
+use lru::LruCache;
+use rand_core::{Rng, SeedableRng};
+
+use crate::cache::{Cache, Data, Hit, KeyedHasher, Policy, Rank};
+use crate::config::{EngineConfig, Mode};
+use crate::scrub::{Meaning, classify, cname_target};
+use crate::stats::Stats;
+use crate::time::Instant;
+
+/// How a message travels: UDP, or a TCP connection (identified by the netstack).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum Transport {
+    /// A UDP datagram.
+    Udp,
+    /// A message on a TCP connection. For upstream traffic `conn` may be 0.
+    Tcp {
+        /// The netstack's connection id.
+        conn: u32,
+    },
+}
+
+impl Transport {
+    /// Whether this is TCP.
+    #[must_use]
+    pub const fn is_tcp(self) -> bool {
+        matches!(self, Self::Tcp { .. })
+    }
+}
+
+/// A client that sent us a query: echoed back on the answer's [`Transmit`].
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub struct Client {
+    /// The client's address and port.
+    pub addr: SocketAddr,
+    /// How the query came in (and how the answer must leave).
+    pub transport: Transport,
+}
+
+/// Something for the app to send.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Transmit {
+    /// An answer to a client, on the transport it asked on.
+    ToClient {
+        /// Who asked (address and transport, as given to [`Engine::handle_query`]).
+        client: Client,
+        /// The DNS message (no TCP length prefix; the netstack frames it).
+        payload: Vec<u8>,
+    },
+    /// A query to an upstream server.
+    ToServer {
+        /// The server's address and port.
+        server: SocketAddr,
+        /// The local port to send from, picked at random by the engine among ports it
+        /// does not use already. The response must be given back with this port.
+        local_port: u16,
+        /// Whether to use TCP (after a truncated UDP answer).
+        tcp: bool,
+        /// The DNS message (no TCP length prefix).
+        payload: Vec<u8>,
+    },
+}
+
+/// EDE info codes (RFC 8914) the engine uses.
+mod ede {
+    pub const OTHER: u16 = 0;
+    pub const STALE_ANSWER: u16 = 3;
+    pub const NOT_SUPPORTED: u16 = 21;
+    pub const PROHIBITED: u16 = 18;
+    pub const NO_REACHABLE_AUTHORITY: u16 = 22;
+    pub const NOT_AUTHORITATIVE: u16 = 20;
+}
+
+type TaskId = u64;
+
+/// A client waiting for an answer.
+#[derive(Clone, Debug)]
+struct Waiter {
+    client: Client,
+    id: u16,
+    /// The question exactly as the client sent it (letter case preserved).
+    query: Query,
+    rd: bool,
+    cd: bool,
+    /// The client's EDNS UDP payload size, if it sent OPT.
+    edns: Option<u16>,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum NsState {
+    Known,
+    Unresolved,
+    Resolving(TaskId),
+    Failed,
+}
+
+#[derive(Clone, Debug)]
+struct NsSlot {
+    name: Name,
+    addrs: Vec<SocketAddr>,
+    state: NsState,
+}
+
+#[derive(Clone, Debug)]
+struct Delegation {
+    zone: Name,
+    ns: Vec<NsSlot>,
+    /// Addresses queried for this delegation and how often.
+    tried: Vec<(SocketAddr, u8)>,
+    children_started: u8,
+}
+
+impl Delegation {
+    fn tries(&self, a: SocketAddr) -> u8 {
+        self.tried
+            .iter()
+            .find(|(s, _)| *s == a)
+            .map_or(0, |(_, n)| *n)
+    }
+
+    fn bump(&mut self, a: SocketAddr, by: u8) {
+        if let Some(e) = self.tried.iter_mut().find(|(s, _)| *s == a) {
+            e.1 = e.1.saturating_add(by);
+        } else {
+            self.tried.push((a, by));
+        }
+    }
+}
+
+/// The final result of a resolution.
+#[derive(Clone, Debug)]
+struct Answer {
+    rcode: ResponseCode,
+    answers: Vec<Record>,
+    authority: Vec<Record>,
+    ede: Option<u16>,
+}
+
+impl Answer {
+    fn servfail(ede: u16) -> Self {
+        Self {
+            rcode: ResponseCode::ServFail,
+            answers: Vec::new(),
+            authority: Vec::new(),
+            ede: Some(ede),
+        }
+    }
+}
+
+/// One resolution of one question; coalesces every client asking it.
+#[derive(Debug)]
+struct Task {
+    name: Name,
+    qtype: RecordType,
+    cur: Name,
+    chain: Vec<Record>,
+    waiters: Vec<Waiter>,
+    parents: Vec<TaskId>,
+    depth: u8,
+    deadline: Instant,
+    sent: u16,
+    referrals: u8,
+    links: u8,
+    deleg: Option<Delegation>,
+    pending: Option<u16>,
+    skip_cache: bool,
+    /// QNAME minimisation: labels below the zone cut to reveal next; `None`: off.
+    qmin: Option<u8>,
+}
+
+#[derive(Clone, Debug)]
+struct Pending {
+    task: TaskId,
+    server: SocketAddr,
+    id: u16,
+    qname: Name,
+    qtype: RecordType,
+    tcp: bool,
+    edns: bool,
+    sent_at: Instant,
+    deadline: Instant,
+    zone: Name,
+}
+
+#[derive(Clone, Copy, Debug)]
+struct ServerInfo {
+    srtt: Duration,
+    samples: u32,
+    no_edns: bool,
+    no_0x20: bool,
+    case_mismatches: u8,
+    in_flight: u16,
+}
+
+/// The resolver engine. See the crate docs for the call protocol.
+pub struct Engine {
+    cfg: EngineConfig,
+    rng: ChaCha20Rng,
+    cache: Cache<KeyedHasher>,
+    tasks: BTreeMap<TaskId, Task>,
+    index: BTreeMap<(Name, u16), TaskId>,
+    pending: BTreeMap<u16, Pending>,
+    servers: LruCache<SocketAddr, ServerInfo, KeyedHasher>,
+    tx: VecDeque<Transmit>,
+    ready: VecDeque<TaskId>,
+    next_task: TaskId,
+    client_waiters: usize,
+    stats: Stats,
+}
+
+fn lower_u16(hi: u8, lo: u8) -> u16 {
+    u16::from_be_bytes([hi, lo])
+}
+
+impl Engine {
+    /// A new engine. Its RNG is ChaCha20 seeded with `seed`; the hash keys of its tables
+    /// are drawn from that RNG, so a run is reproducible from `(config, seed, inputs)`.
+    #[must_use]
+    pub fn new(config: EngineConfig, seed: [u8; 32]) -> Engine {
+        let mut rng = ChaCha20Rng::from_seed(seed);
+        let h1 = KeyedHasher::new(rng.next_u64(), rng.next_u64());
+        let h2 = KeyedHasher::new(rng.next_u64(), rng.next_u64());
+        let policy = Policy::new(
+            config.min_ttl,
+            config.max_ttl,
+            config.max_negative_ttl,
+            config.serve_stale,
+        );
+        let servers_cap =
+            NonZeroUsize::new(config.limits.max_server_entries.max(1)).unwrap_or(NonZeroUsize::MIN);
+        Engine {
+            cache: Cache::new(config.cache_bytes, policy, h1),
+            servers: LruCache::with_hasher(servers_cap, h2),
+            cfg: config,
+            rng,
+            tasks: BTreeMap::new(),
+            index: BTreeMap::new(),
+            pending: BTreeMap::new(),
+            tx: VecDeque::new(),
+            ready: VecDeque::new(),
+            next_task: 1,
+            client_waiters: 0,
+            stats: Stats::default(),
+        }
+    }
+
+    /// The counters.
+    #[must_use]
+    pub fn stats(&self) -> &Stats {
+        &self.stats
+    }
+
+    /// The configuration in force.
+    #[must_use]
+    pub fn config(&self) -> &EngineConfig {
+        &self.cfg
+    }
+
+    /// The next datagram or message to send, if any. Call until `None` after every
+    /// `handle_*` call.
+    #[must_use]
+    pub fn poll_transmit(&mut self) -> Option<Transmit> {
+        self.tx.pop_front()
+    }
+
+    /// The earliest instant at which [`Engine::handle_timeout`] has work to do.
+    #[must_use]
+    pub fn poll_timeout(&self) -> Option<Instant> {
+        let p = self.pending.values().map(|p| p.deadline).min();
+        let t = self.tasks.values().map(|t| t.deadline).min();
+        match (p, t) {
+            (Some(a), Some(b)) => Some(a.min(b)),
+            (a, b) => a.or(b),
+        }
+    }
+
+    /// Handle expired timers. Calling it early (or twice) is harmless.
+    pub fn handle_timeout(&mut self, now: Instant) {
+        let expired: Vec<u16> = self
+            .pending
+            .iter()
+            .filter(|(_, p)| p.deadline <= now)
+            .map(|(k, _)| *k)
+            .collect();
+        for port in expired {
+            self.upstream_failed(now, port, true);
+        }
+        let late: Vec<TaskId> = self
+            .tasks
+            .iter()
+            .filter(|(_, t)| t.deadline <= now)
+            .map(|(k, _)| *k)
+            .collect();
+        for tid in late {
+            if let Some(task) = self.tasks.remove(&tid) {
+                self.fail(now, tid, task, ede::NO_REACHABLE_AUTHORITY);
+            }
+        }
+        self.run(now);
+    }
+
+    /// An upstream query could not be delivered (TCP connect failure, ICMP unreachable):
+    /// treat it as timed out now and try elsewhere.
+    pub fn handle_upstream_error(
+        &mut self,
+        now: Instant,
+        server: SocketAddr,
+        local_port: u16,
+        transport: Transport,
+    ) {
+        let matches = self
+            .pending
+            .get(&local_port)
+            .is_some_and(|p| p.server == server && p.tcp == transport.is_tcp());
+        if matches {
+            self.upstream_failed(now, local_port, true);
+            self.run(now);
+        }
+    }
+
+    // ----------------------------------------------------------------- client side
+
+    fn allowed(&self, ip: IpAddr) -> bool {
+        self.cfg.allow.iter().any(|c| c.contains(ip))
+    }
+
+    /// Handle a query from a client (a UDP payload or one TCP message, unframed).
+    pub fn handle_query(&mut self, now: Instant, client: Client, bytes: &[u8]) {
+        self.client_query(now, client, bytes);
+        self.run(now);
+        self.update_gauges();
+    }
+
+    fn header_reply(&mut self, client: Client, bytes: &[u8], rcode: ResponseCode) {
+        // A bare header echoing ID, opcode and RD: for queries we could not parse.
+        let (Some(&i0), Some(&i1), Some(&f0)) = (bytes.first(), bytes.get(1), bytes.get(2)) else {
+            return;
+        };
+        let flags0 = 0x80 | (f0 & 0x79); // QR, opcode, RD
+        let flags1 = 0x80 | (u16::from(rcode.low()) as u8 & 0x0f); // RA, rcode
+        let out = alloc::vec![i0, i1, flags0, flags1, 0, 0, 0, 0, 0, 0, 0, 0];
+        self.count_rcode(rcode);
+        self.push_tx(Transmit::ToClient {
+            client,
+            payload: out,
+        });
+    }
+
+    fn client_query(&mut self, now: Instant, client: Client, bytes: &[u8]) {
+        let (Some(&i0), Some(&i1), Some(&f0)) = (bytes.first(), bytes.get(1), bytes.get(2)) else {
+            self.stats.client_dropped += 1;
+            return;
+        };
+        if bytes.len() < 12 || f0 & 0x80 != 0 {
+            // Too short for a header, or a response: never answer (no reflection loops).
+            self.stats.client_dropped += 1;
+            return;
+        }
+        let id = lower_u16(i0, i1);
+        let parsed = Message::from_vec(bytes);
+        if !self.allowed(client.addr.ip()) {
+            let w = parsed.ok().and_then(|m| Self::waiter_of(client, &m));
+            match w {
+                Some(w) => self.reply(
+                    &w,
+                    &Answer {
+                        rcode: ResponseCode::Refused,
+                        answers: Vec::new(),
+                        authority: Vec::new(),
+                        ede: Some(ede::PROHIBITED),
+                    },
+                ),
+                None => self.header_reply(client, bytes, ResponseCode::Refused),
+            }
+            return;
+        }
+        if (f0 >> 3) & 0x0f != 0 {
+            self.header_reply(client, bytes, ResponseCode::NotImp);
+            return;
+        }
+        let Ok(msg) = parsed else {
+            self.header_reply(client, bytes, ResponseCode::FormErr);
+            return;
+        };
+        let Some(w) = Self::waiter_of(client, &msg) else {
+            self.header_reply(client, bytes, ResponseCode::FormErr);
+            return;
+        };
+        debug_assert_eq!(w.id, id);
+        if msg.edns.as_ref().is_some_and(|e| e.version() > 0) {
+            self.reply(&w, &Self::error(ResponseCode::BADVERS, None));
+            return;
+        }
+        let q = &w.query;
+        let qtype = q.query_type();
+        if q.query_class() != DNSClass::IN {
+            self.reply(
+                &w,
+                &Self::error(ResponseCode::NotImp, Some(ede::NOT_SUPPORTED)),
+            );
+            return;
+        }
+        match qtype {
+            RecordType::AXFR | RecordType::IXFR => {
+                self.reply(
+                    &w,
+                    &Self::error(ResponseCode::NotImp, Some(ede::NOT_SUPPORTED)),
+                );
+                return;
+            }
+            RecordType::OPT | RecordType::TSIG => {
+                self.reply(&w, &Self::error(ResponseCode::FormErr, None));
+                return;
+            }
+            _ => {}
+        }
+        self.stats.queries += 1;
+        let qname = q.name().clone();
+        if qtype == RecordType::ANY {
+            // RFC 8482: a minimal synthesized answer instead of everything we know.
+            self.stats.cache_hits += 1;
+            let hinfo = Record::from_rdata(
+                qname,
+                3600,
+                RData::HINFO(HINFO::new(String::from("RFC8482"), String::new())),
+            );
+            self.reply(
+                &w,
+                &Answer {
+                    rcode: ResponseCode::NoError,
+                    answers: alloc::vec![hinfo],
+                    authority: Vec::new(),
+                    ede: None,
+                },
+            );
+            return;
+        }
+        if let Some((ans, prefetch)) = self.cached_answer(now, &qname, qtype) {
+            self.stats.cache_hits += 1;
+            self.reply(&w, &ans);
+            if prefetch {
+                self.start_prefetch(now, &qname, qtype);
+            }
+            return;
+        }
+        if !w.rd {
+            // Non-recursive query and nothing cached: we are not authoritative.
+            self.reply(
+                &w,
+                &Self::error(ResponseCode::Refused, Some(ede::NOT_AUTHORITATIVE)),
+            );
+            return;
+        }
+        self.stats.cache_misses += 1;
+        if self.client_waiters >= self.cfg.limits.max_client_queries {
+            self.reply(&w, &Answer::servfail(ede::OTHER));
+            return;
+        }
+        let key = (qname.to_lowercase(), u16::from(qtype));
+        if let Some(&tid) = self.index.get(&key) {
+            let max = self.cfg.limits.max_waiters_per_resolution;
+            if let Some(task) = self.tasks.get_mut(&tid) {
+                if task
+                    .waiters
+                    .iter()
+                    .any(|o| o.client == w.client && o.id == w.id)
+                {
+                    return; // a retransmission: the answer is on its way
+                }
+                if task.waiters.len() >= max {
+                    self.reply(&w, &Answer::servfail(ede::OTHER));
+                    return;
+                }
+                task.waiters.push(w);
+                self.client_waiters += 1;
+                self.stats.coalesced += 1;
+                return;
+            }
+        }
+        match self.new_task(now, qname, qtype, 0) {
+            Some(tid) => {
+                if let Some(task) = self.tasks.get_mut(&tid) {
+                    task.waiters.push(w);
+                    self.client_waiters += 1;
+                }
+            }
+            None => self.reply(&w, &Answer::servfail(ede::OTHER)),
+        }
+    }
+
+    fn waiter_of(client: Client, msg: &Message) -> Option<Waiter> {
+        if msg.queries.len() != 1 || msg.message_type != MessageType::Query {
+            return None;
+        }
+        let query = msg.queries.first()?.clone();
+        Some(Waiter {
+            client,
+            id: msg.id,
+            query,
+            rd: msg.recursion_desired,
+            cd: msg.checking_disabled,
+            edns: msg.edns.as_ref().map(Edns::max_payload),
+        })
+    }
+
+    fn error(rcode: ResponseCode, ede: Option<u16>) -> Answer {
+        Answer {
+            rcode,
+            answers: Vec::new(),
+            authority: Vec::new(),
+            ede,
+        }
+    }
+
+    /// Answer from the cache alone, following cached CNAMEs. Returns the answer and
+    /// whether a prefetch is due.
+    fn cached_answer(
+        &mut self,
+        now: Instant,
+        qname: &Name,
+        qtype: RecordType,
+    ) -> Option<(Answer, bool)> {
+        let mut chain = Vec::new();
+        let mut cur = qname.clone();
+        for _ in 0..=self.cfg.limits.max_cname_chain {
+            if let Some(hit) = self
+                .cache
+                .lookup(now, &cur, qtype, Rank::NonAuthAnswer, false)
+            {
+                let prefetch = self.cfg.prefetch
+                    && hit.original_ttl >= 10
+                    && u64::from(hit.remaining) * 10 < u64::from(hit.original_ttl)
+                    && chain.is_empty();
+                return Some((Self::answer_of(chain, hit), prefetch));
+            }
+            if qtype == RecordType::CNAME {
+                return None;
+            }
+            let hit =
+                self.cache
+                    .lookup(now, &cur, RecordType::CNAME, Rank::NonAuthAnswer, false)?;
+            let Data::Records(recs) = hit.data else {
+                return None;
+            };
+            let rec = recs.into_iter().next()?;
+            cur = cname_target(&rec)?.clone();
+            chain.push(rec);
+        }
+        None
+    }
+
+    fn answer_of(mut chain: Vec<Record>, hit: Hit) -> Answer {
+        match hit.data {
+            Data::Records(r) => {
+                chain.extend(r);
+                Answer {
+                    rcode: ResponseCode::NoError,
+                    answers: chain,
+                    authority: Vec::new(),
+                    ede: hit.stale.then_some(ede::STALE_ANSWER),
+                }
+            }
+            Data::NoData(soa) => Answer {
+                rcode: ResponseCode::NoError,
+                answers: chain,
+                authority: soa.into_iter().collect(),
+                ede: hit.stale.then_some(ede::STALE_ANSWER),
+            },
+            Data::NxDomain(soa) => Answer {
+                rcode: ResponseCode::NXDomain,
+                answers: chain,
+                authority: soa.into_iter().collect(),
+                ede: hit.stale.then_some(ede::STALE_ANSWER),
+            },
+        }
+    }
+
+    fn count_rcode(&mut self, rcode: ResponseCode) {
+        match rcode {
+            ResponseCode::ServFail => self.stats.servfail += 1,
+            ResponseCode::Refused => self.stats.refused += 1,
+            ResponseCode::FormErr => self.stats.formerr += 1,
+            ResponseCode::NotImp => self.stats.notimp += 1,
+            _ => {}
+        }
+    }
+
+    fn push_tx(&mut self, t: Transmit) {
+        if self.tx.len() >= self.cfg.limits.max_transmit_queue {
+            self.stats.transmit_dropped += 1;
+            return;
+        }
+        self.tx.push_back(t);
+    }
+
+    fn reply(&mut self, w: &Waiter, a: &Answer) {
+        self.count_rcode(a.rcode);
+        let payload = self.encode_reply(w, a);
+        self.push_tx(Transmit::ToClient {
+            client: w.client,
+            payload,
+        });
+    }
+
+    fn encode_reply(&self, w: &Waiter, a: &Answer) -> Vec<u8> {
+        let max_udp = self.cfg.limits.max_udp_payload.max(512);
+        let mut m = Message::new(w.id, MessageType::Response, OpCode::Query);
+        m.metadata.recursion_desired = w.rd;
+        m.metadata.recursion_available = true;
+        m.metadata.checking_disabled = w.cd;
+        m.metadata.response_code = a.rcode;
+        m.add_query(w.query.clone());
+        let qname = w.query.name();
+        for r in &a.answers {
+            let mut r = r.clone();
+            if r.name == *qname {
+                r.name = qname.clone(); // the client's letter case
+            }
+            m.add_answer(r);
+        }
+        m.add_authorities(a.authority.iter().cloned());
+        if w.edns.is_some() {
+            let mut e = Edns::new();
+            e.set_max_payload(max_udp);
+            if let Some(code) = a.ede {
+                e.options_mut()
+                    .insert(EdnsOption::Unknown(15, code.to_be_bytes().to_vec()));
+            }
+            m.set_edns(e);
+        }
+        let limit = match w.client.transport {
+            Transport::Udp => usize::from(w.edns.map_or(512, |p| p.clamp(512, max_udp))),
+            Transport::Tcp { .. } => usize::from(u16::MAX),
+        };
+        match m.to_vec() {
+            Ok(b) if b.len() <= limit => b,
+            _ => {
+                // Too big (or unencodable): header, question and OPT only, with TC set so
+                // the client retries over TCP.
+                m.answers.clear();
+                m.authorities.clear();
+                m.additionals.clear();
+                m.metadata.truncation = true;
+                m.to_vec().unwrap_or_default()
+            }
+        }
+    }
+
+    // ----------------------------------------------------------------- resolutions
+
+    fn new_task(
+        &mut self,
+        now: Instant,
+        name: Name,
+        qtype: RecordType,
+        depth: u8,
+    ) -> Option<TaskId> {
+        if self.tasks.len() >= self.cfg.limits.max_resolutions {
+            return None;
+        }
+        let tid = self.next_task;
+        self.next_task += 1;
+        let key = (name.to_lowercase(), u16::from(qtype));
+        let qmin = (self.cfg.qname_minimisation && matches!(self.cfg.mode, Mode::Recursive { .. }))
+            .then_some(1);
+        self.tasks.insert(
+            tid,
+            Task {
+                cur: name.clone(),
+                name,
+                qtype,
+                chain: Vec::new(),
+                waiters: Vec::new(),
+                parents: Vec::new(),
+                depth,
+                deadline: now.saturating_add(self.cfg.limits.query_timeout),
+                sent: 0,
+                referrals: 0,
+                links: 0,
+                deleg: None,
+                pending: None,
+                skip_cache: false,
+                qmin,
+            },
+        );
+        self.index.insert(key, tid);
+        self.ready.push_back(tid);
+        Some(tid)
+    }
+
+    fn start_prefetch(&mut self, now: Instant, name: &Name, qtype: RecordType) {
+        let key = (name.to_lowercase(), u16::from(qtype));
+        if self.index.contains_key(&key) || self.tasks.len() * 2 >= self.cfg.limits.max_resolutions
+        {
+            return;
+        }
+        if let Some(tid) = self.new_task(now, name.clone(), qtype, 0) {
+            if let Some(t) = self.tasks.get_mut(&tid) {
+                t.skip_cache = true;
+            }
+            self.stats.prefetches += 1;
+        }
+    }
+
+    fn run(&mut self, now: Instant) {
+        while let Some(tid) = self.ready.pop_front() {
+            if let Some(task) = self.tasks.remove(&tid) {
+                self.advance(now, tid, task);
+            }
+        }
+        self.update_gauges();
+    }
+
+    fn update_gauges(&mut self) {
+        self.stats.cache_bytes = self.cache.bytes() as u64;
+        self.stats.cache_entries = self.cache.len() as u64;
+        self.stats.cache_evictions = self.cache.evictions();
+        self.stats.in_flight_resolutions = self.tasks.len() as u64;
+        self.stats.in_flight_upstream = self.pending.len() as u64;
+    }
+
+    /// Move a resolution forward until it waits (on a server or a sub-resolution) or
+    /// ends. The task has been taken out of the table; this puts it back if it lives on.
+    fn advance(&mut self, now: Instant, tid: TaskId, mut task: Task) {
+        if task.pending.is_some() {
+            self.tasks.insert(tid, task);
+            return;
+        }
+        let max_links = self.cfg.limits.max_cname_chain;
+        loop {
+            if now >= task.deadline {
+                return self.fail(now, tid, task, ede::NO_REACHABLE_AUTHORITY);
+            }
+            if !task.skip_cache {
+                if let Some(hit) =
+                    self.cache
+                        .lookup(now, &task.cur, task.qtype, Rank::NonAuthAnswer, false)
+                {
+                    let chain = core::mem::take(&mut task.chain);
+                    let ans = Self::answer_of(chain, hit);
+                    return self.finish(now, tid, task, ans);
+                }
+                if task.qtype != RecordType::CNAME {
+                    let cname = self
+                        .cache
+                        .lookup(
+                            now,
+                            &task.cur,
+                            RecordType::CNAME,
+                            Rank::NonAuthAnswer,
+                            false,
+                        )
+                        .and_then(|h| match h.data {
+                            Data::Records(r) => r.into_iter().next(),
+                            _ => None,
+                        });
+                    if let Some(rec) = cname
+                        && let Some(t) = cname_target(&rec).cloned()
+                    {
+                        task.links += 1;
+                        if task.links > max_links {
+                            return self.fail(now, tid, task, ede::OTHER);
+                        }
+                        task.chain.push(rec);
+                        task.cur = t;
+                        task.deleg = None;
+                        continue;
+                    }
+                }
+            }
+            task.skip_cache = false;
+            if task.deleg.is_none() {
+                task.deleg = Some(self.find_delegation(now, &task.cur));
+            }
+            if task.sent >= self.cfg.limits.max_upstream_per_query {
+                return self.fail(now, tid, task, ede::NO_REACHABLE_AUTHORITY);
+            }
+            if let Some(server) = self.pick_server(&task) {
+                if self.send(now, tid, &mut task, server, false) {
+                    self.tasks.insert(tid, task);
+                    return;
+                }
+                return self.fail(now, tid, task, ede::OTHER);
+            }
+            // No server with a known address is left: resolve NS names without glue.
+            let Some(deleg) = task.deleg.as_mut() else {
+                return self.fail(now, tid, task, ede::OTHER);
+            };
+            if deleg
+                .ns
+                .iter()
+                .any(|s| matches!(s.state, NsState::Resolving(_)))
+            {
+                self.tasks.insert(tid, task);
+                return;
+            }
+            let can_spawn = deleg.children_started
+                < self.cfg.limits.max_ns_resolutions_per_delegation
+                && task.depth < self.cfg.limits.max_subquery_depth;
+            let slot = deleg.ns.iter().position(|s| s.state == NsState::Unresolved);
+            if let (true, Some(i)) = (can_spawn, slot) {
+                let Some(ns_name) = deleg.ns.get(i).map(|s| s.name.clone()) else {
+                    return self.fail(now, tid, task, ede::OTHER);
+                };
+                deleg.children_started += 1;
+                let key = (ns_name.to_lowercase(), u16::from(RecordType::A));
+                let child = match self.index.get(&key) {
+                    // Join a resolution only if it cannot be one of our ancestors (depth
+                    // strictly grows along the waiting chain, so no cycle can form).
+                    Some(&c)
+                        if c != tid && self.tasks.get(&c).is_some_and(|t| t.depth > task.depth) =>
+                    {
+                        Some(c)
+                    }
+                    Some(_) => None,
+                    None => self.new_task(now, ns_name, RecordType::A, task.depth + 1),
+                };
+                let Some(deleg) = task.deleg.as_mut() else {
+                    return self.fail(now, tid, task, ede::OTHER);
+                };
+                match child.and_then(|c| self.tasks.get_mut(&c).map(|t| (c, t))) {
+                    Some((c, ct)) => {
+                        ct.parents.push(tid);
+                        if let Some(s) = deleg.ns.get_mut(i) {
+                            s.state = NsState::Resolving(c);
+                        }
+                        self.tasks.insert(tid, task);
+                        return;
+                    }
+                    None => {
+                        if let Some(s) = deleg.ns.get_mut(i) {
+                            s.state = NsState::Failed;
+                        }
+                        continue;
+                    }
+                }
+            }
+            return self.fail(now, tid, task, ede::NO_REACHABLE_AUTHORITY);
+        }
+    }
+
+    fn find_delegation(&mut self, now: Instant, name: &Name) -> Delegation {
+        let v6 = self.cfg.use_ipv6;
+        let limits = &self.cfg.limits;
+        let (max_ns, max_addrs) = (limits.max_ns_per_delegation, limits.max_addrs_per_ns);
+        match &self.cfg.mode {
+            Mode::Forward { upstreams } => Delegation {
+                zone: Name::root(),
+                ns: alloc::vec![NsSlot {
+                    name: Name::root(),
+                    addrs: upstreams
+                        .iter()
+                        .filter(|a| v6 || a.is_ipv4())
+                        .copied()
+                        .collect(),
+                    state: NsState::Known,
+                }],
+                tried: Vec::new(),
+                children_started: 0,
+            },
+            Mode::Recursive { root_hints } => {
+                let hints: Vec<SocketAddr> = root_hints
+                    .iter()
+                    .filter(|a| v6 || a.is_ipv4())
+                    .map(|a| SocketAddr::new(*a, 53))
+                    .collect();
+                let mut z = name.clone();
+                loop {
+                    if z.is_root() {
+                        break;
+                    }
+                    if let Some(Hit {
+                        data: Data::Records(ns),
+                        ..
+                    }) = self
+                        .cache
+                        .lookup(now, &z, RecordType::NS, Rank::Referral, false)
+                    {
+                        let mut slots = Vec::new();
+                        for r in ns.iter().take(max_ns) {
+                            let RData::NS(n) = &r.data else { continue };
+                            let addrs: Vec<SocketAddr> = self
+                                .cache
+                                .addresses(now, &n.0, v6)
+                                .into_iter()
+                                .take(max_addrs)
+                                .map(|a| SocketAddr::new(a, 53))
+                                .collect();
+                            let state = if addrs.is_empty() {
+                                NsState::Unresolved
+                            } else {
+                                NsState::Known
+                            };
+                            slots.push(NsSlot {
+                                name: n.0.clone(),
+                                addrs,
+                                state,
+                            });
+                        }
+                        if !slots.is_empty() {
+                            return Delegation {
+                                zone: z,
+                                ns: slots,
+                                tried: Vec::new(),
+                                children_started: 0,
+                            };
+                        }
+                    }
+                    z = z.base_name();
+                }
+                Delegation {
+                    zone: Name::root(),
+                    ns: alloc::vec![NsSlot {
+                        name: Name::root(),
+                        addrs: hints,
+                        state: NsState::Known,
+                    }],
+                    tried: Vec::new(),
+                    children_started: 0,
+                }
+            }
+        }
+    }
+
+    fn server_info(&mut self, s: SocketAddr) -> ServerInfo {
+        if let Some(i) = self.servers.get(&s) {
+            return *i;
+        }
+        // Unknown servers start with a small random SRTT so that they get explored
+        // (and so that the choice among equals is not predictable).
+        let jitter = u64::from(self.rng.next_u32() % 5_000_000);
+        let info = ServerInfo {
+            srtt: Duration::from_nanos(jitter),
+            samples: 0,
+            no_edns: false,
+            no_0x20: false,
+            case_mismatches: 0,
+            in_flight: 0,
+        };
+        self.servers.put(s, info);
+        info
+    }
+
+    fn pick_server(&mut self, task: &Task) -> Option<SocketAddr> {
+        let deleg = task.deleg.as_ref()?;
+        let max_in_flight = self.cfg.limits.max_in_flight_per_server;
+        let mut best: Option<(u8, Duration, SocketAddr)> = None;
+        let addrs: Vec<SocketAddr> = deleg
+            .ns
+            .iter()
+            .flat_map(|s| s.addrs.iter().copied())
+            .collect();
+        for a in addrs {
+            let tries = deleg.tries(a);
+            if tries >= 2 {
+                continue;
+            }
+            let info = self.server_info(a);
+            if info.in_flight >= max_in_flight {
+                continue;
+            }
+            let cand = (tries, info.srtt, a);
+            if best.is_none_or(|b| (cand.0, cand.1) < (b.0, b.1)) {
+                best = Some(cand);
+            }
+        }
+        best.map(|b| b.2)
+    }
+
+    fn pick_port(&mut self) -> Option<u16> {
+        if self.pending.len() >= self.cfg.limits.max_upstream_in_flight {
+            return None;
+        }
+        for _ in 0..32 {
+            let p = 1024 + (self.rng.next_u32() % (65536 - 1024)) as u16;
+            if !self.pending.contains_key(&p) {
+                return Some(p);
+            }
+        }
+        None
+    }
+
+    fn randomize_case(&mut self, name: &Name) -> Name {
+        let mut bits = 0u32;
+        let mut left = 0u32;
+        let mut labels: Vec<Vec<u8>> = Vec::with_capacity(usize::from(name.num_labels()));
+        for l in name.iter() {
+            let mut l = l.to_vec();
+            for b in &mut l {
+                if b.is_ascii_alphabetic() {
+                    if left == 0 {
+                        bits = self.rng.next_u32();
+                        left = 32;
+                    }
+                    if bits & 1 == 1 {
+                        *b ^= 0x20;
+                    }
+                    bits >>= 1;
+                    left -= 1;
+                }
+            }
+            labels.push(l);
+        }
+        Name::from_labels(labels).unwrap_or_else(|_| name.clone())
+    }
+
+    /// The name and type to ask next: the full question, or (QNAME minimisation) one
+    /// more label below the zone cut, asked as type A (RFC 9156).
+    fn next_question(task: &Task) -> (Name, RecordType) {
+        if let (Some(k), Some(d)) = (task.qmin, task.deleg.as_ref()) {
+            let want = usize::from(d.zone.num_labels()) + usize::from(k);
+            if want < usize::from(task.cur.num_labels()) {
+                return (task.cur.trim_to(want), RecordType::A);
+            }
+        }
+        (task.cur.clone(), task.qtype)
+    }
+
+    fn rto(&self, info: &ServerInfo) -> Duration {
+        let l = &self.cfg.limits;
+        if info.samples == 0 {
+            l.initial_rto
+        } else {
+            (info.srtt * 3).clamp(l.min_rto, l.max_rto.max(l.min_rto))
+        }
+    }
+
+    /// Send the task's next question to `server`. False if no port or encoding failed.
+    fn send(
+        &mut self,
+        now: Instant,
+        tid: TaskId,
+        task: &mut Task,
+        server: SocketAddr,
+        tcp: bool,
+    ) -> bool {
+        let info = self.server_info(server);
+        let Some(port) = self.pick_port() else {
+            return false;
+        };
+        let id = (self.rng.next_u32() & 0xffff) as u16;
+        let (name, qtype) = Self::next_question(task);
+        let sent_name = if self.cfg.use_0x20 && !info.no_0x20 {
+            self.randomize_case(&name)
+        } else {
+            name.to_lowercase()
+        };
+        let forward = matches!(self.cfg.mode, Mode::Forward { .. });
+        let mut m = Message::new(id, MessageType::Query, OpCode::Query);
+        m.metadata.recursion_desired = forward;
+        m.add_query(Query::query(sent_name.clone(), qtype));
+        let edns = !info.no_edns;
+        if edns {
+            let mut e = Edns::new();
+            e.set_max_payload(self.cfg.limits.max_udp_payload.max(512));
+            m.set_edns(e);
+        }
+        let Ok(payload) = m.to_vec() else {
+            return false;
+        };
+        let zone = task
+            .deleg
+            .as_ref()
+            .map_or_else(Name::root, |d| d.zone.clone());
+        if let Some(d) = task.deleg.as_mut() {
+            d.bump(server, 1);
+        }
+        let deadline = now.saturating_add(self.rto(&info));
+        self.pending.insert(
+            port,
+            Pending {
+                task: tid,
+                server,
+                id,
+                qname: sent_name,
+                qtype,
+                tcp,
+                edns,
+                sent_at: now,
+                deadline,
+                zone,
+            },
+        );
+        if let Some(i) = self.servers.get_mut(&server) {
+            i.in_flight = i.in_flight.saturating_add(1);
+        }
+        task.pending = Some(port);
+        task.sent += 1;
+        self.stats.upstream_queries += 1;
+        if tcp {
+            self.stats.upstream_tcp += 1;
+        }
+        self.push_tx(Transmit::ToServer {
+            server,
+            local_port: port,
+            tcp,
+            payload,
+        });
+        true
+    }
+
+    /// A pending query ended without a usable answer (timeout, error): free it and let
+    /// the task try elsewhere.
+    fn upstream_failed(&mut self, now: Instant, port: u16, timed_out: bool) {
+        let Some(p) = self.pending.remove(&port) else {
+            return;
+        };
+        let max_rto = self.cfg.limits.max_rto;
+        let min_rto = self.cfg.limits.min_rto;
+        if let Some(i) = self.servers.get_mut(&p.server) {
+            i.in_flight = i.in_flight.saturating_sub(1);
+            if timed_out {
+                i.srtt = (i.srtt.max(min_rto) * 2).min(max_rto);
+                i.samples = i.samples.max(1);
+            }
+        }
+        if timed_out {
+            self.stats.timeouts += 1;
+        }
+        let _ = now;
+        if let Some(t) = self.tasks.get_mut(&p.task)
+            && t.pending == Some(port)
+        {
+            t.pending = None;
+            self.ready.push_back(p.task);
+        }
+    }
+
+    /// Handle a message from an upstream server, received on `local_port`.
+    pub fn handle_response(
+        &mut self,
+        now: Instant,
+        from: SocketAddr,
+        local_port: u16,
+        transport: Transport,
+        bytes: &[u8],
+    ) {
+        self.upstream_response(now, from, local_port, transport, bytes);
+        self.run(now);
+    }
+
+    fn upstream_response(
+        &mut self,
+        now: Instant,
+        from: SocketAddr,
+        port: u16,
+        transport: Transport,
+        bytes: &[u8],
+    ) {
+        let Some(p) = self.pending.get(&port) else {
+            self.stats.dropped_unknown_port += 1;
+            return;
+        };
+        if p.server != from || p.tcp != transport.is_tcp() {
+            self.stats.dropped_wrong_source += 1;
+            return;
+        }
+        let Ok(msg) = Message::from_vec(bytes) else {
+            self.stats.dropped_malformed += 1;
+            return;
+        };
+        if msg.message_type != MessageType::Response
+            || msg.id != p.id
+            || msg.op_code != OpCode::Query
+        {
+            self.stats.dropped_id_mismatch += 1;
+            return;
+        }
+        let q = match msg.queries.as_slice() {
+            [q] => q,
+            _ => {
+                self.stats.dropped_question_mismatch += 1;
+                return;
+            }
+        };
+        if q.query_type() != p.qtype || q.query_class() != DNSClass::IN || q.name() != &p.qname {
+            self.stats.dropped_question_mismatch += 1;
+            return;
+        }
+        let server = p.server;
+        let lenient = self.servers.peek(&server).is_some_and(|i| i.no_0x20);
+        if !lenient && !q.name().eq_case(&p.qname) {
+            // 0x20 mismatch: possibly a spoof, possibly a server that does not echo case.
+            // Keep waiting; at the second mismatch stop randomising for this server and
+            // ask it again at once (ID, port and source already matched).
+            self.stats.dropped_case_mismatch += 1;
+            let mut give_up = false;
+            if let Some(i) = self.servers.get_mut(&server) {
+                i.case_mismatches = i.case_mismatches.saturating_add(1);
+                if i.case_mismatches >= 2 {
+                    i.no_0x20 = true;
+                    give_up = true;
+                }
+            }
+            if give_up {
+                let task = p.task;
+                self.upstream_failed(now, port, false);
+                if let Some(d) = self.tasks.get_mut(&task).and_then(|t| t.deleg.as_mut()) {
+                    d.tried.retain(|(a, _)| *a != server);
+                }
+            }
+            return;
+        }
+        // Accepted: this query is answered.
+        let Some(p) = self.pending.remove(&port) else {
+            return;
+        };
+        let rtt = now.saturating_duration_since(p.sent_at);
+        if let Some(i) = self.servers.get_mut(&p.server) {
+            i.in_flight = i.in_flight.saturating_sub(1);
+            i.srtt = if i.samples == 0 {
+                rtt
+            } else {
+                (i.srtt * 7 + rtt) / 8
+            };
+            i.samples = i.samples.saturating_add(1);
+        }
+        let Some(mut task) = self.tasks.remove(&p.task) else {
+            return;
+        };
+        if task.pending != Some(port) {
+            self.tasks.insert(p.task, task);
+            return;
+        }
+        task.pending = None;
+        let tid = p.task;
+        self.process(now, tid, task, &p, &msg);
+    }
+
+    fn resend(&mut self, now: Instant, tid: TaskId, mut task: Task, server: SocketAddr, tcp: bool) {
+        if task.sent < self.cfg.limits.max_upstream_per_query
+            && self.send(now, tid, &mut task, server, tcp)
+        {
+            self.tasks.insert(tid, task);
+        } else {
+            self.ready.push_back(tid);
+            self.tasks.insert(tid, task);
+        }
+    }
+
+    fn mark_bad(task: &mut Task, server: SocketAddr) {
+        if let Some(d) = task.deleg.as_mut() {
+            d.bump(server, 2);
+        }
+    }
+
+    fn process(&mut self, now: Instant, tid: TaskId, mut task: Task, p: &Pending, msg: &Message) {
+        if msg.truncation && !p.tcp {
+            return self.resend(now, tid, task, p.server, true);
+        }
+        let rcode = msg.response_code;
+        if matches!(rcode, ResponseCode::FormErr | ResponseCode::NotImp) && p.edns {
+            // RFC 6891 §7: retry without EDNS, and remember the server cannot do it.
+            if let Some(i) = self.servers.get_mut(&p.server) {
+                i.no_edns = true;
+            }
+            return self.resend(now, tid, task, p.server, p.tcp);
+        }
+        let forward = matches!(self.cfg.mode, Mode::Forward { .. });
+        let c = classify(
+            &p.zone,
+            &p.qname,
+            p.qtype,
+            msg,
+            self.cfg.limits.max_cname_chain,
+        );
+        self.stats.scrubbed_records += c.scrubbed as u64;
+        let minimised = p.qname != task.cur || p.qtype != task.qtype;
+        self.cache_meaning(now, &c.meaning, p.qtype, c.answer_rank);
+        match c.meaning {
+            Meaning::Lame => {
+                Self::mark_bad(&mut task, p.server);
+                if minimised && task.qmin.is_some() && rcode != ResponseCode::NoError {
+                    task.qmin = None; // relaxed: broken servers get the full name
+                }
+                self.ready.push_back(tid);
+                self.tasks.insert(tid, task);
+            }
+            Meaning::Referral { zone, ns, glue } => {
+                if forward {
+                    Self::mark_bad(&mut task, p.server);
+                } else {
+                    task.referrals += 1;
+                    if task.referrals > self.cfg.limits.max_referrals {
+                        return self.fail(now, tid, task, ede::OTHER);
+                    }
+                    task.deleg = Some(self.delegation_from(now, zone, &ns, &glue));
+                    if task.qmin.is_some() {
+                        task.qmin = Some(1);
+                    }
+                }
+                self.ready.push_back(tid);
+                self.tasks.insert(tid, task);
+            }
+            _ if minimised => {
+                if matches!(c.meaning, Meaning::NxDomain { .. }) {
+                    // Relaxed minimisation: do not trust NXDOMAIN for an ancestor, ask the
+                    // full name instead (some servers answer empty non-terminals wrongly).
+                    task.qmin = None;
+                } else if let Some(k) = task.qmin {
+                    task.qmin = Some(k.saturating_add(1));
+                }
+                // The same delegation answered: ask it again right away.
+                if let Some(d) = task.deleg.as_mut() {
+                    d.tried.retain(|(a, _)| *a != p.server);
+                }
+                self.ready.push_back(tid);
+                self.tasks.insert(tid, task);
+            }
+            Meaning::Answer { chain, answer } => {
+                task.chain.extend(chain);
+                let mut answers = core::mem::take(&mut task.chain);
+                answers.extend(answer);
+                let ans = Answer {
+                    rcode: ResponseCode::NoError,
+                    answers,
+                    authority: Vec::new(),
+                    ede: None,
+                };
+                self.finish(now, tid, task, ans);
+            }
+            Meaning::Cname { chain, target } => {
+                let n = u8::try_from(chain.len()).unwrap_or(u8::MAX);
+                task.links = task.links.saturating_add(n);
+                if task.links > self.cfg.limits.max_cname_chain {
+                    return self.fail(now, tid, task, ede::OTHER);
+                }
+                task.chain.extend(chain);
+                task.cur = target;
+                task.deleg = None;
+                task.skip_cache = false;
+                if task.qmin.is_some() {
+                    task.qmin = Some(1);
+                }
+                self.ready.push_back(tid);
+                self.tasks.insert(tid, task);
+            }
+            Meaning::NxDomain { chain, soa, .. } => {
+                task.chain.extend(chain);
+                let soa = self.negative_soa(soa);
+                let ans = Answer {
+                    rcode: ResponseCode::NXDomain,
+                    answers: core::mem::take(&mut task.chain),
+                    authority: soa.into_iter().collect(),
+                    ede: None,
+                };
+                self.finish(now, tid, task, ans);
+            }
+            Meaning::NoData { chain, soa, .. } => {
+                task.chain.extend(chain);
+                let soa = self.negative_soa(soa);
+                let ans = Answer {
+                    rcode: ResponseCode::NoError,
+                    answers: core::mem::take(&mut task.chain),
+                    authority: soa.into_iter().collect(),
+                    ede: None,
+                };
+                self.finish(now, tid, task, ans);
+            }
+        }
+    }
+
+    /// RFC 2308 §3: the SOA in a negative answer carries the negative TTL.
+    fn negative_soa(&self, soa: Option<Record>) -> Option<Record> {
+        let max = u32::try_from(self.cfg.max_negative_ttl.as_secs()).unwrap_or(u32::MAX);
+        soa.map(|mut r| {
+            r.ttl = crate::cache::negative_ttl(Some(&r)).min(max);
+            r
+        })
+    }
+
+    fn cache_meaning(&mut self, now: Instant, m: &Meaning, qtype: RecordType, rank: Rank) {
+        let cache_chain = |cache: &mut Cache<KeyedHasher>, chain: &[Record]| {
+            for r in chain {
+                if r.record_type() == RecordType::CNAME {
+                    cache.insert_rrset(
+                        now,
+                        &r.name,
+                        RecordType::CNAME,
+                        alloc::vec![r.clone()],
+                        rank,
+                    );
+                }
+            }
+        };
+        match m {
+            Meaning::Answer { chain, answer } => {
+                cache_chain(&mut self.cache, chain);
+                if let Some(first) = answer.first() {
+                    let owner = first.name.clone();
+                    self.cache
+                        .insert_rrset(now, &owner, qtype, answer.clone(), rank);
+                }
+            }
+            Meaning::Cname { chain, .. } => cache_chain(&mut self.cache, chain),
+            Meaning::NxDomain { chain, name, soa } => {
+                cache_chain(&mut self.cache, chain);
+                self.cache
+                    .insert_negative(now, name, None, soa.clone(), rank);
+            }
+            Meaning::NoData { chain, name, soa } => {
+                cache_chain(&mut self.cache, chain);
+                self.cache
+                    .insert_negative(now, name, Some(qtype), soa.clone(), rank);
+            }
+            Meaning::Referral { zone, ns, glue } => {
+                self.cache
+                    .insert_rrset(now, zone, RecordType::NS, ns.clone(), Rank::Referral);
+                let mut groups: Vec<(Name, RecordType, Vec<Record>)> = Vec::new();
+                for g in glue {
+                    match groups
+                        .iter_mut()
+                        .find(|(n, t, _)| *n == g.name && *t == g.record_type())
+                    {
+                        Some(e) => e.2.push(g.clone()),
+                        None => {
+                            groups.push((g.name.clone(), g.record_type(), alloc::vec![g.clone()]))
+                        }
+                    }
+                }
+                for (n, t, recs) in groups {
+                    self.cache.insert_rrset(now, &n, t, recs, Rank::Glue);
+                }
+            }
+            Meaning::Lame => {}
+        }
+    }
+
+    fn delegation_from(
+        &mut self,
+        now: Instant,
+        zone: Name,
+        ns: &[Record],
+        glue: &[Record],
+    ) -> Delegation {
+        let v6 = self.cfg.use_ipv6;
+        let max_addrs = self.cfg.limits.max_addrs_per_ns;
+        let mut slots = Vec::new();
+        for r in ns.iter().take(self.cfg.limits.max_ns_per_delegation) {
+            let RData::NS(n) = &r.data else { continue };
+            let mut addrs: Vec<SocketAddr> = glue
+                .iter()
+                .filter(|g| g.name == n.0)
+                .filter_map(|g| g.data.ip_addr())
+                .filter(|a| v6 || a.is_ipv4())
+                .map(|a| SocketAddr::new(a, 53))
+                .take(max_addrs)
+                .collect();
+            if addrs.is_empty() {
+                addrs = self
+                    .cache
+                    .addresses(now, &n.0, v6)
+                    .into_iter()
+                    .take(max_addrs)
+                    .map(|a| SocketAddr::new(a, 53))
+                    .collect();
+            }
+            let state = if addrs.is_empty() {
+                NsState::Unresolved
+            } else {
+                NsState::Known
+            };
+            slots.push(NsSlot {
+                name: n.0.clone(),
+                addrs,
+                state,
+            });
+        }
+        Delegation {
+            zone,
+            ns: slots,
+            tried: Vec::new(),
+            children_started: 0,
+        }
+    }
+
+    fn fail(&mut self, now: Instant, tid: TaskId, task: Task, code: u16) {
+        // RFC 8767: if resolution fails, an expired answer is better than none.
+        if self.cfg.serve_stale.is_some() && !task.waiters.is_empty() {
+            let stale = self
+                .cache
+                .lookup(now, &task.name, task.qtype, Rank::NonAuthAnswer, true);
+            if let Some(hit) = stale {
+                self.stats.stale_served += task.waiters.len() as u64;
+                let ans = Self::answer_of(Vec::new(), hit);
+                return self.finish(now, tid, task, ans);
+            }
+        }
+        self.finish(now, tid, task, Answer::servfail(code));
+    }
+
+    fn finish(&mut self, _now: Instant, tid: TaskId, task: Task, ans: Answer) {
+        if let Some(port) = task.pending
+            && let Some(p) = self.pending.remove(&port)
+            && let Some(i) = self.servers.get_mut(&p.server)
+        {
+            i.in_flight = i.in_flight.saturating_sub(1);
+        }
+        let key = (task.name.to_lowercase(), u16::from(task.qtype));
+        if self.index.get(&key) == Some(&tid) {
+            self.index.remove(&key);
+        }
+        self.client_waiters = self.client_waiters.saturating_sub(task.waiters.len());
+        for w in &task.waiters {
+            self.reply(w, &ans);
+        }
+        // Wake resolutions waiting for these addresses (glueless NS names).
+        let v6 = self.cfg.use_ipv6;
+        let max_addrs = self.cfg.limits.max_addrs_per_ns;
+        let addrs: Vec<SocketAddr> = ans
+            .answers
+            .iter()
+            .filter(|r| r.name == task.cur)
+            .filter_map(|r| r.data.ip_addr())
+            .filter(|a| v6 || a.is_ipv4())
+            .take(max_addrs)
+            .map(|a| SocketAddr::new(a, 53))
+            .collect();
+        for parent in task.parents {
+            if let Some(pt) = self.tasks.get_mut(&parent) {
+                if let Some(d) = pt.deleg.as_mut() {
+                    for s in &mut d.ns {
+                        if s.state == NsState::Resolving(tid) {
+                            if addrs.is_empty() {
+                                s.state = NsState::Failed;
+                            } else {
+                                s.addrs.clone_from(&addrs);
+                                s.state = NsState::Known;
+                            }
+                        }
+                    }
+                }
+                self.ready.push_back(parent);
+            }
+        }
+    }
+}

@@ -1,0 +1,176 @@
+//! Every cap gets hit: concurrent client queries, resolutions, cache bytes, transmit
+//! queue, waiters per resolution, upstream queries per client query.
+
+use hickory_proto::op::ResponseCode;
+use hickory_proto::rr::RecordType;
+
+use crate::sim::*;
+use engine::{Client, EngineConfig, Limits, Transport};
+
+fn c(i: u32) -> Client {
+    Client {
+        addr: std::net::SocketAddr::new(
+            std::net::IpAddr::V4(std::net::Ipv4Addr::from(0x0a00_0000 + i)),
+            1000,
+        ),
+        transport: Transport::Udp,
+    }
+}
+
+#[test]
+fn max_client_queries_sheds_with_servfail() {
+    let mut net = Net::new(EngineConfig {
+        limits: Limits {
+            max_client_queries: 2,
+            ..Limits::default()
+        },
+        ..recursive_config()
+    });
+    for i in 0..3 {
+        net.send_from(
+            c(i),
+            &query_bytes(1, &format!("n{i}.example.com."), RecordType::A, None),
+        );
+    }
+    assert_eq!(net.replies.len(), 1, "the third is refused at once");
+    let shed = hickory_proto::op::Message::from_vec(&net.replies[0].1).unwrap();
+    assert_eq!(shed.response_code, ResponseCode::ServFail);
+    net.drive_bounded(1000);
+    assert_eq!(net.replies.len(), 3);
+}
+
+#[test]
+fn max_waiters_per_resolution() {
+    let mut net = Net::new(EngineConfig {
+        limits: Limits {
+            max_waiters_per_resolution: 2,
+            ..Limits::default()
+        },
+        ..recursive_config()
+    });
+    for i in 0..3 {
+        net.send_from(
+            c(i),
+            &query_bytes(1, "www.example.com.", RecordType::A, None),
+        );
+    }
+    assert_eq!(net.replies.len(), 1);
+    net.drive_bounded(1000);
+    assert_eq!(net.replies.len(), 3);
+}
+
+#[test]
+fn max_resolutions_caps_the_table() {
+    let mut net = Net::new(EngineConfig {
+        limits: Limits {
+            max_resolutions: 1,
+            ..Limits::default()
+        },
+        ..recursive_config()
+    });
+    net.send_from(
+        c(1),
+        &query_bytes(1, "a1.example.com.", RecordType::A, None),
+    );
+    net.send_from(
+        c(2),
+        &query_bytes(2, "a2.example.com.", RecordType::A, None),
+    );
+    assert_eq!(net.replies.len(), 1);
+    assert_eq!(net.engine.stats().in_flight_resolutions, 1);
+}
+
+#[test]
+fn upstream_budget_per_query() {
+    let mut net = Net::new(EngineConfig {
+        limits: Limits {
+            max_upstream_per_query: 2,
+            ..Limits::default()
+        },
+        ..recursive_config()
+    });
+    let r = net.ask("www.example.com.", RecordType::A);
+    assert_eq!(r.response_code, ResponseCode::ServFail);
+    assert_eq!(net.log.len(), 2);
+}
+
+#[test]
+fn referral_limit() {
+    let mut net = Net::new(EngineConfig {
+        limits: Limits {
+            max_referrals: 1,
+            ..Limits::default()
+        },
+        ..recursive_config()
+    });
+    let r = net.ask("www.example.com.", RecordType::A);
+    assert_eq!(r.response_code, ResponseCode::ServFail);
+}
+
+#[test]
+fn cache_byte_cap_evicts_lru() {
+    let mut net = Net::new(EngineConfig {
+        cache_bytes: 2_000,
+        ..recursive_config()
+    });
+    for i in 0..20 {
+        net.ask(&format!("n{i}.example.com."), RecordType::A);
+        assert!(net.engine.stats().cache_bytes <= 2_000);
+    }
+    assert!(net.engine.stats().cache_evictions > 0);
+    // Still resolves correctly with a tiny cache.
+    let r = net.ask("www.example.com.", RecordType::A);
+    assert_eq!(ips(&r), ["192.0.2.1"]);
+}
+
+#[test]
+fn zero_byte_cache_still_resolves() {
+    let mut net = Net::new(EngineConfig {
+        cache_bytes: 0,
+        ..recursive_config()
+    });
+    let r = net.ask("ext.example.com.", RecordType::A);
+    assert_eq!(ips(&r), ["192.0.2.2"]);
+    assert_eq!(net.engine.stats().cache_entries, 0);
+}
+
+#[test]
+fn transmit_queue_cap() {
+    let mut net = Net::new(EngineConfig {
+        limits: Limits {
+            max_transmit_queue: 3,
+            ..Limits::default()
+        },
+        ..recursive_config()
+    });
+    for i in 0..5 {
+        net.engine.handle_query(
+            net.now,
+            c(i),
+            &query_bytes(1, "example.com.", RecordType::ANY, None),
+        );
+    }
+    assert_eq!(net.engine.stats().transmit_dropped, 2);
+}
+
+#[test]
+fn upstream_in_flight_cap() {
+    let mut net = Net::new(EngineConfig {
+        limits: Limits {
+            max_upstream_in_flight: 1,
+            ..Limits::default()
+        },
+        ..recursive_config()
+    });
+    net.send_from(
+        c(1),
+        &query_bytes(1, "a1.example.com.", RecordType::A, None),
+    );
+    net.send_from(
+        c(2),
+        &query_bytes(2, "a2.example.com.", RecordType::A, None),
+    );
+    assert_eq!(net.engine.stats().in_flight_upstream, 1);
+    net.drive_bounded(1000);
+    assert_eq!(net.replies.len(), 2);
+}

@@ -1,0 +1,16 @@
+//! Conformance scenarios through the simulated network, named by RFC and by scenario.
+//! Each asserts the client's answer and the upstream traffic it took.
+
+use critical_section as _;
+
+mod sim;
+
+mod client_service;
+mod forward;
+mod glueless;
+mod limits;
+mod poisoning;
+mod recursion;
+mod resilience;
+mod rfc2308_negative;
+mod robustness;

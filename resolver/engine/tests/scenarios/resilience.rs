@@ -1,0 +1,126 @@
+//! Timeouts, retries, SRTT server choice, TCP fallback, EDNS fallback, serve-stale,
+//! prefetch.
+
+use std::time::Duration;
+
+use hickory_proto::op::ResponseCode;
+use hickory_proto::rr::RecordType;
+
+use crate::sim::*;
+use engine::EngineConfig;
+
+#[test]
+fn dead_server_times_out_and_the_other_answers() {
+    let mut net = Net::new(recursive_config());
+    net.server(NS1_EXAMPLE).behavior = Behavior::Drop;
+    let r = net.ask("www.example.com.", RecordType::A);
+    assert_eq!(ips(&r), ["192.0.2.1"]);
+    // Later queries prefer the server that answers (SRTT).
+    net.ask("alias.example.com.", RecordType::A);
+    let before = net.log.len();
+    net.ask("nope.example.com.", RecordType::A);
+    let t = net.traffic(before);
+    assert_eq!(t.len(), 1, "{t:?}");
+    assert_eq!(t[0].0, NS2_EXAMPLE);
+}
+
+#[test]
+fn all_servers_dead_gives_bounded_servfail() {
+    let mut net = Net::new(EngineConfig {
+        serve_stale: None,
+        ..recursive_config()
+    });
+    net.server(NS1_EXAMPLE).behavior = Behavior::Drop;
+    net.server(NS2_EXAMPLE).behavior = Behavior::Drop;
+    let start = net.now;
+    let r = net.ask("www.example.com.", RecordType::A);
+    assert_eq!(r.response_code, ResponseCode::ServFail);
+    assert_eq!(ede(&r), Some(22));
+    let to_example = net
+        .traffic(0)
+        .iter()
+        .filter(|q| q.0.starts_with("192.0.2.5"))
+        .count();
+    assert_eq!(to_example, 4, "each server tried twice");
+    assert!(net.now.saturating_duration_since(start) <= Duration::from_secs(10));
+    assert!(net.engine.stats().timeouts >= 4);
+    assert_eq!(net.engine.poll_timeout(), None, "nothing left in flight");
+}
+
+#[test]
+fn servfail_from_a_server_moves_on() {
+    let mut net = Net::new(recursive_config());
+    net.server(NS1_EXAMPLE).behavior = Behavior::Rcode(ResponseCode::ServFail);
+    net.server(NS2_EXAMPLE).behavior = Behavior::Rcode(ResponseCode::Refused);
+    let r = net.ask("www.example.com.", RecordType::A);
+    assert_eq!(r.response_code, ResponseCode::ServFail);
+    assert!(net.log.len() <= 8);
+}
+
+#[test]
+fn rfc7766_truncated_udp_retried_over_tcp() {
+    let mut net = Net::new(recursive_config());
+    net.server(NS1_EXAMPLE).behavior = Behavior::TruncateUdp;
+    net.server(NS2_EXAMPLE).behavior = Behavior::TruncateUdp;
+    let r = net.ask("www.example.com.", RecordType::A);
+    assert_eq!(ips(&r), ["192.0.2.1"]);
+    let last = net.log.last().unwrap();
+    assert!(last.tcp);
+    assert_eq!(net.engine.stats().upstream_tcp, 1);
+}
+
+#[test]
+fn rfc6891_retry_without_edns_on_formerr() {
+    let mut net = Net::new(recursive_config());
+    net.server(NS1_EXAMPLE).behavior = Behavior::FormErrOnEdns;
+    net.server(NS2_EXAMPLE).behavior = Behavior::Drop;
+    let r = net.ask("www.example.com.", RecordType::A);
+    assert_eq!(ips(&r), ["192.0.2.1"]);
+    let last = net.log.last().unwrap();
+    assert!(!last.edns);
+    assert_eq!(last.server.ip().to_string(), NS1_EXAMPLE);
+    // The server is remembered as EDNS-less.
+    let before = net.log.len();
+    net.ask("alias.example.com.", RecordType::A);
+    let to_ns1: Vec<_> = net.log[before..]
+        .iter()
+        .filter(|s| s.server.ip().to_string() == NS1_EXAMPLE)
+        .collect();
+    assert_eq!(to_ns1.len(), 1);
+    assert!(!to_ns1[0].edns);
+}
+
+#[test]
+fn rfc8767_serve_stale_when_authorities_are_unreachable() {
+    let mut net = Net::new(EngineConfig {
+        prefetch: false,
+        ..recursive_config()
+    });
+    net.ask("www.example.com.", RecordType::A);
+    net.advance(Duration::from_secs(400));
+    net.server(NS1_EXAMPLE).behavior = Behavior::Drop;
+    net.server(NS2_EXAMPLE).behavior = Behavior::Drop;
+    let r = net.ask("www.example.com.", RecordType::A);
+    assert_eq!(r.response_code, ResponseCode::NoError);
+    assert_eq!(ips(&r), ["192.0.2.1"]);
+    assert_eq!(r.answers[0].ttl, 30);
+    assert_eq!(ede(&r), Some(3));
+    assert_eq!(net.engine.stats().stale_served, 1);
+}
+
+#[test]
+fn prefetch_refreshes_popular_records_before_expiry() {
+    let mut net = Net::new(recursive_config());
+    net.ask("www.example.com.", RecordType::A);
+    net.advance(Duration::from_secs(280)); // 20 s of 300 left: inside the last 10 %
+    let before = net.log.len();
+    let r = net.ask("www.example.com.", RecordType::A);
+    assert_eq!(r.answers[0].ttl, 20, "answered from cache at once");
+    assert_eq!(net.engine.stats().prefetches, 1);
+    assert_eq!(net.traffic(before).len(), 1, "one refresh query");
+    net.advance(Duration::from_secs(30));
+    let before = net.log.len();
+    let r = net.ask("www.example.com.", RecordType::A);
+    assert_eq!(net.log.len(), before, "refreshed entry still fresh");
+    assert!(r.answers[0].ttl > 250);
+}

@@ -1,0 +1,613 @@
+//! A deterministic simulated network: the engine, fake authoritative servers serving a
+//! small zone hierarchy, a virtual clock and per-link latency. `step()` jumps time to
+//! the next event; `drive_bounded()` never spins forever.
+#![allow(dead_code)]
+
+use std::collections::BTreeMap;
+use std::net::{IpAddr, SocketAddr};
+use std::time::Duration;
+
+use engine::{Client, Engine, EngineConfig, Instant, Mode, Transmit, Transport};
+use hickory_proto::op::{Edns, Message, MessageType, OpCode, Query, ResponseCode};
+use hickory_proto::rr::rdata::{A, AAAA, CNAME, NS, NULL, SOA, TXT};
+use hickory_proto::rr::{Name, RData, Record, RecordType};
+use hickory_proto::serialize::binary::BinEncodable;
+
+pub fn n(s: &str) -> Name {
+    Name::from_ascii(s).unwrap()
+}
+
+pub fn a(owner: &str, ttl: u32, ip: &str) -> Record {
+    Record::from_rdata(n(owner), ttl, RData::A(A(ip.parse().unwrap())))
+}
+pub fn aaaa(owner: &str, ttl: u32, ip: &str) -> Record {
+    Record::from_rdata(n(owner), ttl, RData::AAAA(AAAA(ip.parse().unwrap())))
+}
+pub fn ns(owner: &str, ttl: u32, target: &str) -> Record {
+    Record::from_rdata(n(owner), ttl, RData::NS(NS(n(target))))
+}
+pub fn cname(owner: &str, ttl: u32, target: &str) -> Record {
+    Record::from_rdata(n(owner), ttl, RData::CNAME(CNAME(n(target))))
+}
+pub fn txt(owner: &str, ttl: u32, text: &str) -> Record {
+    Record::from_rdata(n(owner), ttl, RData::TXT(TXT::new(vec![text.to_string()])))
+}
+pub fn dname(owner: &str, ttl: u32, target: &str) -> Record {
+    let bytes = n(target).to_bytes().unwrap();
+    Record::from_rdata(
+        n(owner),
+        ttl,
+        RData::Unknown {
+            code: RecordType::DNAME,
+            rdata: NULL::with(bytes),
+        },
+    )
+}
+/// An SOA with record TTL `ttl` and MINIMUM `min`.
+pub fn soa(owner: &str, ttl: u32, min: u32) -> Record {
+    let o = n(owner);
+    Record::from_rdata(
+        o.clone(),
+        ttl,
+        RData::SOA(SOA::new(
+            n("ns.invalid."),
+            n("hostmaster.invalid."),
+            1,
+            3600,
+            600,
+            86400,
+            min,
+        )),
+    )
+}
+
+pub struct Zone {
+    pub origin: Name,
+    pub records: Vec<Record>,
+}
+
+impl Zone {
+    pub fn new(origin: &str, records: Vec<Record>) -> Self {
+        Self {
+            origin: n(origin),
+            records,
+        }
+    }
+
+    /// Authoritative logic of RFC 1034 §4.3.2, simplified: referral, answer (with CNAME
+    /// and DNAME chasing inside the zone), NODATA, NXDOMAIN.
+    fn answer(&self, q: &Query, resp: &mut Message) {
+        let qname = q.name().clone();
+        let qtype = q.query_type();
+        // Delegation: the highest cut below the origin that contains qname.
+        let mut cut: Option<Name> = None;
+        for r in &self.records {
+            if r.record_type() == RecordType::NS
+                && r.name != self.origin
+                && r.name.zone_of(&qname)
+                && cut
+                    .as_ref()
+                    .is_none_or(|c| r.name.num_labels() < c.num_labels())
+            {
+                cut = Some(r.name.clone());
+            }
+        }
+        if let Some(cut) = cut {
+            let nsset: Vec<Record> = self
+                .records
+                .iter()
+                .filter(|r| r.record_type() == RecordType::NS && r.name == cut)
+                .cloned()
+                .collect();
+            for r in &nsset {
+                if let RData::NS(t) = &r.data {
+                    for g in &self.records {
+                        if g.name == t.0
+                            && matches!(g.record_type(), RecordType::A | RecordType::AAAA)
+                        {
+                            resp.additionals.push(g.clone());
+                        }
+                    }
+                }
+            }
+            resp.authorities.extend(nsset);
+            return;
+        }
+        resp.metadata.authoritative = true;
+        let mut name = qname;
+        for _ in 0..10 {
+            let exact: Vec<Record> = self
+                .records
+                .iter()
+                .filter(|r| r.name == name && r.record_type() == qtype)
+                .cloned()
+                .collect();
+            if !exact.is_empty() {
+                resp.answers.extend(exact);
+                return;
+            }
+            if let Some(c) = self
+                .records
+                .iter()
+                .find(|r| r.name == name && r.record_type() == RecordType::CNAME)
+            {
+                resp.answers.push(c.clone());
+                if let RData::CNAME(t) = &c.data {
+                    name = t.0.clone();
+                    if !self.origin.zone_of(&name) {
+                        return;
+                    }
+                    continue;
+                }
+            }
+            if let Some(d) = self.records.iter().find(|r| {
+                r.record_type() == RecordType::DNAME && r.name != name && r.name.zone_of(&name)
+            }) {
+                let target = engine::scrub::dname_target(d).unwrap();
+                let new = engine::scrub::dname_substitute(&name, &d.name, &target).unwrap();
+                resp.answers.push(d.clone());
+                resp.answers.push(Record::from_rdata(
+                    name.clone(),
+                    d.ttl,
+                    RData::CNAME(CNAME(new.clone())),
+                ));
+                name = new;
+                if !self.origin.zone_of(&name) {
+                    return;
+                }
+                continue;
+            }
+            break;
+        }
+        let exists = self.records.iter().any(|r| name.zone_of(&r.name));
+        if !resp.answers.is_empty() && !exists {
+            // CNAME into a missing name of the same zone.
+            resp.metadata.response_code = ResponseCode::NXDomain;
+        } else if !exists {
+            resp.metadata.response_code = ResponseCode::NXDomain;
+        }
+        if let Some(s) = self
+            .records
+            .iter()
+            .find(|r| r.record_type() == RecordType::SOA && r.name == self.origin)
+        {
+            resp.authorities.push(s.clone());
+        }
+    }
+}
+
+/// Edits a server's normal response (None drops it).
+pub type EditFn = Box<dyn FnMut(&Message, Message) -> Option<Message>>;
+
+/// How a fake server misbehaves.
+pub enum Behavior {
+    Normal,
+    /// Never answers.
+    Drop,
+    /// Answers every query with this RCODE.
+    Rcode(ResponseCode),
+    /// FORMERR to any query carrying OPT.
+    FormErrOnEdns,
+    /// Over UDP answers with TC=1 and no records; TCP works.
+    TruncateUdp,
+    /// Echoes the question in lower case (breaks 0x20).
+    LowercaseQuestion,
+    /// Edit the normal response (or return None to drop it).
+    Edit(EditFn),
+}
+
+pub struct Server {
+    pub ip: IpAddr,
+    pub zones: Vec<Zone>,
+    pub behavior: Behavior,
+}
+
+impl Server {
+    fn respond(&mut self, query: &Message, tcp: bool) -> Option<Message> {
+        let q = query.queries.first()?.clone();
+        let mut resp = Message::new(query.id, MessageType::Response, OpCode::Query);
+        resp.metadata.recursion_desired = query.recursion_desired;
+        resp.add_query(q.clone());
+        if query.edns.is_some() {
+            let mut e = Edns::new();
+            e.set_max_payload(1232);
+            resp.set_edns(e);
+        }
+        match &mut self.behavior {
+            Behavior::Drop => return None,
+            Behavior::Rcode(rc) => {
+                resp.metadata.response_code = *rc;
+                return Some(resp);
+            }
+            Behavior::FormErrOnEdns if query.edns.is_some() => {
+                resp.edns = None;
+                resp.metadata.response_code = ResponseCode::FormErr;
+                return Some(resp);
+            }
+            Behavior::TruncateUdp if !tcp => {
+                resp.metadata.truncation = true;
+                return Some(resp);
+            }
+            _ => {}
+        }
+        let zone = self
+            .zones
+            .iter()
+            .filter(|z| z.origin.zone_of(q.name()))
+            .max_by_key(|z| z.origin.num_labels());
+        match zone {
+            Some(z) => z.answer(&q, &mut resp),
+            None => resp.metadata.response_code = ResponseCode::Refused,
+        }
+        match &mut self.behavior {
+            Behavior::LowercaseQuestion => {
+                resp.queries = vec![Query::query(q.name().to_lowercase(), q.query_type())];
+                Some(resp)
+            }
+            Behavior::Edit(f) => f(query, resp),
+            _ => Some(resp),
+        }
+    }
+}
+
+#[derive(Clone, Debug)]
+pub struct Sent {
+    pub at: Instant,
+    pub server: SocketAddr,
+    pub local_port: u16,
+    pub id: u16,
+    pub qname: Name,
+    pub qtype: RecordType,
+    pub tcp: bool,
+    pub edns: bool,
+    pub rd: bool,
+}
+
+struct InFlight {
+    at: Instant,
+    from: SocketAddr,
+    port: u16,
+    tcp: bool,
+    bytes: Vec<u8>,
+}
+
+pub struct Net {
+    pub engine: Engine,
+    pub now: Instant,
+    pub servers: BTreeMap<IpAddr, Server>,
+    pub latency: Duration,
+    queue: Vec<InFlight>,
+    pub log: Vec<Sent>,
+    pub replies: Vec<(Client, Vec<u8>)>,
+    next_client_port: u16,
+}
+
+pub const ROOT: &str = "198.41.0.4";
+pub const GTLD: &str = "192.5.6.30";
+pub const NS1_EXAMPLE: &str = "192.0.2.53";
+pub const NS2_EXAMPLE: &str = "192.0.2.54";
+pub const NS_EXAMPLE_NET: &str = "192.0.2.80";
+pub const NS_GLUELESS: &str = "192.0.2.81";
+
+/// The world most scenarios use:
+/// `.` → `com.`/`net.` (one gTLD server) → `example.com.` (two servers, glue),
+/// `example.net.` (glue), `glueless.com.` (NS `ns.example.net.`, no glue).
+pub fn world() -> Vec<Server> {
+    let root = Zone::new(
+        ".",
+        vec![
+            soa(".", 86400, 3600),
+            ns(".", 518400, "a.root-servers.net."),
+            a("a.root-servers.net.", 518400, ROOT),
+            ns("com.", 172800, "a.gtld-servers.net."),
+            ns("net.", 172800, "a.gtld-servers.net."),
+            a("a.gtld-servers.net.", 172800, GTLD),
+        ],
+    );
+    let com = Zone::new(
+        "com.",
+        vec![
+            soa("com.", 900, 900),
+            ns("com.", 172800, "a.gtld-servers.net."),
+            ns("example.com.", 172800, "ns1.example.com."),
+            ns("example.com.", 172800, "ns2.example.com."),
+            a("ns1.example.com.", 172800, NS1_EXAMPLE),
+            a("ns2.example.com.", 172800, NS2_EXAMPLE),
+            ns("glueless.com.", 172800, "ns.example.net."),
+        ],
+    );
+    let net = Zone::new(
+        "net.",
+        vec![
+            soa("net.", 900, 900),
+            ns("net.", 172800, "a.gtld-servers.net."),
+            a("a.gtld-servers.net.", 172800, GTLD),
+            ns("example.net.", 172800, "ns1.example.net."),
+            a("ns1.example.net.", 172800, NS_EXAMPLE_NET),
+        ],
+    );
+    let example = Zone::new(
+        "example.com.",
+        vec![
+            soa("example.com.", 3600, 300),
+            ns("example.com.", 3600, "ns1.example.com."),
+            ns("example.com.", 3600, "ns2.example.com."),
+            a("ns1.example.com.", 3600, NS1_EXAMPLE),
+            a("ns2.example.com.", 3600, NS2_EXAMPLE),
+            a("www.example.com.", 300, "192.0.2.1"),
+            cname("alias.example.com.", 600, "www.example.com."),
+            cname("ext.example.com.", 600, "www.example.net."),
+            cname("loop1.example.com.", 600, "loop2.example.com."),
+            cname("loop2.example.com.", 600, "loop1.example.com."),
+            cname("dangling.example.com.", 600, "missing.example.com."),
+            a("a.b.c.example.com.", 300, "192.0.2.9"),
+            dname("old.example.com.", 600, "example.net."),
+            txt("big.example.com.", 300, &"x".repeat(250)),
+            txt("big.example.com.", 300, &"y".repeat(250)),
+            txt("big.example.com.", 300, &"z".repeat(250)),
+            a("short.example.com.", 20, "192.0.2.20"),
+        ],
+    );
+    let example_net = Zone::new(
+        "example.net.",
+        vec![
+            soa("example.net.", 3600, 60),
+            ns("example.net.", 3600, "ns1.example.net."),
+            a("ns1.example.net.", 3600, NS_EXAMPLE_NET),
+            a("ns.example.net.", 3600, NS_GLUELESS),
+            a("www.example.net.", 300, "192.0.2.2"),
+        ],
+    );
+    let glueless = Zone::new(
+        "glueless.com.",
+        vec![
+            soa("glueless.com.", 3600, 300),
+            ns("glueless.com.", 3600, "ns.example.net."),
+            a("www.glueless.com.", 300, "192.0.2.3"),
+        ],
+    );
+    let server = |ip: &str, zones| Server {
+        ip: ip.parse().unwrap(),
+        zones,
+        behavior: Behavior::Normal,
+    };
+    let example2 = Zone::new("example.com.", example.records.clone());
+    vec![
+        server(ROOT, vec![root]),
+        server(GTLD, vec![com, net]),
+        server(NS1_EXAMPLE, vec![example]),
+        server(NS2_EXAMPLE, vec![example2]),
+        server(NS_EXAMPLE_NET, vec![example_net]),
+        server(NS_GLUELESS, vec![glueless]),
+    ]
+}
+
+/// A recursive config using the simulated root, deterministic (no QNAME minimisation
+/// unless a test turns it on).
+pub fn recursive_config() -> EngineConfig {
+    EngineConfig {
+        mode: Mode::Recursive {
+            root_hints: vec![ROOT.parse().unwrap()],
+        },
+        qname_minimisation: false,
+        ..EngineConfig::default()
+    }
+}
+
+pub fn client() -> Client {
+    Client {
+        addr: "192.168.1.10:40000".parse().unwrap(),
+        transport: Transport::Udp,
+    }
+}
+
+pub fn query_bytes(id: u16, name: &str, qtype: RecordType, edns: Option<u16>) -> Vec<u8> {
+    let mut m = Message::new(id, MessageType::Query, OpCode::Query);
+    m.metadata.recursion_desired = true;
+    m.add_query(Query::query(n(name), qtype));
+    if let Some(p) = edns {
+        let mut e = Edns::new();
+        e.set_max_payload(p);
+        m.set_edns(e);
+    }
+    m.to_vec().unwrap()
+}
+
+impl Net {
+    pub fn new(config: EngineConfig) -> Self {
+        Self::with_servers(config, world())
+    }
+
+    pub fn with_servers(config: EngineConfig, servers: Vec<Server>) -> Self {
+        Self {
+            engine: Engine::new(config, [7; 32]),
+            now: Instant::from_nanos(1_000_000_000),
+            servers: servers.into_iter().map(|s| (s.ip, s)).collect(),
+            latency: Duration::from_millis(10),
+            queue: Vec::new(),
+            log: Vec::new(),
+            replies: Vec::new(),
+            next_client_port: 40000,
+        }
+    }
+
+    pub fn server(&mut self, ip: &str) -> &mut Server {
+        self.servers
+            .get_mut(&ip.parse::<IpAddr>().unwrap())
+            .unwrap()
+    }
+
+    /// Move every transmit out of the engine: to servers (which answer after the link
+    /// latency) or to the client reply list.
+    fn drain(&mut self) {
+        while let Some(t) = self.engine.poll_transmit() {
+            match t {
+                Transmit::ToClient { client, payload } => self.replies.push((client, payload)),
+                Transmit::ToServer {
+                    server,
+                    local_port,
+                    tcp,
+                    payload,
+                } => {
+                    assert!(local_port >= 1024);
+                    let q = Message::from_vec(&payload).expect("engine sent garbage");
+                    let qq = q.queries.first().expect("no question");
+                    self.log.push(Sent {
+                        at: self.now,
+                        server,
+                        local_port,
+                        id: q.id,
+                        qname: qq.name().clone(),
+                        qtype: qq.query_type(),
+                        tcp,
+                        edns: q.edns.is_some(),
+                        rd: q.recursion_desired,
+                    });
+                    let Some(s) = self.servers.get_mut(&server.ip()) else {
+                        continue;
+                    };
+                    if server.port() != 53 {
+                        continue;
+                    }
+                    if let Some(resp) = s.respond(&q, tcp) {
+                        let mut bytes = resp.to_vec().unwrap();
+                        if !tcp && bytes.len() > 1232 {
+                            let mut t = resp.truncate();
+                            t.metadata.truncation = true;
+                            bytes = t.to_vec().unwrap();
+                        }
+                        self.queue.push(InFlight {
+                            at: self.now.saturating_add(self.latency),
+                            from: server,
+                            port: local_port,
+                            tcp,
+                            bytes,
+                        });
+                    }
+                }
+            }
+        }
+    }
+
+    /// Inject a raw packet from `from` to the engine's `port` after the latency.
+    pub fn inject(&mut self, from: SocketAddr, port: u16, tcp: bool, bytes: Vec<u8>) {
+        self.queue.push(InFlight {
+            at: self.now,
+            from,
+            port,
+            tcp,
+            bytes,
+        });
+    }
+
+    /// Deliver the next event (or fire the next timer). False when nothing is left.
+    pub fn step(&mut self) -> bool {
+        self.drain();
+        let next_pkt = self.queue.iter().map(|p| p.at).min();
+        let next_timer = self.engine.poll_timeout();
+        let next = match (next_pkt, next_timer) {
+            (Some(a), Some(b)) => a.min(b),
+            (a, b) => match a.or(b) {
+                Some(t) => t,
+                None => return false,
+            },
+        };
+        if next > self.now {
+            self.now = next;
+        }
+        let (due, rest): (Vec<_>, Vec<_>) = self.queue.drain(..).partition(|p| p.at <= self.now);
+        self.queue = rest;
+        for p in due {
+            let t = if p.tcp {
+                Transport::Tcp { conn: 0 }
+            } else {
+                Transport::Udp
+            };
+            self.engine
+                .handle_response(self.now, p.from, p.port, t, &p.bytes);
+        }
+        self.engine.handle_timeout(self.now);
+        self.drain();
+        true
+    }
+
+    /// Step until idle; panics after `max` steps (a livelock is a bug).
+    pub fn drive_bounded(&mut self, max: usize) {
+        for _ in 0..max {
+            if !self.step() {
+                return;
+            }
+        }
+        panic!("simulation did not settle in {max} steps");
+    }
+
+    pub fn advance(&mut self, d: Duration) {
+        self.now = self.now.saturating_add(d);
+        self.engine.handle_timeout(self.now);
+        self.drain();
+    }
+
+    pub fn send_from(&mut self, client: Client, bytes: &[u8]) {
+        self.engine.handle_query(self.now, client, bytes);
+        self.drain();
+    }
+
+    /// Ask one question as a fresh UDP client with EDNS and wait for the answer.
+    pub fn ask(&mut self, name: &str, qtype: RecordType) -> Message {
+        self.next_client_port += 1;
+        let c = Client {
+            addr: SocketAddr::new("192.168.1.10".parse().unwrap(), self.next_client_port),
+            transport: Transport::Udp,
+        };
+        self.ask_as(c, &query_bytes(0x4242, name, qtype, Some(1232)))
+    }
+
+    pub fn ask_as(&mut self, c: Client, bytes: &[u8]) -> Message {
+        let before = self.replies.len();
+        self.send_from(c, bytes);
+        self.drive_bounded(10_000);
+        let mine: Vec<_> = self.replies[before..]
+            .iter()
+            .filter(|(cl, _)| *cl == c)
+            .collect();
+        assert_eq!(
+            mine.len(),
+            1,
+            "expected exactly one reply, got {}",
+            mine.len()
+        );
+        Message::from_vec(&mine[0].1).unwrap()
+    }
+
+    /// Upstream queries sent since index `from`, as (server ip, lowercase qname, qtype).
+    pub fn traffic(&self, from: usize) -> Vec<(String, String, RecordType)> {
+        self.log[from..]
+            .iter()
+            .map(|s| {
+                (
+                    s.server.ip().to_string(),
+                    s.qname.to_lowercase().to_ascii(),
+                    s.qtype,
+                )
+            })
+            .collect()
+    }
+}
+
+pub fn ips(m: &Message) -> Vec<String> {
+    m.answers
+        .iter()
+        .filter_map(|r| r.data.ip_addr())
+        .map(|a| a.to_string())
+        .collect()
+}
+
+pub fn ede(m: &Message) -> Option<u16> {
+    let e = m.edns.as_ref()?;
+    match e.option(hickory_proto::rr::rdata::opt::EdnsCode::Unknown(15))? {
+        hickory_proto::rr::rdata::opt::EdnsOption::Unknown(_, d) => {
+            Some(u16::from_be_bytes([d[0], d[1]]))
+        }
+        _ => None,
+    }
+}

@@ -312,6 +312,14 @@ impl Engine {
         self.run(now);
     }
 
+    /// Whether an upstream query is still waiting for its answer on `local_port`. The app
+    /// closes an upstream UDP socket once this turns false, so a forged datagram to the
+    /// port cannot close it before the real answer arrives.
+    #[must_use]
+    pub fn upstream_port_in_use(&self, local_port: u16) -> bool {
+        self.pending.contains_key(&local_port)
+    }
+
     /// An upstream query could not be delivered (TCP connect failure, ICMP unreachable):
     /// treat it as timed out now and try elsewhere.
     pub fn handle_upstream_error(

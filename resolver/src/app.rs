@@ -1,0 +1,411 @@
+//! Boot (config, banner, engine, netstack) and the main loop.
+
+use alloc::vec::Vec;
+use core::fmt::Write as _;
+use core::time::Duration;
+
+use config::{Config, ConfigError, LogLevel, Mode as ConfigMode, Selftest};
+use engine::{Cidr, Client, Engine, EngineConfig, Instant, Mode, Transmit, Transport};
+use netstack::{DhcpEvent, Event, NetConfig, NetLimits, Stack};
+use platform::Platform;
+
+use crate::nic::PlatformNic;
+
+/// How long serve-stale may answer from expired data (RFC 8767 suggests 1 to 3 days).
+const STALE_WINDOW: Duration = Duration::from_secs(86_400);
+
+/// Boots and serves until the platform stops us. Returns the exit status: 0 after
+/// `--help`, 1 for a bad boot argument or a network device that cannot be used.
+pub fn main(p: Platform) -> i32 {
+    let cfg = match Config::parse(p.cmdline()) {
+        Ok(cfg) => cfg,
+        Err(ConfigError::Help) => {
+            let mut text = config::usage();
+            text.push('\n');
+            p.console_write(text.as_bytes());
+            return 0;
+        }
+        Err(e) => {
+            let mut line = alloc::string::String::new();
+            let _ = writeln!(line, "resolver: {e}");
+            p.console_write(line.as_bytes());
+            return 1;
+        }
+    };
+    platform::init_logger(level_filter(cfg.log_level));
+    let mac = p.net_mac();
+    log::info!(
+        "resolver {} on {} ({}), mac {}, mtu {}, entropy {}",
+        env!("CARGO_PKG_VERSION"),
+        p.name(),
+        p.arch(),
+        MacDisplay(mac),
+        p.net_mtu(),
+        p.entropy_source()
+    );
+    log::info!("config: {cfg}");
+
+    match cfg.selftest {
+        Some(Selftest::Panic) => panic!("--selftest=panic: a deliberate panic"),
+        Some(Selftest::Fault) => fault(),
+        None => {}
+    }
+
+    let mut p = p;
+    let mut seed = [0u8; 32];
+    p.fill_random(&mut seed);
+    let mut net_seed = [0u8; 8];
+    p.fill_random(&mut net_seed);
+
+    let engine_cfg = engine_config(&cfg);
+    log_limits(&engine_cfg, &cfg);
+    let engine = Engine::new(engine_cfg, seed);
+
+    let now = p.now();
+    let net_cfg = net_config(&cfg);
+    let stack = match Stack::new(
+        PlatformNic::new(p),
+        &net_cfg,
+        u64::from_le_bytes(net_seed),
+        now,
+    ) {
+        Ok(s) => s,
+        Err(e) => {
+            log::error!("network: cannot start: {e:?}");
+            return 1;
+        }
+    };
+    for (addr, prefix) in stack.addresses() {
+        log::info!("address {addr}/{prefix}");
+    }
+    match stack.gateways() {
+        (None, None) => {}
+        (v4, v6) => {
+            if let Some(g) = v4 {
+                log::info!("gateway {g}");
+            }
+            if let Some(g) = v6 {
+                log::info!("gateway {g}");
+            }
+        }
+    }
+    if net_cfg.dhcp {
+        log::info!("dhcp: asking for an IPv4 address");
+    }
+    log::info!("ready: serving DNS on port 53 (UDP and TCP)");
+
+    let mut lp = Loop {
+        engine,
+        stack,
+        open_udp: Vec::new(),
+        stats_every: u64::from(cfg.stats_interval_secs) * 1_000_000_000,
+        next_stats: 0,
+    };
+    lp.next_stats = now.saturating_add(lp.stats_every);
+    lp.run()
+}
+
+/// The main loop's state.
+struct Loop {
+    engine: Engine,
+    stack: Stack<PlatformNic>,
+    /// Upstream UDP ports the netstack has open for the engine.
+    open_udp: Vec<u16>,
+    stats_every: u64,
+    next_stats: u64,
+}
+
+impl Loop {
+    fn run(&mut self) -> i32 {
+        loop {
+            let now = self.stack.nic().platform.now();
+            let at = Instant::from_nanos(now);
+            self.stack.poll(now);
+            while let Some(ev) = self.stack.next_event() {
+                self.handle_event(at, ev);
+                self.drain(at);
+            }
+            self.engine.handle_timeout(at);
+            self.drain(at);
+            self.release_ports();
+            self.stack.poll(now);
+
+            if self.stats_every > 0 && now >= self.next_stats {
+                self.log_stats();
+                self.next_stats = now.saturating_add(self.stats_every);
+            }
+            let mut deadline = self.engine.poll_timeout().map(Instant::as_nanos);
+            if let Some(d) = self.stack.poll_delay(now) {
+                deadline = Some(earliest(deadline, now.saturating_add(d)));
+            }
+            if self.stats_every > 0 {
+                deadline = Some(earliest(deadline, self.next_stats));
+            }
+            self.stack.nic_mut().platform.wait_until(deadline);
+        }
+    }
+
+    fn handle_event(&mut self, at: Instant, ev: Event) {
+        match ev {
+            Event::Query {
+                client,
+                transport,
+                data,
+            } => {
+                let transport = match transport {
+                    netstack::Transport::Udp => Transport::Udp,
+                    netstack::Transport::Tcp { conn } => Transport::Tcp { conn },
+                };
+                self.engine.handle_query(
+                    at,
+                    Client {
+                        addr: client,
+                        transport,
+                    },
+                    &data,
+                );
+            }
+            Event::Response {
+                from,
+                local_port,
+                tcp,
+                data,
+            } => {
+                self.engine
+                    .handle_response(at, from, local_port, upstream_transport(tcp), &data);
+            }
+            Event::UpstreamError {
+                to,
+                local_port,
+                tcp,
+                kind,
+            } => {
+                log::debug!("upstream {to} from port {local_port}: {kind:?}");
+                self.engine
+                    .handle_upstream_error(at, to, local_port, upstream_transport(tcp));
+            }
+            Event::Dhcp(DhcpEvent::Configured {
+                address,
+                prefix_len,
+                router,
+                server,
+                ..
+            }) => {
+                log::info!("dhcp: address {address}/{prefix_len} from {server}");
+                match router {
+                    Some(r) => log::info!("dhcp: gateway {r}"),
+                    None => log::warn!("dhcp: the server named no gateway"),
+                }
+            }
+            Event::Dhcp(DhcpEvent::Deconfigured) => {
+                log::warn!("dhcp: lease lost; looking for a new one");
+            }
+        }
+    }
+
+    /// Sends everything the engine wants sent.
+    fn drain(&mut self, at: Instant) {
+        while let Some(t) = self.engine.poll_transmit() {
+            match t {
+                Transmit::ToClient { client, payload } => {
+                    let transport = match client.transport {
+                        Transport::Udp => netstack::Transport::Udp,
+                        Transport::Tcp { conn } => netstack::Transport::Tcp { conn },
+                    };
+                    if let Err(e) = self.stack.reply(client.addr, transport, &payload) {
+                        log::debug!("reply to {}: {e}", client.addr);
+                    }
+                }
+                Transmit::ToServer {
+                    server,
+                    local_port,
+                    tcp,
+                    payload,
+                } => {
+                    let sent = if tcp {
+                        self.stack.send_tcp(local_port, server, &payload)
+                    } else {
+                        self.stack.send_udp(local_port, server, &payload)
+                    };
+                    match sent {
+                        Ok(()) if !tcp => {
+                            if !self.open_udp.contains(&local_port) {
+                                self.open_udp.push(local_port);
+                            }
+                        }
+                        Ok(()) => {}
+                        Err(e) => {
+                            log::debug!("query to {server} from port {local_port}: {e}");
+                            self.engine.handle_upstream_error(
+                                at,
+                                server,
+                                local_port,
+                                upstream_transport(tcp),
+                            );
+                        }
+                    }
+                }
+            }
+        }
+    }
+
+    /// Closes the upstream UDP sockets the engine no longer waits on.
+    fn release_ports(&mut self) {
+        let engine = &self.engine;
+        let stack = &mut self.stack;
+        self.open_udp.retain(|&port| {
+            if engine.upstream_port_in_use(port) {
+                true
+            } else {
+                stack.close_udp(port);
+                false
+            }
+        });
+    }
+
+    fn log_stats(&self) {
+        let e = self.engine.stats();
+        let n = self.stack.stats();
+        let heap = self.stack.nic().platform.heap_stats();
+        let mut line = alloc::string::String::new();
+        let _ = write!(
+            line,
+            "stats: queries {} hits {} misses {} upstream {} timeouts {} servfail {} refused {} \
+             formerr {} dropped {} cache {} B in {} entries, frames in {} out {}, tcp open {}",
+            e.queries,
+            e.cache_hits,
+            e.cache_misses,
+            e.upstream_queries,
+            e.timeouts,
+            e.servfail,
+            e.refused,
+            e.formerr,
+            e.dropped_unknown_port
+                + e.dropped_wrong_source
+                + e.dropped_malformed
+                + e.dropped_id_mismatch
+                + e.dropped_question_mismatch
+                + e.dropped_case_mismatch
+                + e.client_dropped,
+            e.cache_bytes,
+            e.cache_entries,
+            n.frames_in,
+            n.frames_out,
+            n.tcp_open,
+        );
+        if let Some(h) = heap {
+            let _ = write!(line, ", heap {} of {} KiB", h.used / 1024, h.total / 1024);
+        }
+        log::info!("{line}");
+    }
+}
+
+fn upstream_transport(tcp: bool) -> Transport {
+    if tcp {
+        Transport::Tcp { conn: 0 }
+    } else {
+        Transport::Udp
+    }
+}
+
+fn earliest(a: Option<u64>, b: u64) -> u64 {
+    a.map_or(b, |a| a.min(b))
+}
+
+fn level_filter(l: LogLevel) -> log::LevelFilter {
+    match l {
+        LogLevel::Error => log::LevelFilter::Error,
+        LogLevel::Warn => log::LevelFilter::Warn,
+        LogLevel::Info => log::LevelFilter::Info,
+        LogLevel::Debug => log::LevelFilter::Debug,
+        LogLevel::Trace => log::LevelFilter::Trace,
+    }
+}
+
+/// The engine's configuration from the boot arguments.
+fn engine_config(cfg: &Config) -> EngineConfig {
+    let mut e = EngineConfig {
+        mode: match &cfg.mode {
+            ConfigMode::Recursive { root_hints } => Mode::Recursive {
+                root_hints: root_hints
+                    .clone()
+                    .unwrap_or_else(engine::iana_root_hints),
+            },
+            ConfigMode::Forward { upstreams } => Mode::Forward {
+                upstreams: upstreams.clone(),
+            },
+        },
+        allow: cfg
+            .allow
+            .iter()
+            .map(|c| Cidr::new(c.addr(), c.prefix()))
+            .collect(),
+        cache_bytes: cfg.cache_size,
+        qname_minimisation: cfg.qname_minimisation,
+        use_ipv6: cfg.ipv6.is_some(),
+        serve_stale: cfg.serve_stale.then_some(STALE_WINDOW),
+        ..EngineConfig::default()
+    };
+    e.limits.max_client_queries = cfg.max_clients;
+    e
+}
+
+/// The netstack's configuration from the boot arguments.
+fn net_config(cfg: &Config) -> NetConfig {
+    NetConfig {
+        ipv4: cfg.ipv4.map(|c| (c.addr(), c.prefix())),
+        ipv4_gateway: cfg.ipv4_gateway,
+        ipv6: cfg.ipv6.map(|c| (c.addr(), c.prefix())),
+        ipv6_gateway: cfg.ipv6_gateway,
+        dhcp: cfg.dhcp,
+        limits: NetLimits {
+            tcp_clients: cfg.tcp_connections,
+            ..NetLimits::default()
+        },
+    }
+}
+
+fn log_limits(e: &EngineConfig, cfg: &Config) {
+    let l = &e.limits;
+    let mode = match &e.mode {
+        Mode::Recursive { root_hints } => {
+            alloc::format!("recursive from {} root server addresses", root_hints.len())
+        }
+        Mode::Forward { upstreams } => alloc::format!("forwarding to {} upstreams", upstreams.len()),
+    };
+    log::info!(
+        "mode: {mode}; limits: cache {} KiB, clients {}, tcp connections {}, upstream per query {}, \
+         referrals {}, cname chain {}, query timeout {} ms",
+        e.cache_bytes / 1024,
+        l.max_client_queries,
+        cfg.tcp_connections,
+        l.max_upstream_per_query,
+        l.max_referrals,
+        l.max_cname_chain,
+        l.query_timeout.as_millis()
+    );
+}
+
+/// A page fault on purpose (`--selftest=fault`).
+fn fault() -> ! {
+    let bad = core::ptr::without_provenance::<u64>(0x8);
+    // SAFETY: deliberately unsound, for `--selftest=fault` only: address 0x8 is unmapped
+    // (the zero page), so this read faults and the platform's fault handler reports the
+    // registers and halts; on unix the process dies with SIGSEGV. It never returns.
+    let v = unsafe { core::ptr::read_volatile(bad) };
+    panic!("--selftest=fault: reading address 0x8 gave {v:#x} instead of a fault");
+}
+
+/// `aa:bb:cc:dd:ee:ff`.
+struct MacDisplay([u8; 6]);
+
+impl core::fmt::Display for MacDisplay {
+    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+        let m = self.0;
+        write!(
+            f,
+            "{:02x}:{:02x}:{:02x}:{:02x}:{:02x}:{:02x}",
+            m[0], m[1], m[2], m[3], m[4], m[5]
+        )
+    }
+}

@@ -23,20 +23,26 @@ pub fn parse_block_size(s: &str) -> Option<u16> {
 
 /// Opens `path` read-write; its size is the capacity, which must be a whole number (≥ 1)
 /// of blocks.
-pub fn attach(path: &str, block_size: u16) -> Result<Block, String> {
+/// `name` is the manifest name, for messages.
+pub fn attach(name: &str, path: &str, block_size: u16) -> Result<Block, String> {
     let mut file = OpenOptions::new()
         .read(true)
         .write(true)
         .custom_flags(libc::O_CLOEXEC)
         .open(path)
-        .map_err(|e| format!("{path}: {e}"))?;
+        .map_err(|e| format!("Could not open block device: {path}: {e}"))?;
     let capacity = file
         .seek(SeekFrom::End(0))
-        .map_err(|e| format!("{path}: {e}"))?;
+        .map_err(|e| format!("{path}: Could not determine capacity: {e}"))?;
     let bs = u64::from(block_size);
-    if capacity < bs || capacity % bs != 0 {
+    if !capacity.is_multiple_of(bs) {
         return Err(format!(
-            "{path}: size {capacity} bytes is not a non-zero multiple of the block size {bs}"
+            "{name}: Backing storage size must be block aligned ({bs} bytes)"
+        ));
+    }
+    if capacity < bs {
+        return Err(format!(
+            "{name}: Backing storage must be at least 1 block ({bs} bytes) in size"
         ));
     }
     Ok(Block {
@@ -64,12 +70,12 @@ mod tests {
         let dir = std::env::temp_dir().join(format!("tender-blk-{}", std::process::id()));
         std::fs::write(&dir, vec![0u8; 4096]).unwrap();
         let p = dir.to_str().unwrap();
-        let b = attach(p, 512).unwrap();
+        let b = attach("storage", p, 512).unwrap();
         assert_eq!(b.capacity, 4096);
-        assert!(attach(p, 8192).is_err());
+        assert!(attach("storage", p, 8192).is_err());
         std::fs::write(&dir, vec![0u8; 1000]).unwrap();
-        assert!(attach(p, 512).is_err());
+        assert!(attach("storage", p, 512).is_err());
         std::fs::remove_file(&dir).unwrap();
-        assert!(attach(p, 512).is_err());
+        assert!(attach("storage", p, 512).is_err());
     }
 }

@@ -44,6 +44,8 @@ pub enum CliError {
     /// An option the tender does not know or whose value is malformed.
     Invalid(String),
     MalformedMem,
+    /// `--block-sector-size` with a value that is not a power of two ≥ 512.
+    BadBlockSize(String),
 }
 
 impl fmt::Display for CliError {
@@ -52,6 +54,10 @@ impl fmt::Display for CliError {
             CliError::MissingKernel => write!(f, "Missing KERNEL operand"),
             CliError::Invalid(a) => write!(f, "Invalid option: `{a}'"),
             CliError::MalformedMem => write!(f, "Malformed argument to --mem"),
+            CliError::BadBlockSize(a) => write!(
+                f,
+                "Block size must be a multiple of 2 greater than or equal 512\nInvalid option: `{a}'"
+            ),
         }
     }
 }
@@ -79,7 +85,7 @@ pub fn usage(prog: &str) -> String {
 /// Version text.
 pub fn version(prog: &str) -> String {
     format!(
-        "{prog} tender, version {} (Rust; solo5-hvt v0.12.1 compatible)\nABI version {}\n",
+        "{prog} version {} (Rust hvt tender, solo5-hvt v0.12.1 compatible)\nABI version {}\n",
         env!("CARGO_PKG_VERSION"),
         hvt_abi::ABI_VERSION
     )
@@ -146,7 +152,7 @@ pub fn parse(args: &[String]) -> Result<Command, CliError> {
             }
             o.blocks.push((n.into(), v.into()));
         } else if let Some((n, v)) = name_value(a, "--block-sector-size:") {
-            let bs = parse_block_size(v).ok_or_else(|| CliError::Invalid(a.clone()))?;
+            let bs = parse_block_size(v).ok_or_else(|| CliError::BadBlockSize(a.clone()))?;
             o.sector_sizes.push((n.into(), bs));
         } else {
             return Err(CliError::Invalid(a.clone()));
@@ -237,12 +243,17 @@ mod tests {
             "--net:ser-vice=tap0",
             "--net:service=",
             "--net-mac:service=02:00",
-            "--block-sector-size:storage=1000",
             "--block:storage=",
             "-x",
         ] {
             assert_eq!(p(&[bad, "k"]), Err(CliError::Invalid(bad.into())), "{bad}");
         }
+        assert_eq!(
+            p(&["--block-sector-size:storage=256", "k"]),
+            Err(CliError::BadBlockSize(
+                "--block-sector-size:storage=256".into()
+            ))
+        );
         let long = format!("--net:{}=tap0", "a".repeat(68));
         assert_eq!(p(&[&long, "k"]), Err(CliError::Invalid(long.clone())));
         assert_eq!(

@@ -554,3 +554,402 @@ pub fn check(
     let plan = plan_load(image, &inspected.header, mem_size)?;
     Ok((inspected, plan))
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use hvt_abi::mft::{Entry, TYPE_NET_BASIC};
+
+    const MEM: u64 = 32 << 20;
+
+    /// One program header for the synthesized images.
+    #[derive(Clone, Copy)]
+    struct Ph {
+        p_type: u32,
+        flags: u32,
+        offset: u64,
+        vaddr: u64,
+        filesz: u64,
+        memsz: u64,
+        align: u64,
+    }
+
+    fn load(flags: u32, offset: u64, vaddr: u64, filesz: u64, memsz: u64) -> Ph {
+        Ph {
+            p_type: PT_LOAD,
+            flags,
+            offset,
+            vaddr,
+            filesz,
+            memsz,
+            align: 0x1000,
+        }
+    }
+
+    fn abi_note(target: u32, version: u32) -> Vec<u8> {
+        let mut n = Vec::new();
+        for v in [6, 16, note::TYPE_ABI] {
+            n.extend_from_slice(&u32::to_le_bytes(v));
+        }
+        n.extend_from_slice(&note::NAME);
+        for v in [target, version, 0, 0] {
+            n.extend_from_slice(&u32::to_le_bytes(v));
+        }
+        n
+    }
+
+    fn mft_note(entries: &[Entry]) -> Vec<u8> {
+        let m = Manifest {
+            entries: entries.to_vec(),
+        };
+        let body = m.to_bytes();
+        let mut n = Vec::new();
+        for v in [6, 4 + body.len() as u32, note::TYPE_MANIFEST] {
+            n.extend_from_slice(&u32::to_le_bytes(v));
+        }
+        n.extend_from_slice(&note::NAME);
+        n.extend_from_slice(&[0; 4]);
+        n.extend_from_slice(&body);
+        n
+    }
+
+    /// An image: header, program headers, then `blobs` at the offsets the caller chose.
+    struct Image {
+        e_type: u16,
+        machine: u16,
+        entry: u64,
+        phdrs: Vec<Ph>,
+        blobs: Vec<(u64, Vec<u8>)>,
+    }
+
+    const ABI_OFF: u64 = 0x400;
+    const MFT_OFF: u64 = 0x500;
+    const TEXT_OFF: u64 = 0x1000;
+    const DATA_OFF: u64 = 0x2000;
+
+    impl Image {
+        /// A valid image: text at 0x100000, data+bss at 0x101000, ABI and MFT notes (one
+        /// NET_BASIC "service").
+        fn good() -> Image {
+            let note_ph = |offset: u64, len: usize| Ph {
+                p_type: PT_NOTE,
+                flags: PF_R,
+                offset,
+                vaddr: 0,
+                filesz: len as u64,
+                memsz: len as u64,
+                align: 4,
+            };
+            let abi = abi_note(ABI_TARGET_HVT, ABI_VERSION);
+            let mft = mft_note(&[Entry::RESERVED_FIRST, Entry::net_basic("service")]);
+            Image {
+                e_type: ET_EXEC,
+                machine: EM_X86_64,
+                entry: 0x10_0000,
+                phdrs: vec![
+                    load(PF_R | PF_X, TEXT_OFF, 0x10_0000, 0x10, 0x10),
+                    load(PF_R | PF_W, DATA_OFF, 0x10_1000, 0x20, 0x3000),
+                    note_ph(ABI_OFF, abi.len()),
+                    note_ph(MFT_OFF, mft.len()),
+                ],
+                blobs: vec![
+                    (ABI_OFF, abi),
+                    (MFT_OFF, mft),
+                    (TEXT_OFF, vec![0xf4; 0x10]),
+                    (DATA_OFF, vec![0xaa; 0x20]),
+                ],
+            }
+        }
+
+        fn bytes(&self) -> Vec<u8> {
+            let mut b = vec![0u8; 64];
+            b[..4].copy_from_slice(b"\x7fELF");
+            b[4] = 2;
+            b[5] = 1;
+            b[6] = 1;
+            b[16..18].copy_from_slice(&self.e_type.to_le_bytes());
+            b[18..20].copy_from_slice(&self.machine.to_le_bytes());
+            b[20..24].copy_from_slice(&1u32.to_le_bytes());
+            b[24..32].copy_from_slice(&self.entry.to_le_bytes());
+            b[32..40].copy_from_slice(&64u64.to_le_bytes());
+            b[52..54].copy_from_slice(&64u16.to_le_bytes());
+            b[54..56].copy_from_slice(&56u16.to_le_bytes());
+            b[56..58].copy_from_slice(&(self.phdrs.len() as u16).to_le_bytes());
+            for p in &self.phdrs {
+                b.extend_from_slice(&p.p_type.to_le_bytes());
+                b.extend_from_slice(&p.flags.to_le_bytes());
+                for v in [p.offset, p.vaddr, p.vaddr, p.filesz, p.memsz, p.align] {
+                    b.extend_from_slice(&v.to_le_bytes());
+                }
+            }
+            for (off, blob) in &self.blobs {
+                let end = *off as usize + blob.len();
+                if b.len() < end {
+                    b.resize(end, 0);
+                }
+                b[*off as usize..end].copy_from_slice(blob);
+            }
+            b
+        }
+
+        fn check(&self) -> Result<(Inspected, LoadPlan), ElfError> {
+            check(&self.bytes(), EM_X86_64, MEM)
+        }
+    }
+
+    fn err_of(img: &Image) -> ElfError {
+        img.check().expect_err("image should be refused")
+    }
+
+    #[test]
+    fn a_good_image_loads() {
+        let (i, plan) = Image::good().check().unwrap();
+        assert_eq!(i.manifest.entries.len(), 2);
+        assert_eq!(i.manifest.find("service", TYPE_NET_BASIC), Some(1));
+        assert_eq!(plan.entry, 0x10_0000);
+        assert_eq!(plan.kernel_end, 0x10_4000);
+        assert_eq!(plan.segments.len(), 2);
+        let text = plan.segments[0];
+        assert_eq!(
+            (text.start, text.end, text.readable, text.writable),
+            (0x10_0000, 0x10_1000, true, false)
+        );
+        let data = plan.segments[1];
+        assert_eq!(
+            (data.vaddr, data.filesz, data.memsz),
+            (0x10_1000, 0x20, 0x3000)
+        );
+        assert!(data.writable);
+    }
+
+    #[test]
+    fn header_refusals() {
+        let good = Image::good().bytes();
+        assert_eq!(
+            header(&good[..10], EM_X86_64),
+            Err(ElfError::Header("file too short"))
+        );
+        let mut b = good.clone();
+        b[0] = 0;
+        assert_eq!(
+            header(&b, EM_X86_64),
+            Err(ElfError::Header("not an ELF file"))
+        );
+        let mut b = good.clone();
+        b[4] = 1;
+        assert_eq!(
+            header(&b, EM_X86_64),
+            Err(ElfError::Header("not ELFCLASS64"))
+        );
+        let mut b = good.clone();
+        b[5] = 2;
+        assert_eq!(
+            header(&b, EM_X86_64),
+            Err(ElfError::Header("not little-endian"))
+        );
+        let mut b = good.clone();
+        b[56] = 0;
+        assert_eq!(
+            header(&b, EM_X86_64),
+            Err(ElfError::Header("no program headers"))
+        );
+        let mut b = good.clone();
+        b[56] = 200;
+        assert_eq!(header(&b, EM_X86_64), Err(ElfError::PhdrsOutsideFile));
+        let mut b = good.clone();
+        b[32..40].copy_from_slice(&u64::MAX.to_le_bytes());
+        assert_eq!(header(&b, EM_X86_64), Err(ElfError::PhdrsOutsideFile));
+
+        let mut img = Image::good();
+        img.e_type = ET_DYN;
+        let e = err_of(&img);
+        assert_eq!(e, ElfError::NotExec { e_type: ET_DYN });
+        assert!(e.to_string().contains("relocation-model=static"));
+    }
+
+    #[test]
+    fn another_architecture_is_refused_naming_both() {
+        let mut img = Image::good();
+        img.machine = EM_AARCH64;
+        let e = err_of(&img);
+        assert_eq!(
+            e.to_string(),
+            "invalid executable: the image is built for aarch64 but this tender runs x86_64 guests only"
+        );
+        let e = check(&Image::good().bytes(), EM_AARCH64, MEM).unwrap_err();
+        assert!(
+            e.to_string()
+                .contains("built for x86_64 but this tender runs aarch64")
+        );
+    }
+
+    #[test]
+    fn abi_note_refusals() {
+        let mut img = Image::good();
+        img.blobs[0].1 = abi_note(ABI_TARGET_HVT, 1);
+        let e = err_of(&img);
+        assert_eq!(e, ElfError::AbiMismatch { image: 1 });
+        assert_eq!(
+            e.to_string(),
+            "ABI version mismatch: executable requests ABI version 1, this tender speaks ABI version 2"
+        );
+        img.blobs[0].1 = abi_note(2, ABI_VERSION);
+        assert_eq!(err_of(&img), ElfError::NotHvt { target: 2 });
+        // Another note type in the ABI's place: no ABI note at all.
+        img.blobs[0].1 = abi_note(ABI_TARGET_HVT, ABI_VERSION);
+        img.blobs[0].1[8] = b'X';
+        assert_eq!(err_of(&img), ElfError::NoAbiNote);
+        // A name that is not "Solo5": not ours.
+        let mut img = Image::good();
+        img.blobs[0].1[12] = b's';
+        assert_eq!(err_of(&img), ElfError::NoAbiNote);
+        // descsz larger than the PT_NOTE.
+        let mut img = Image::good();
+        img.blobs[0].1[4] = 32;
+        assert!(matches!(err_of(&img), ElfError::NoteSize { phdr: 2, .. }));
+        // descsz 0.
+        img.blobs[0].1[4] = 0;
+        assert!(matches!(err_of(&img), ElfError::NoteSize { phdr: 2, .. }));
+        // A PT_NOTE smaller than an ELF note header rejects the image.
+        let mut img = Image::good();
+        img.phdrs[2].filesz = 8;
+        assert_eq!(err_of(&img), ElfError::NoteTooSmall { phdr: 2, filesz: 8 });
+        // A PT_NOTE pointing outside the file.
+        let mut img = Image::good();
+        img.phdrs[2].offset = 1 << 40;
+        assert!(matches!(err_of(&img), ElfError::NoteSize { phdr: 2, .. }));
+    }
+
+    #[test]
+    fn manifest_refusals() {
+        let mut img = Image::good();
+        img.phdrs.pop();
+        assert_eq!(err_of(&img), ElfError::NoManifest);
+        let mut img = Image::good();
+        // Entry 1 marked attached in the file.
+        let at = 24 + 8 + 104 + 96;
+        img.blobs[1].1[at] = 1;
+        assert_eq!(
+            err_of(&img),
+            ElfError::Manifest(ManifestError::AlreadyAttached(1))
+        );
+        // descsz without the 4 pad bytes: the manifest comes out 4 bytes short.
+        let mut img = Image::good();
+        let descsz = u32::from_le_bytes(img.blobs[1].1[4..8].try_into().unwrap());
+        img.blobs[1].1[4..8].copy_from_slice(&(descsz - 4).to_le_bytes());
+        assert!(matches!(
+            err_of(&img),
+            ElfError::Manifest(ManifestError::SizeMismatch { .. })
+        ));
+        // descsz smaller than its own alignment padding.
+        img.blobs[1].1[4..8].copy_from_slice(&3u32.to_le_bytes());
+        assert!(matches!(err_of(&img), ElfError::NoteSize { phdr: 3, .. }));
+    }
+
+    #[test]
+    fn segment_refusals() {
+        let seg = |f: &dyn Fn(&mut Image)| {
+            let mut img = Image::good();
+            f(&mut img);
+            img.check().map(|_| ()).map_err(|e| e.to_string())
+        };
+        let refused = |f: &dyn Fn(&mut Image), want: &str| {
+            let e = seg(f).expect_err(want);
+            assert!(e.contains(want), "{e:?} should contain {want:?}");
+        };
+        refused(&|i| i.entry = 0xf_f000, "e_entry does not fall within");
+        refused(&|i| i.entry = MEM, "e_entry does not fall within");
+        refused(
+            &|i| i.phdrs[0].vaddr = 0xf_f000,
+            "p_vaddr outside of valid memory range",
+        );
+        refused(
+            &|i| i.phdrs[0].align = 2 << 20,
+            "aligned start is outside of memory range",
+        );
+        refused(&|i| i.phdrs[0].align = 0, "not a power of two");
+        refused(&|i| i.phdrs[0].align = 0x3000, "not a power of two");
+        refused(
+            &|i| i.phdrs[1].vaddr = 0x10_0800,
+            "overlaps the previous segment",
+        );
+        refused(&|i| i.phdrs.swap(0, 1), "not in ascending order");
+        refused(&|i| i.phdrs[1].memsz = 0x10, "p_memsz 0x10 < p_filesz 0x20");
+        refused(
+            &|i| i.phdrs[1].memsz = MEM,
+            "program memory segment falls outside",
+        );
+        refused(
+            &|i| i.phdrs[1].memsz = u64::MAX,
+            "program memory segment falls outside",
+        );
+        refused(
+            &|i| i.phdrs[1].vaddr = MEM,
+            "program file segment falls outside",
+        );
+        refused(
+            &|i| i.phdrs[1].filesz = u64::MAX,
+            "program file segment falls outside",
+        );
+        refused(
+            &|i| i.phdrs[1].offset = 1 << 40,
+            "file segment lies outside the file",
+        );
+        refused(
+            &|i| {
+                i.phdrs[1].align = 16;
+                i.phdrs[1].vaddr = 0x10_1010;
+            },
+            "p_vaddr_start not aligned",
+        );
+        refused(
+            &|i| {
+                i.phdrs[1].align = 16;
+                i.phdrs[1].memsz = 0x2ff0;
+            },
+            "p_vaddr_end not aligned",
+        );
+        refused(
+            &|i| i.phdrs[0].flags = PF_R | PF_W | PF_X,
+            "requests WRITE and EXEC permissions",
+        );
+        // PT_LOADs with p_filesz 0 are skipped entirely, wherever they point.
+        assert_eq!(
+            seg(&|i| i.phdrs.push(load(PF_R | PF_W, 0, 0, 0, 1 << 40))),
+            Ok(())
+        );
+        let mut img = Image::good();
+        img.phdrs.push(load(PF_R | PF_W, 0, 0x20_0000, 0, 0x1000));
+        assert_eq!(
+            img.check().unwrap().1.kernel_end,
+            0x10_4000,
+            "BSS-only segment not counted"
+        );
+    }
+
+    #[test]
+    fn no_input_makes_the_loader_panic() {
+        let good = Image::good().bytes();
+        // Every truncation.
+        for n in 0..good.len() {
+            let _ = check(&good[..n], EM_X86_64, MEM);
+        }
+        // Seeded random corruption of header, program headers and notes.
+        let mut x = 0x2545_f491_4f6c_dd1du64;
+        let mut next = move || {
+            x ^= x << 13;
+            x ^= x >> 7;
+            x ^= x << 17;
+            x
+        };
+        let hot: Vec<usize> = (0..64 + 4 * 56).chain(0x400..0x5f0).collect();
+        for _ in 0..20_000 {
+            let mut b = good.clone();
+            for _ in 0..1 + next() % 4 {
+                let i = hot[(next() % hot.len() as u64) as usize];
+                b[i] = next() as u8;
+            }
+            let _ = check(&b, EM_X86_64, next() % (8 << 30));
+        }
+    }
+}

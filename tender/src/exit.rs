@@ -107,6 +107,11 @@ pub enum Fatal {
     Unhandled {
         reason: u32,
     },
+    /// A guest store into guest RAM the image maps read-only (text/rodata), which KVM
+    /// reported as an MMIO exit.
+    ReadOnlyWrite {
+        gpa: u64,
+    },
     /// A hypercall argument or buffer outside guest memory.
     Guest(GuestAccess),
     /// A host I/O operation for the guest failed (net/block).
@@ -133,6 +138,21 @@ impl Fatal {
                 reason: reason::MMIO,
             },
             Exit::Intr => Fatal::Unhandled { reason: 10 },
+        }
+    }
+
+    /// Sharpens the message with the guest memory size: an "MMIO" write inside guest RAM
+    /// is a store to a page the host maps read-only (KVM on some hosts, this one
+    /// included, reports those as MMIO rather than failing `KVM_RUN` with EFAULT).
+    pub fn refine(self, mem_size: u64) -> Fatal {
+        match self {
+            Fatal::MmioX86 {
+                addr, write: true, ..
+            }
+            | Fatal::MmioAccess {
+                addr, write: true, ..
+            } if addr < mem_size => Fatal::ReadOnlyWrite { gpa: addr },
+            other => other,
         }
     }
 
@@ -207,6 +227,12 @@ impl fmt::Display for Fatal {
             Fatal::Unhandled { reason } => {
                 write!(f, "KVM: unhandled exit: exit_reason=0x{reason:x}")
             }
+            Fatal::ReadOnlyWrite { gpa } => write!(
+                f,
+                "Guest write to read-only memory at gpa=0x{gpa:x} (a text or rodata page of \
+                 the image; KVM reported it as MMIO, exit_reason=0x{:x})",
+                reason::MMIO
+            ),
             Fatal::Guest(e) => write!(f, "{e}"),
             Fatal::HostIo(s) => write!(f, "{s}"),
         }
@@ -337,6 +363,18 @@ mod tests {
             panic!()
         };
         assert!(f.to_string().contains("x86 hvt guests have no MMIO"));
+        let f = f.refine(0x20_0000);
+        assert_eq!(f, Fatal::ReadOnlyWrite { gpa: 0x10_1000 });
+        assert!(
+            f.to_string()
+                .starts_with("Guest write to read-only memory at gpa=0x101000")
+        );
+        let outside = Fatal::MmioX86 {
+            addr: 0x1_0000_0000,
+            len: 4,
+            write: true,
+        };
+        assert_eq!(outside.clone().refine(0x20_0000), outside);
         let Action::Fatal(f) = handle_exit(&Exit::Other { reason: 0x1c }, d, &mut hc) else {
             panic!()
         };

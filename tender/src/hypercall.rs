@@ -411,7 +411,7 @@ mod tests {
     fn block_read_and_write() {
         let path = std::env::temp_dir().join(format!("tender-hc-blk-{}", std::process::id()));
         std::fs::write(&path, vec![0u8; 4096]).unwrap();
-        let b = crate::block::attach(path.to_str().unwrap(), 512).unwrap();
+        let b = crate::block::attach("storage", path.to_str().unwrap(), 512).unwrap();
         let mut s = Services::new(mem(), vec![Device::None, Device::Block(b)]);
         s.mem.slice_mut(BUF, 512).unwrap().fill(0xab);
         put(&mut s, ARG, &[1, 1024, BUF, 512, 99]);

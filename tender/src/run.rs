@@ -33,8 +33,11 @@ pub fn main(prog: &str, args: &[String]) -> i32 {
             0
         }
         Err(e) => {
-            eprintln!("{prog}: {e}");
-            if !matches!(e, CliError::MalformedMem) {
+            eprint_lines(prog, &e.to_string());
+            if matches!(
+                e,
+                CliError::Invalid(_) | CliError::MissingKernel | CliError::BadBlockSize(_)
+            ) {
                 eprint!("{}", cli::usage(prog));
             }
             1
@@ -49,18 +52,30 @@ pub fn main(prog: &str, args: &[String]) -> i32 {
                     status
                 }
                 Err(Failure::Usage(msg)) => {
-                    eprintln!("{prog}: {msg}");
+                    eprint_lines(prog, &msg);
                     eprint!("{}", cli::usage(prog));
                     1
                 }
                 Err(Failure::Fatal(msg)) => {
-                    eprintln!("{prog}: {msg}");
+                    eprint_lines(prog, &msg);
                     stats::report();
                     1
                 }
             }
         }
     }
+}
+
+/// Prints each line of `msg` to stderr as "PROG: line", like err(3) would.
+fn eprint_lines(prog: &str, msg: &str) {
+    let mut out = String::new();
+    for line in msg.lines() {
+        out.push_str(prog);
+        out.push_str(": ");
+        out.push_str(line);
+        out.push('\n');
+    }
+    crate::write_stderr(out.as_bytes());
 }
 
 enum Failure {
@@ -141,8 +156,7 @@ fn attach_devices(o: &Options, m: &mut Manifest) -> Result<Vec<Device>, Failure>
             .rev()
             .find(|(n, _)| n == name)
             .map_or(DEFAULT_BLOCK_SIZE, |(_, b)| *b);
-        let b =
-            block::attach(path, bs).map_err(|e| format!("Could not attach block device: {e}"))?;
+        let b = block::attach(name, path, bs)?;
         let e = &mut m.entries[i];
         e.set_block(b.capacity, b.block_size);
         e.hostfd = std::os::fd::AsRawFd::as_raw_fd(&b.file) as u64;
@@ -332,6 +346,7 @@ fn run_vcpu(m: &mut Machine) -> Result<i32, String> {
             Action::Continue => {}
             Action::Halt(status) => return Ok(status),
             Action::Fatal(f) => {
+                let f = f.refine(m.services.mem.size());
                 let mut msg = f.to_string();
                 if f.wants_registers() {
                     msg.push('\n');

@@ -101,6 +101,8 @@ pub fn attach(iface: &str) -> Result<Tap, String> {
         return Err(format!("kernel attached `{got}' instead"));
     }
 
+    disable_offloads(&sock, iface);
+
     let mut req = ifreq_for(iface)?;
     // SAFETY: SIOCGIFMTU reads `ifr_name` and writes `ifr_mtu` inside `req`, valid for the
     // whole call.
@@ -111,6 +113,29 @@ pub fn attach(iface: &str) -> Result<Tap, String> {
     let mtu = unsafe { req.ifr_ifru.ifru_mtu };
     let mtu = u16::try_from(mtu).map_err(|_| format!("MTU {mtu} out of range"))?;
     Ok(Tap { file, mtu })
+}
+
+/// `SIOCETHTOOL` and the ethtool commands that switch GRO and GSO (linux/ethtool.h).
+const SIOCETHTOOL: u64 = 0x8946;
+const ETHTOOL_SGSO: u32 = 0x24;
+const ETHTOOL_SGRO: u32 = 0x2c;
+
+/// Best effort, as Solo5 0.11+: with GRO or GSO on, the kernel may hand the TAP merged
+/// frames larger than the MTU, which a guest sizing its buffers by the MTU would truncate.
+fn disable_offloads(sock: &OwnedFd, iface: &str) {
+    for cmd in [ETHTOOL_SGRO, ETHTOOL_SGSO] {
+        // struct ethtool_value { u32 cmd; u32 data; }
+        let mut value: [u32; 2] = [cmd, 0];
+        let Ok(mut req) = ifreq_for(iface) else {
+            return;
+        };
+        req.ifr_ifru.ifru_data = value.as_mut_ptr().cast();
+        // SAFETY: SIOCETHTOOL reads the name from `req` and the command from `value`
+        // through `ifr_data`; both live across the call. Failure is ignored on purpose.
+        unsafe {
+            libc::ioctl(sock.as_raw_fd(), SIOCETHTOOL as _, &mut req);
+        }
+    }
 }
 
 /// A random unicast, locally administered MAC address (from /dev/urandom, as Solo5).

@@ -182,7 +182,7 @@ fn attach_devices(o: &Options, m: &mut Manifest) -> Result<Vec<Device>, Failure>
 }
 
 fn open_kvm() -> Result<Kvm, String> {
-    Kvm::new().map_err(|e| match e.errno() {
+    let kvm = Kvm::new().map_err(|e| match e.errno() {
         libc::ENOENT | libc::ENODEV | libc::ENXIO => {
             "Cannot open /dev/kvm: no such device (is KVM available on this host?)".to_string()
         }
@@ -190,7 +190,13 @@ fn open_kvm() -> Result<Kvm, String> {
                                        root or join the group that owns /dev/kvm)"
             .to_string(),
         _ => format!("Cannot open /dev/kvm: {e}"),
-    })
+    })?;
+    match kvm.get_api_version() {
+        12 => Ok(kvm),
+        v => Err(format!(
+            "/dev/kvm is not a usable KVM device (KVM_GET_API_VERSION gave {v}, expected 12)"
+        )),
+    }
 }
 
 fn load_image(mem: &mut GuestMem, image: &[u8], plan: &elf::LoadPlan) -> Result<(), String> {

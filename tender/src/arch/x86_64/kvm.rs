@@ -1,0 +1,164 @@
+//! x86_64 vCPU setup on KVM: Solo5's control registers, flat segments, CPUID passed
+//! through, TSC frequency from `KVM_GET_TSC_KHZ`.
+
+use kvm_bindings::{KVM_MAX_CPUID_ENTRIES, kvm_segment};
+use kvm_ioctls::{Cap, Kvm, VcpuFd, VmFd};
+
+use super::*;
+use crate::arch::Cpu;
+use crate::elf::EM_X86_64;
+
+/// The x86_64 host.
+pub struct X86_64;
+
+fn segment(selector: u16, type_: u8, long: bool) -> kvm_segment {
+    kvm_segment {
+        base: 0,
+        limit: 0xffff_ffff,
+        selector,
+        type_,
+        present: 1,
+        dpl: 0,
+        db: u8::from(!long),
+        s: 1,
+        l: u8::from(long),
+        g: 1,
+        avl: 0,
+        unusable: 0,
+        padding: 0,
+    }
+}
+
+impl Cpu for X86_64 {
+    const NAME: &'static str = "x86_64";
+    const ELF_MACHINE: u16 = EM_X86_64;
+    const MAX_MEM: u64 = MAX_MEM;
+
+    fn setup_memory(mem: &mut GuestMem) -> Result<(), GuestAccess> {
+        setup_memory(mem)
+    }
+
+    fn decode(exit: &Exit) -> Result<(u32, u64), Fatal> {
+        decode(exit)
+    }
+
+    fn setup_vcpu(
+        kvm: &Kvm,
+        _vm: &VmFd,
+        vcpu: &VcpuFd,
+        entry: u64,
+        mem_size: u64,
+    ) -> Result<u64, String> {
+        let cpuid = kvm
+            .get_supported_cpuid(KVM_MAX_CPUID_ENTRIES)
+            .map_err(|e| format!("KVM: ioctl (GET_SUPPORTED_CPUID) failed: {e}"))?;
+        vcpu.set_cpuid2(&cpuid)
+            .map_err(|e| format!("KVM: ioctl (SET_CPUID2) failed: {e}"))?;
+
+        // Everything not set here is zero, as in Solo5's `struct kvm_sregs` initialiser.
+        // The IDT stays at base 0, limit 0, as in Solo5: any exception before the guest
+        // installs its own IDT is a triple fault.
+        let data = segment(DATA_SELECTOR, 3, false);
+        let sregs = kvm_bindings::kvm_sregs {
+            cr0: CR0,
+            cr3: PML4_BASE,
+            cr4: CR4,
+            efer: EFER,
+            cs: segment(CODE_SELECTOR, 9, true),
+            ss: data,
+            ds: data,
+            es: data,
+            fs: data,
+            gs: data,
+            gdt: kvm_bindings::kvm_dtable {
+                base: GDT_BASE,
+                limit: GDT_LIMIT,
+                ..Default::default()
+            },
+            // Busy 64-bit TSS at 0, limit 0; LDT unusable.
+            tr: kvm_segment {
+                type_: 11,
+                present: 1,
+                ..Default::default()
+            },
+            ldt: kvm_segment {
+                unusable: 1,
+                ..Default::default()
+            },
+            ..Default::default()
+        };
+        vcpu.set_sregs(&sregs)
+            .map_err(|e| format!("KVM: ioctl (SET_SREGS) failed: {e}"))?;
+
+        if !kvm.check_extension(Cap::GetTscKhz) {
+            return Err("KVM: host does not support KVM_CAP_GET_TSC_KHZ".into());
+        }
+        let khz = vcpu.get_tsc_khz().map_err(|e| {
+            if e.errno() == libc::EIO {
+                "KVM: host TSC is unstable, cannot continue".to_string()
+            } else {
+                format!("KVM: ioctl (KVM_GET_TSC_KHZ) failed: {e}")
+            }
+        })?;
+
+        let regs = kvm_bindings::kvm_regs {
+            rip: entry,
+            rflags: RFLAGS,
+            // (rsp + 8) % 16 == 0: as if `_start` had just been called.
+            rsp: mem_size - 8,
+            rdi: BOOT_INFO_BASE,
+            ..Default::default()
+        };
+        vcpu.set_regs(&regs)
+            .map_err(|e| format!("KVM: ioctl (SET_REGS) failed: {e}"))?;
+        Ok(u64::from(khz) * 1000)
+    }
+
+    fn dump_regs(vcpu: &VcpuFd) -> String {
+        let r = match vcpu.get_regs() {
+            Ok(r) => r,
+            Err(e) => return format!("(registers unavailable: {e})"),
+        };
+        let mut s = format!(
+            "rip=0x{:x} rsp=0x{:x} rbp=0x{:x} rflags=0x{:x}\n\
+             rax=0x{:x} rbx=0x{:x} rcx=0x{:x} rdx=0x{:x} rsi=0x{:x} rdi=0x{:x}\n\
+             r8=0x{:x} r9=0x{:x} r10=0x{:x} r11=0x{:x} r12=0x{:x} r13=0x{:x} r14=0x{:x} r15=0x{:x}",
+            r.rip,
+            r.rsp,
+            r.rbp,
+            r.rflags,
+            r.rax,
+            r.rbx,
+            r.rcx,
+            r.rdx,
+            r.rsi,
+            r.rdi,
+            r.r8,
+            r.r9,
+            r.r10,
+            r.r11,
+            r.r12,
+            r.r13,
+            r.r14,
+            r.r15
+        );
+        if let Ok(sr) = vcpu.get_sregs() {
+            s.push_str(&format!(
+                "\ncr0=0x{:x} cr2=0x{:x} cr3=0x{:x} cr4=0x{:x} efer=0x{:x} cs=0x{:x} ss=0x{:x} \
+                 gdt=0x{:x}/{} idt=0x{:x}/{}",
+                sr.cr0,
+                sr.cr2,
+                sr.cr3,
+                sr.cr4,
+                sr.efer,
+                sr.cs.selector,
+                sr.ss.selector,
+                sr.gdt.base,
+                sr.gdt.limit,
+                sr.idt.base,
+                sr.idt.limit
+            ));
+        }
+        s
+    }
+}

@@ -327,9 +327,7 @@ fn engine_config(cfg: &Config) -> EngineConfig {
     let mut e = EngineConfig {
         mode: match &cfg.mode {
             ConfigMode::Recursive { root_hints } => Mode::Recursive {
-                root_hints: root_hints
-                    .clone()
-                    .unwrap_or_else(engine::iana_root_hints),
+                root_hints: root_hints.clone().unwrap_or_else(engine::iana_root_hints),
             },
             ConfigMode::Forward { upstreams } => Mode::Forward {
                 upstreams: upstreams.clone(),
@@ -371,7 +369,9 @@ fn log_limits(e: &EngineConfig, cfg: &Config) {
         Mode::Recursive { root_hints } => {
             alloc::format!("recursive from {} root server addresses", root_hints.len())
         }
-        Mode::Forward { upstreams } => alloc::format!("forwarding to {} upstreams", upstreams.len()),
+        Mode::Forward { upstreams } => {
+            alloc::format!("forwarding to {} upstreams", upstreams.len())
+        }
     };
     log::info!(
         "mode: {mode}; limits: cache {} KiB, clients {}, tcp connections {}, upstream per query {}, \

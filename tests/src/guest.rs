@@ -131,3 +131,51 @@ impl Guest {
         self.proc.output()
     }
 }
+
+/// A resolver booted in a lab, with its addresses.
+pub struct Resolver {
+    /// The running resolver.
+    pub guest: Guest,
+    /// Its IPv4 address.
+    pub v4: &'static str,
+    /// Its IPv6 address.
+    pub v6: &'static str,
+}
+
+impl Resolver {
+    /// Which way it runs.
+    pub fn kind(&self) -> Kind {
+        self.guest.kind
+    }
+}
+
+/// The static addresses each kind gets in a lab: hvt on tap0, unix on tap1.
+pub fn lab_addresses(kind: Kind) -> (usize, &'static str, &'static str) {
+    match kind {
+        Kind::Hvt => (0, "10.53.0.2", "fd53::2"),
+        Kind::Unix => (1, "10.53.0.3", "fd53::3"),
+    }
+}
+
+/// Boots the hvt image and the unix build side by side in `lab`, each with a static IPv4
+/// and IPv6 address and the lab's gateways, plus `extra` boot arguments; waits until
+/// both say they are ready.
+pub fn boot_both(lab: &Lab, extra: &[&str]) -> Result<Vec<Resolver>> {
+    let mut out = Vec::new();
+    for kind in Kind::ALL {
+        let (tap, v4, v6) = lab_addresses(kind);
+        let a4 = format!("--ipv4={v4}/24");
+        let a6 = format!("--ipv6={v6}/64");
+        let mut args = vec![
+            a4.as_str(),
+            "--ipv4-gateway=10.53.0.1",
+            a6.as_str(),
+            "--ipv6-gateway=fd53::1",
+        ];
+        args.extend_from_slice(extra);
+        let mut guest = Guest::boot(lab, kind, tap, &args)?;
+        guest.wait_for("ready: serving DNS", Duration::from_secs(30))?;
+        out.push(Resolver { guest, v4, v6 });
+    }
+    Ok(out)
+}

@@ -111,6 +111,11 @@ impl Lab {
         let ns = &self.ns;
         ns.sysctl("net.ipv6.conf.all.accept_dad", "0")?;
         ns.sysctl("net.ipv6.conf.default.accept_dad", "0")?;
+        // ARP requests must carry the bridge's own address as sender, not the address of
+        // the packet that caused them (the "outside" client's): smoltcp, like many small
+        // stacks, ignores ARP from senders outside its subnet.
+        ns.sysctl("net.ipv4.conf.all.arp_announce", "2")?;
+        ns.sysctl("net.ipv4.conf.default.arp_announce", "2")?;
         // Pin the bridge's MAC before any port joins: a bridge otherwise takes the lowest
         // port MAC, which changes as TAPs come and go and breaks neighbour caches.
         ns.ip(&[

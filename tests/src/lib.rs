@@ -9,6 +9,7 @@ pub mod guest;
 pub mod lab;
 pub mod netns;
 pub mod packages;
+pub mod wire;
 pub mod zones;
 
 /// Errors here are one readable line (or a line plus a log tail).

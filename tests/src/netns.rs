@@ -263,3 +263,37 @@ impl Drop for Proc {
         self.kill();
     }
 }
+
+impl Netns {
+    /// Runs `f` on a new thread that has entered this namespace, so the test can open
+    /// sockets inside the lab (raw clients: pipelined TCP, malformed packets). Only that
+    /// thread moves; the rest of the test process stays where it is.
+    pub fn run_inside<T: Send + 'static>(
+        &self,
+        f: impl FnOnce() -> T + Send + 'static,
+    ) -> Result<T> {
+        let path = format!("/var/run/netns/{}", self.name);
+        let file = File::open(&path).map_err(|e| format!("{path}: {e}"))?;
+        let handle = std::thread::spawn(move || {
+            use std::os::fd::AsRawFd;
+            // SAFETY: setns on a valid namespace fd; CLONE_NEWNET moves only this thread.
+            let rc = unsafe { setns(file.as_raw_fd(), CLONE_NEWNET) };
+            if rc != 0 {
+                return Err(format!(
+                    "setns({path}): {}",
+                    std::io::Error::last_os_error()
+                ));
+            }
+            Ok(f())
+        });
+        handle
+            .join()
+            .map_err(|_| "the thread inside the lab panicked".to_string())?
+    }
+}
+
+const CLONE_NEWNET: i32 = 0x4000_0000;
+
+unsafe extern "C" {
+    fn setns(fd: i32, nstype: i32) -> i32;
+}

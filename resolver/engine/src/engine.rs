@@ -1176,7 +1176,7 @@ impl Engine {
             self.stats.dropped_wrong_source += 1;
             return;
         }
-        let Ok(msg) = Message::from_vec(bytes) else {
+        let Ok(mut msg) = Message::from_vec(bytes) else {
             self.stats.dropped_malformed += 1;
             return;
         };
@@ -1245,6 +1245,7 @@ impl Engine {
         }
         task.pending = None;
         let tid = p.task;
+        lowercase_names(&mut msg);
         self.process(now, tid, task, &p, &msg);
     }
 
@@ -1552,6 +1553,32 @@ impl Engine {
                     }
                 }
                 self.ready.push_back(parent);
+            }
+        }
+    }
+}
+
+/// Lower-cases every record's owner and the names inside its RDATA. Upstream answers to
+/// 0x20-randomised questions carry the random case wherever a server compressed a name
+/// against the question (a CNAME target, an SOA's MNAME); cached and served as they are,
+/// clients would see `www.SHop.TEsT.`. DNS names compare case-insensitively, so one case
+/// for all cached data loses nothing.
+fn lowercase_names(msg: &mut Message) {
+    let sections = [&mut msg.answers, &mut msg.authorities, &mut msg.additionals];
+    for section in sections {
+        for r in section.iter_mut() {
+            r.name = r.name.to_lowercase();
+            match &mut r.data {
+                RData::CNAME(n) => n.0 = n.0.to_lowercase(),
+                RData::NS(n) => n.0 = n.0.to_lowercase(),
+                RData::PTR(n) => n.0 = n.0.to_lowercase(),
+                RData::MX(mx) => mx.exchange = mx.exchange.to_lowercase(),
+                RData::SRV(srv) => srv.target = srv.target.to_lowercase(),
+                RData::SOA(soa) => {
+                    soa.mname = soa.mname.to_lowercase();
+                    soa.rname = soa.rname.to_lowercase();
+                }
+                _ => {}
             }
         }
     }

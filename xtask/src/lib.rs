@@ -9,6 +9,7 @@ pub mod build;
 pub mod build_tender;
 pub mod cargo;
 pub mod cli;
+pub mod demo;
 pub mod dist;
 pub mod elf;
 pub mod test;
@@ -29,6 +30,8 @@ commands:
                   --arch x86_64|aarch64   (aarch64: static, aarch64-unknown-linux-musl)
                   --release | --profile P
                 writes dist/<arch>/tender
+  demo          build, start a private lab internet (NSD, Unbound), boot the unikernel
+                in it and dig through it; tears everything down (root, no internet)
   test          the test suite: installs what the end-to-end tests need (Debian
                 packages), builds both images, the unix build and the tender (release),
                 then runs `cargo test --workspace`
@@ -64,6 +67,7 @@ pub fn run(args: &[String]) -> Result<()> {
         "build" => build::run(rest),
         "build-tender" => build_tender::run(rest),
         "test" => test::run(rest),
+        "demo" => demo::run(rest),
         "help" | "--help" | "-h" => {
             println!("{USAGE}");
             Ok(())

@@ -5,7 +5,7 @@
 //! checks), [`mem`] (guest memory and its one bounds-checked accessor), [`bootinfo`],
 //! [`arch`] (x86_64 and aarch64 boot state and exit decoding), [`net`] and [`block`]
 //! (devices), [`hypercall`] (what the guest can ask), [`exit`] (what each VM exit means),
-//! [`stats`] (hypercall counts) and [`run`] (the main sequence and vCPU loop).
+//! [`stats`] (hypercall counts), [`sandbox`] (seccomp) and [`run`] (the main sequence and vCPU loop).
 
 pub mod arch;
 pub mod block;
@@ -18,6 +18,7 @@ pub mod manifest;
 pub mod mem;
 pub mod net;
 pub mod run;
+pub mod sandbox;
 pub mod stats;
 
 use std::io;

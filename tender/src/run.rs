@@ -282,6 +282,7 @@ fn run(prog: &str, o: &Options) -> Result<i32, Failure> {
         _kvm: kvm,
         services: Services::new(mem, devices),
     };
+    crate::sandbox::apply(Host::AUDIT_ARCH)?;
     run_vcpu(&mut m).map_err(Failure::Fatal)
 }
 

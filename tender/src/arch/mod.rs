@@ -24,6 +24,8 @@ pub trait Cpu {
     const ELF_MACHINE: u16;
     /// Largest guest memory.
     const MAX_MEM: u64;
+    /// `AUDIT_ARCH_*` of this architecture, for the seccomp filter.
+    const AUDIT_ARCH: u32;
 
     /// Writes the guest's boot page tables (and GDT on x86_64) into low memory.
     fn setup_memory(mem: &mut GuestMem) -> Result<(), crate::mem::GuestAccess>;

@@ -38,6 +38,7 @@ impl Cpu for Aarch64 {
     const NAME: &'static str = "aarch64";
     const ELF_MACHINE: u16 = EM_AARCH64;
     const MAX_MEM: u64 = MAX_MEM;
+    const AUDIT_ARCH: u32 = 0xc000_00b7;
 
     fn setup_memory(mem: &mut GuestMem) -> Result<(), GuestAccess> {
         setup_memory(mem)

@@ -33,6 +33,7 @@ impl Cpu for X86_64 {
     const NAME: &'static str = "x86_64";
     const ELF_MACHINE: u16 = EM_X86_64;
     const MAX_MEM: u64 = MAX_MEM;
+    const AUDIT_ARCH: u32 = 0xc000_003e;
 
     fn setup_memory(mem: &mut GuestMem) -> Result<(), GuestAccess> {
         setup_memory(mem)

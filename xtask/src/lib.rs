@@ -12,6 +12,7 @@ pub mod cli;
 pub mod demo;
 pub mod dist;
 pub mod elf;
+pub mod run;
 pub mod test;
 
 use std::fmt;
@@ -30,6 +31,10 @@ commands:
                   --arch x86_64|aarch64   (aarch64: static, aarch64-unknown-linux-musl)
                   --release | --profile P
                 writes dist/<arch>/tender
+  run           build for the host and boot the resolver on an existing TAP
+                  --target hvt|unix  --tap TAP (default tap0)  --mem MIB (default 64)
+                  --tender tender|solo5-hvt (default: solo5-hvt if on PATH)
+                  --release | --profile P   -- BOOT ARGS
   demo          build, start a private lab internet (NSD, Unbound), boot the unikernel
                 in it and dig through it; tears everything down (root, no internet)
   test          the test suite: installs what the end-to-end tests need (Debian
@@ -68,6 +73,7 @@ pub fn run(args: &[String]) -> Result<()> {
         "build-tender" => build_tender::run(rest),
         "test" => test::run(rest),
         "demo" => demo::run(rest),
+        "run" => run::run(rest),
         "help" | "--help" | "-h" => {
             println!("{USAGE}");
             Ok(())

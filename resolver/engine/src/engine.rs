@@ -770,10 +770,10 @@ impl Engine {
                     if let Some(rec) = cname
                         && let Some(t) = cname_target(&rec).cloned()
                     {
-                        task.links += 1;
-                        if task.links > max_links {
+                        if task.links >= max_links {
                             return self.fail(now, tid, task, ede::OTHER);
                         }
+                        task.links += 1;
                         task.chain.push(rec);
                         task.cur = t;
                         task.deleg = None;
@@ -815,7 +815,7 @@ impl Engine {
                 let Some(ns_name) = deleg.ns.get(i).map(|s| s.name.clone()) else {
                     return self.fail(now, tid, task, ede::OTHER);
                 };
-                deleg.children_started += 1;
+                deleg.children_started = deleg.children_started.saturating_add(1);
                 let key = (ns_name.to_lowercase(), u16::from(RecordType::A));
                 let child = match self.index.get(&key) {
                     // Join a resolution only if it cannot be one of our ancestors (depth
@@ -826,7 +826,9 @@ impl Engine {
                         Some(c)
                     }
                     Some(_) => None,
-                    None => self.new_task(now, ns_name, RecordType::A, task.depth + 1),
+                    None => {
+                        self.new_task(now, ns_name, RecordType::A, task.depth.saturating_add(1))
+                    }
                 };
                 let Some(deleg) = task.deleg.as_mut() else {
                     return self.fail(now, tid, task, ede::OTHER);
@@ -1098,7 +1100,7 @@ impl Engine {
             i.in_flight = i.in_flight.saturating_add(1);
         }
         task.pending = Some(port);
-        task.sent += 1;
+        task.sent = task.sent.saturating_add(1);
         self.stats.upstream_queries += 1;
         if tcp {
             self.stats.upstream_tcp += 1;
@@ -1293,10 +1295,10 @@ impl Engine {
                 if forward {
                     Self::mark_bad(&mut task, p.server);
                 } else {
-                    task.referrals += 1;
-                    if task.referrals > self.cfg.limits.max_referrals {
+                    if task.referrals >= self.cfg.limits.max_referrals {
                         return self.fail(now, tid, task, ede::OTHER);
                     }
+                    task.referrals += 1;
                     task.deleg = Some(self.delegation_from(now, zone, &ns, &glue));
                     if task.qmin.is_some() {
                         task.qmin = Some(1);
@@ -1333,11 +1335,14 @@ impl Engine {
                 self.finish(now, tid, task, ans);
             }
             Meaning::Cname { chain, target } => {
-                let n = u8::try_from(chain.len()).unwrap_or(u8::MAX);
-                task.links = task.links.saturating_add(n);
-                if task.links > self.cfg.limits.max_cname_chain {
+                // Links counted once per hop; exceeding the limit (or a loop) fails.
+                let n = chain.len().max(1);
+                if usize::from(task.links) + n > usize::from(self.cfg.limits.max_cname_chain) {
                     return self.fail(now, tid, task, ede::OTHER);
                 }
+                task.links = task
+                    .links
+                    .saturating_add(u8::try_from(n).unwrap_or(u8::MAX));
                 task.chain.extend(chain);
                 task.cur = target;
                 task.deleg = None;

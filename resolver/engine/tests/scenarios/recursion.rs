@@ -197,3 +197,14 @@ fn retransmitted_query_is_not_answered_twice() {
     net.drive_bounded(1000);
     assert_eq!(net.replies.len(), 1);
 }
+
+#[test]
+fn cached_cname_loop_is_bounded_too() {
+    let mut net = Net::new(recursive_config());
+    // Cache both halves of the loop, then ask again: the cache walk must stop.
+    net.ask("loop1.example.com.", RecordType::A);
+    let r = net.ask("loop2.example.com.", RecordType::A);
+    assert_eq!(r.response_code, ResponseCode::ServFail);
+    let r = net.ask("loop1.example.com.", RecordType::A);
+    assert_eq!(r.response_code, ResponseCode::ServFail);
+}

@@ -124,3 +124,40 @@ fn prefetch_refreshes_popular_records_before_expiry() {
     assert_eq!(net.log.len(), before, "refreshed entry still fresh");
     assert!(r.answers[0].ttl > 250);
 }
+
+#[test]
+fn upstream_error_moves_to_the_next_server_at_once() {
+    let mut net = Net::new(recursive_config());
+    net.server(NS1_EXAMPLE).behavior = Behavior::Drop;
+    net.server(NS2_EXAMPLE).behavior = Behavior::Drop;
+    net.send_from(
+        client(),
+        &query_bytes(1, "www.example.com.", RecordType::A, None),
+    );
+    // Deliver root and gTLD referrals.
+    while !net
+        .log
+        .last()
+        .unwrap()
+        .server
+        .ip()
+        .to_string()
+        .starts_with("192.0.2.5")
+    {
+        assert!(net.step());
+    }
+    let s = net.log.last().unwrap().clone();
+    let n = net.log.len();
+    // A connect failure / ICMP unreachable for a different port is ignored…
+    net.engine
+        .handle_upstream_error(net.now, s.server, s.local_port ^ 1, engine::Transport::Udp);
+    assert_eq!(net.engine.poll_transmit(), None);
+    // …for the right one the engine moves on without waiting for the timeout.
+    let t0 = net.now;
+    net.engine
+        .handle_upstream_error(net.now, s.server, s.local_port, engine::Transport::Udp);
+    net.advance(Duration::ZERO);
+    assert_eq!(net.log.len(), n + 1);
+    assert_ne!(net.log[n].server, s.server);
+    assert_eq!(net.log[n].at, t0);
+}

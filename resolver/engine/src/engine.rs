@@ -179,6 +179,10 @@ struct Task {
     skip_cache: bool,
     /// QNAME minimisation: labels below the zone cut to reveal next; `None`: off.
     qmin: Option<u8>,
+    /// Times this resolution gave up on a cached delegation and asked the parent zone.
+    fallbacks: u8,
+    /// Whether the current delegation came from the cache (not from a referral).
+    deleg_cached: bool,
 }
 
 #[derive(Clone, Debug)]
@@ -694,6 +698,8 @@ impl Engine {
                 pending: None,
                 skip_cache: false,
                 qmin,
+                fallbacks: 0,
+                deleg_cached: false,
             },
         );
         self.index.insert(key, tid);
@@ -784,6 +790,7 @@ impl Engine {
             task.skip_cache = false;
             if task.deleg.is_none() {
                 task.deleg = Some(self.find_delegation(now, &task.cur));
+                task.deleg_cached = true;
             }
             if task.sent >= self.cfg.limits.max_upstream_per_query {
                 return self.fail(now, tid, task, ede::NO_REACHABLE_AUTHORITY);
@@ -849,6 +856,22 @@ impl Engine {
                         continue;
                     }
                 }
+            }
+            // Every server of a cached delegation failed: the zone may have been
+            // renumbered. Ask the parent once for a fresh referral.
+            let recursive = matches!(self.cfg.mode, Mode::Recursive { .. });
+            let parent = task.deleg.as_ref().map(|d| d.zone.base_name());
+            if let (true, true, Some(parent)) = (recursive, task.deleg_cached, parent)
+                && task.fallbacks < 1
+                && !task.deleg.as_ref().is_some_and(|d| d.zone.is_root())
+            {
+                task.fallbacks += 1;
+                task.deleg = Some(self.find_delegation(now, &parent));
+                task.deleg_cached = true;
+                if task.qmin.is_some() {
+                    task.qmin = Some(1);
+                }
+                continue;
             }
             return self.fail(now, tid, task, ede::NO_REACHABLE_AUTHORITY);
         }
@@ -1300,6 +1323,7 @@ impl Engine {
                     }
                     task.referrals += 1;
                     task.deleg = Some(self.delegation_from(now, zone, &ns, &glue));
+                    task.deleg_cached = false;
                     if task.qmin.is_some() {
                         task.qmin = Some(1);
                     }

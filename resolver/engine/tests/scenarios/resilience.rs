@@ -161,3 +161,44 @@ fn upstream_error_moves_to_the_next_server_at_once() {
     assert_ne!(net.log[n].server, s.server);
     assert_eq!(net.log[n].at, t0);
 }
+
+#[test]
+fn renumbered_zone_is_found_again_through_the_parent() {
+    let mut net = Net::new(EngineConfig {
+        serve_stale: None,
+        ..recursive_config()
+    });
+    net.ask("www.example.com.", RecordType::A);
+    // example.com moves to a new server; the old addresses go dark. The cached
+    // delegation (NS + glue) is still fresh.
+    let new_ip = "192.0.2.200";
+    let zone = {
+        let s = net.server(NS1_EXAMPLE);
+        Zone::new("example.com.", s.zones[0].records.clone())
+    };
+    net.servers.insert(
+        new_ip.parse().unwrap(),
+        Server {
+            ip: new_ip.parse().unwrap(),
+            zones: vec![zone],
+            behavior: Behavior::Normal,
+        },
+    );
+    net.server(NS1_EXAMPLE).behavior = Behavior::Drop;
+    net.server(NS2_EXAMPLE).behavior = Behavior::Drop;
+    for r in &mut net.server(GTLD).zones[0].records {
+        if r.record_type() == RecordType::A {
+            r.data =
+                hickory_proto::rr::RData::A(hickory_proto::rr::rdata::A(new_ip.parse().unwrap()));
+        }
+    }
+    let before = net.log.len();
+    let r = net.ask("alias.example.com.", RecordType::A);
+    assert_eq!(ips(&r), ["192.0.2.1"]);
+    let t = net.traffic(before);
+    assert!(
+        t.iter().any(|q| q.0 == GTLD),
+        "asked the parent again: {t:?}"
+    );
+    assert_eq!(t.last().unwrap().0, new_ip);
+}

@@ -112,6 +112,8 @@ struct NsSlot {
     name: Name,
     addrs: Vec<SocketAddr>,
     state: NsState,
+    /// The A lookup for this name found nothing; the next one asks AAAA (`use_ipv6`).
+    want_aaaa: bool,
 }
 
 #[derive(Clone, Debug)]
@@ -819,11 +821,18 @@ impl Engine {
                 && task.depth < self.cfg.limits.max_subquery_depth;
             let slot = deleg.ns.iter().position(|s| s.state == NsState::Unresolved);
             if let (true, Some(i)) = (can_spawn, slot) {
-                let Some(ns_name) = deleg.ns.get(i).map(|s| s.name.clone()) else {
+                let Some((ns_name, want_aaaa)) =
+                    deleg.ns.get(i).map(|s| (s.name.clone(), s.want_aaaa))
+                else {
                     return self.fail(now, tid, task, ede::OTHER);
                 };
                 deleg.children_started = deleg.children_started.saturating_add(1);
-                let key = (ns_name.to_lowercase(), u16::from(RecordType::A));
+                let rtype = if want_aaaa {
+                    RecordType::AAAA
+                } else {
+                    RecordType::A
+                };
+                let key = (ns_name.to_lowercase(), u16::from(rtype));
                 let child = match self.index.get(&key) {
                     // Join a resolution only if it cannot be one of our ancestors (depth
                     // strictly grows along the waiting chain, so no cycle can form).
@@ -833,9 +842,7 @@ impl Engine {
                         Some(c)
                     }
                     Some(_) => None,
-                    None => {
-                        self.new_task(now, ns_name, RecordType::A, task.depth.saturating_add(1))
-                    }
+                    None => self.new_task(now, ns_name, rtype, task.depth.saturating_add(1)),
                 };
                 let Some(deleg) = task.deleg.as_mut() else {
                     return self.fail(now, tid, task, ede::OTHER);
@@ -892,6 +899,7 @@ impl Engine {
                         .copied()
                         .collect(),
                     state: NsState::Known,
+                    want_aaaa: false,
                 }],
                 tried: Vec::new(),
                 children_started: 0,
@@ -933,6 +941,7 @@ impl Engine {
                                 name: n.0.clone(),
                                 addrs,
                                 state,
+                                want_aaaa: false,
                             });
                         }
                         if !slots.is_empty() {
@@ -952,6 +961,7 @@ impl Engine {
                         name: Name::root(),
                         addrs: hints,
                         state: NsState::Known,
+                        want_aaaa: false,
                     }],
                     tried: Vec::new(),
                     children_started: 0,
@@ -1506,6 +1516,7 @@ impl Engine {
                 name: n.0.clone(),
                 addrs,
                 state,
+                want_aaaa: false,
             });
         }
         Delegation {
@@ -1563,7 +1574,11 @@ impl Engine {
                 if let Some(d) = pt.deleg.as_mut() {
                     for s in &mut d.ns {
                         if s.state == NsState::Resolving(tid) {
-                            if addrs.is_empty() {
+                            if addrs.is_empty() && v6 && !s.want_aaaa {
+                                // No IPv4 address: try IPv6 next.
+                                s.want_aaaa = true;
+                                s.state = NsState::Unresolved;
+                            } else if addrs.is_empty() {
                                 s.state = NsState::Failed;
                             } else {
                                 s.addrs.clone_from(&addrs);

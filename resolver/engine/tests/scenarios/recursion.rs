@@ -208,3 +208,31 @@ fn cached_cname_loop_is_bounded_too() {
     let r = net.ask("loop1.example.com.", RecordType::A);
     assert_eq!(r.response_code, ResponseCode::ServFail);
 }
+
+#[test]
+fn qname_minimisation_gives_the_same_answers() {
+    let names = [
+        ("www.example.com.", RecordType::A),
+        ("alias.example.com.", RecordType::A),
+        ("ext.example.com.", RecordType::A),
+        ("www.glueless.com.", RecordType::A),
+        ("nope.example.com.", RecordType::A),
+        ("www.example.com.", RecordType::AAAA),
+        ("a.b.c.example.com.", RecordType::A),
+        ("x.y.nope.example.com.", RecordType::A),
+        ("www.old.example.com.", RecordType::A),
+        ("big.example.com.", RecordType::TXT),
+    ];
+    let mut plain = Net::new(recursive_config());
+    let mut qmin = Net::new(EngineConfig {
+        qname_minimisation: true,
+        ..recursive_config()
+    });
+    for (name, t) in names {
+        let a = plain.ask(name, t);
+        let b = qmin.ask(name, t);
+        assert_eq!(a.response_code, b.response_code, "{name}");
+        assert_eq!(a.answers, b.answers, "{name}");
+    }
+    assert!(qmin.log.len() >= plain.log.len());
+}

@@ -1,6 +1,6 @@
 //! The engine state machine: client service, resolutions, upstream queries, timers.
 
-use alloc::collections::{BTreeMap, VecDeque};
+use alloc::collections::{BTreeMap, BTreeSet, VecDeque};
 use alloc::string::String;
 use alloc::vec::Vec;
 use core::net::{IpAddr, SocketAddr};
@@ -85,6 +85,15 @@ mod ede {
 }
 
 type TaskId = u64;
+
+/// A named deadline; `poll_timeout()` is the first of the timer set.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord)]
+enum Timer {
+    /// The upstream query on this local port times out.
+    Upstream(u16),
+    /// The resolution's total time runs out.
+    Resolution(TaskId),
+}
 
 /// A client waiting for an answer.
 #[derive(Clone, Debug)]
@@ -219,6 +228,7 @@ pub struct Engine {
     tasks: BTreeMap<TaskId, Task>,
     index: BTreeMap<(Name, u16), TaskId>,
     pending: BTreeMap<u16, Pending>,
+    timers: BTreeSet<(Instant, Timer)>,
     servers: LruCache<SocketAddr, ServerInfo, KeyedHasher>,
     tx: VecDeque<Transmit>,
     ready: VecDeque<TaskId>,
@@ -255,6 +265,7 @@ impl Engine {
             tasks: BTreeMap::new(),
             index: BTreeMap::new(),
             pending: BTreeMap::new(),
+            timers: BTreeSet::new(),
             tx: VecDeque::new(),
             ready: VecDeque::new(),
             next_task: 1,
@@ -285,37 +296,61 @@ impl Engine {
     /// The earliest instant at which [`Engine::handle_timeout`] has work to do.
     #[must_use]
     pub fn poll_timeout(&self) -> Option<Instant> {
-        let p = self.pending.values().map(|p| p.deadline).min();
-        let t = self.tasks.values().map(|t| t.deadline).min();
-        match (p, t) {
-            (Some(a), Some(b)) => Some(a.min(b)),
-            (a, b) => a.or(b),
-        }
+        self.timers.first().map(|(t, _)| *t)
     }
 
     /// Handle expired timers. Calling it early (or twice) is harmless.
     pub fn handle_timeout(&mut self, now: Instant) {
-        let expired: Vec<u16> = self
-            .pending
-            .iter()
-            .filter(|(_, p)| p.deadline <= now)
-            .map(|(k, _)| *k)
-            .collect();
-        for port in expired {
-            self.upstream_failed(now, port, true);
-        }
-        let late: Vec<TaskId> = self
-            .tasks
-            .iter()
-            .filter(|(_, t)| t.deadline <= now)
-            .map(|(k, _)| *k)
-            .collect();
-        for tid in late {
-            if let Some(task) = self.tasks.remove(&tid) {
-                self.fail(now, tid, task, ede::NO_REACHABLE_AUTHORITY);
+        while let Some(&(at, timer)) = self.timers.first() {
+            if at > now {
+                break;
+            }
+            self.timers.remove(&(at, timer));
+            match timer {
+                Timer::Upstream(port) => self.upstream_failed(now, port, true),
+                Timer::Resolution(tid) => {
+                    if let Some(task) = self.tasks.remove(&tid) {
+                        self.fail(now, tid, task, ede::NO_REACHABLE_AUTHORITY);
+                    }
+                }
             }
         }
         self.run(now);
+    }
+
+    /// Internal consistency (for tests and fuzzing): one timer per pending query and per
+    /// resolution, the waiter count matches, every table within its limit.
+    #[doc(hidden)]
+    #[must_use]
+    pub fn check_invariants(&self) -> bool {
+        let waiters: usize = self.tasks.values().map(|t| t.waiters.len()).sum();
+        let l = &self.cfg.limits;
+        self.timers.len() == self.pending.len() + self.tasks.len()
+            && self.pending.iter().all(|(port, p)| {
+                self.timers.contains(&(p.deadline, Timer::Upstream(*port)))
+                    && self
+                        .tasks
+                        .get(&p.task)
+                        .is_some_and(|t| t.pending == Some(*port))
+            })
+            && self
+                .tasks
+                .iter()
+                .all(|(id, t)| self.timers.contains(&(t.deadline, Timer::Resolution(*id))))
+            && waiters == self.client_waiters
+            && self.client_waiters <= l.max_client_queries
+            && self.tasks.len() <= l.max_resolutions
+            && self.pending.len() <= l.max_upstream_in_flight
+            && self.tx.len() <= l.max_transmit_queue
+            && self.index.len() <= self.tasks.len()
+            && self.cache.bytes() <= self.cfg.cache_bytes
+    }
+
+    /// Remove a pending upstream query and its timer.
+    fn take_pending(&mut self, port: u16) -> Option<Pending> {
+        let p = self.pending.remove(&port)?;
+        self.timers.remove(&(p.deadline, Timer::Upstream(port)));
+        Some(p)
     }
 
     /// An upstream query could not be delivered (TCP connect failure, ICMP unreachable):
@@ -680,6 +715,8 @@ impl Engine {
         let tid = self.next_task;
         self.next_task += 1;
         let key = (name.to_lowercase(), u16::from(qtype));
+        let deadline = now.saturating_add(self.cfg.limits.query_timeout);
+        self.timers.insert((deadline, Timer::Resolution(tid)));
         let qmin = (self.cfg.qname_minimisation && matches!(self.cfg.mode, Mode::Recursive { .. }))
             .then_some(1);
         self.tasks.insert(
@@ -692,7 +729,7 @@ impl Engine {
                 waiters: Vec::new(),
                 parents: Vec::new(),
                 depth,
-                deadline: now.saturating_add(self.cfg.limits.query_timeout),
+                deadline,
                 sent: 0,
                 referrals: 0,
                 links: 0,
@@ -1114,6 +1151,7 @@ impl Engine {
             d.bump(server, 1);
         }
         let deadline = now.saturating_add(self.rto(&info));
+        self.timers.insert((deadline, Timer::Upstream(port)));
         self.pending.insert(
             port,
             Pending {
@@ -1150,7 +1188,7 @@ impl Engine {
     /// A pending query ended without a usable answer (timeout, error): free it and let
     /// the task try elsewhere.
     fn upstream_failed(&mut self, now: Instant, port: u16, timed_out: bool) {
-        let Some(p) = self.pending.remove(&port) else {
+        let Some(p) = self.take_pending(port) else {
             return;
         };
         let max_rto = self.cfg.limits.max_rto;
@@ -1250,7 +1288,7 @@ impl Engine {
             return;
         }
         // Accepted: this query is answered.
-        let Some(p) = self.pending.remove(&port) else {
+        let Some(p) = self.take_pending(port) else {
             return;
         };
         let rtt = now.saturating_duration_since(p.sent_at);
@@ -1543,8 +1581,9 @@ impl Engine {
     }
 
     fn finish(&mut self, _now: Instant, tid: TaskId, task: Task, ans: Answer) {
+        self.timers.remove(&(task.deadline, Timer::Resolution(tid)));
         if let Some(port) = task.pending
-            && let Some(p) = self.pending.remove(&port)
+            && let Some(p) = self.take_pending(port)
             && let Some(i) = self.servers.get_mut(&p.server)
         {
             i.in_flight = i.in_flight.saturating_sub(1);

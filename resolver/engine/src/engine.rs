@@ -665,11 +665,14 @@ impl Engine {
         m.metadata.response_code = a.rcode;
         m.add_query(w.query.clone());
         let qname = w.query.name();
+        let max_ttl = u32::try_from(self.cfg.max_ttl.as_secs()).unwrap_or(u32::MAX);
         for r in &a.answers {
             let mut r = r.clone();
             if r.name == *qname {
                 r.name = qname.clone(); // the client's letter case
             }
+            // Fresh upstream data obeys the same ceiling as cached data.
+            r.ttl = r.ttl.min(max_ttl);
             m.add_answer(r);
         }
         m.add_authorities(a.authority.iter().cloned());

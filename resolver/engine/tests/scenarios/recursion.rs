@@ -236,3 +236,22 @@ fn qname_minimisation_gives_the_same_answers() {
     }
     assert!(qmin.log.len() >= plain.log.len());
 }
+
+#[test]
+fn max_ttl_caps_fresh_answers_too() {
+    let mut net = Net::new(EngineConfig {
+        max_ttl: Duration::from_secs(60),
+        ..recursive_config()
+    });
+    let r = net.ask("www.example.com.", RecordType::A);
+    assert_eq!(r.answers[0].ttl, 60);
+    let r = net.ask("www.example.com.", RecordType::A);
+    assert_eq!(r.answers[0].ttl, 60);
+    net.advance(Duration::from_secs(61));
+    let before = net.log.len();
+    net.ask("www.example.com.", RecordType::A);
+    // Everything (delegations too) expired at the clamped TTL: resolved from the root.
+    let t = net.traffic(before);
+    assert_eq!(t.len(), 3, "{t:?}");
+    assert_eq!(t[0].0, ROOT);
+}

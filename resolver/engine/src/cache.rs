@@ -198,8 +198,9 @@ impl<S: BuildHasher> Cache<S> {
     }
 
     fn key(name: &Name, kind: Kind) -> Key {
+        // `Name`'s Hash and Eq ignore ASCII case, so the key needs no lowercasing.
         Key {
-            name: name.to_lowercase(),
+            name: name.clone(),
             kind,
         }
     }

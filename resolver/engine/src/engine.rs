@@ -1,6 +1,6 @@
 //! The engine state machine: client service, resolutions, upstream queries, timers.
 
-use alloc::collections::{BTreeMap, VecDeque};
+use alloc::collections::{BTreeMap, BTreeSet, VecDeque};
 use alloc::string::String;
 use alloc::vec::Vec;
 use core::net::{IpAddr, SocketAddr};
@@ -86,6 +86,15 @@ mod ede {
 
 type TaskId = u64;
 
+/// A named deadline; `poll_timeout()` is the first of the timer set.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord)]
+enum Timer {
+    /// The upstream query on this local port times out.
+    Upstream(u16),
+    /// The resolution's total time runs out.
+    Resolution(TaskId),
+}
+
 /// A client waiting for an answer.
 #[derive(Clone, Debug)]
 struct Waiter {
@@ -112,6 +121,8 @@ struct NsSlot {
     name: Name,
     addrs: Vec<SocketAddr>,
     state: NsState,
+    /// The A lookup for this name found nothing; the next one asks AAAA (`use_ipv6`).
+    want_aaaa: bool,
 }
 
 #[derive(Clone, Debug)]
@@ -179,6 +190,10 @@ struct Task {
     skip_cache: bool,
     /// QNAME minimisation: labels below the zone cut to reveal next; `None`: off.
     qmin: Option<u8>,
+    /// Times this resolution gave up on a cached delegation and asked the parent zone.
+    fallbacks: u8,
+    /// Whether the current delegation came from the cache (not from a referral).
+    deleg_cached: bool,
 }
 
 #[derive(Clone, Debug)]
@@ -213,6 +228,7 @@ pub struct Engine {
     tasks: BTreeMap<TaskId, Task>,
     index: BTreeMap<(Name, u16), TaskId>,
     pending: BTreeMap<u16, Pending>,
+    timers: BTreeSet<(Instant, Timer)>,
     servers: LruCache<SocketAddr, ServerInfo, KeyedHasher>,
     tx: VecDeque<Transmit>,
     ready: VecDeque<TaskId>,
@@ -249,6 +265,7 @@ impl Engine {
             tasks: BTreeMap::new(),
             index: BTreeMap::new(),
             pending: BTreeMap::new(),
+            timers: BTreeSet::new(),
             tx: VecDeque::new(),
             ready: VecDeque::new(),
             next_task: 1,
@@ -279,34 +296,23 @@ impl Engine {
     /// The earliest instant at which [`Engine::handle_timeout`] has work to do.
     #[must_use]
     pub fn poll_timeout(&self) -> Option<Instant> {
-        let p = self.pending.values().map(|p| p.deadline).min();
-        let t = self.tasks.values().map(|t| t.deadline).min();
-        match (p, t) {
-            (Some(a), Some(b)) => Some(a.min(b)),
-            (a, b) => a.or(b),
-        }
+        self.timers.first().map(|(t, _)| *t)
     }
 
     /// Handle expired timers. Calling it early (or twice) is harmless.
     pub fn handle_timeout(&mut self, now: Instant) {
-        let expired: Vec<u16> = self
-            .pending
-            .iter()
-            .filter(|(_, p)| p.deadline <= now)
-            .map(|(k, _)| *k)
-            .collect();
-        for port in expired {
-            self.upstream_failed(now, port, true);
-        }
-        let late: Vec<TaskId> = self
-            .tasks
-            .iter()
-            .filter(|(_, t)| t.deadline <= now)
-            .map(|(k, _)| *k)
-            .collect();
-        for tid in late {
-            if let Some(task) = self.tasks.remove(&tid) {
-                self.fail(now, tid, task, ede::NO_REACHABLE_AUTHORITY);
+        while let Some(&(at, timer)) = self.timers.first() {
+            if at > now {
+                break;
+            }
+            self.timers.remove(&(at, timer));
+            match timer {
+                Timer::Upstream(port) => self.upstream_failed(now, port, true),
+                Timer::Resolution(tid) => {
+                    if let Some(task) = self.tasks.remove(&tid) {
+                        self.fail(now, tid, task, ede::NO_REACHABLE_AUTHORITY);
+                    }
+                }
             }
         }
         self.run(now);
@@ -318,6 +324,41 @@ impl Engine {
     #[must_use]
     pub fn upstream_port_in_use(&self, local_port: u16) -> bool {
         self.pending.contains_key(&local_port)
+    }
+
+    /// Internal consistency (for tests and fuzzing): one timer per pending query and per
+    /// resolution, the waiter count matches, every table within its limit.
+    #[doc(hidden)]
+    #[must_use]
+    pub fn check_invariants(&self) -> bool {
+        let waiters: usize = self.tasks.values().map(|t| t.waiters.len()).sum();
+        let l = &self.cfg.limits;
+        self.timers.len() == self.pending.len() + self.tasks.len()
+            && self.pending.iter().all(|(port, p)| {
+                self.timers.contains(&(p.deadline, Timer::Upstream(*port)))
+                    && self
+                        .tasks
+                        .get(&p.task)
+                        .is_some_and(|t| t.pending == Some(*port))
+            })
+            && self
+                .tasks
+                .iter()
+                .all(|(id, t)| self.timers.contains(&(t.deadline, Timer::Resolution(*id))))
+            && waiters == self.client_waiters
+            && self.client_waiters <= l.max_client_queries
+            && self.tasks.len() <= l.max_resolutions
+            && self.pending.len() <= l.max_upstream_in_flight
+            && self.tx.len() <= l.max_transmit_queue
+            && self.index.len() <= self.tasks.len()
+            && self.cache.bytes() <= self.cfg.cache_bytes
+    }
+
+    /// Remove a pending upstream query and its timer.
+    fn take_pending(&mut self, port: u16) -> Option<Pending> {
+        let p = self.pending.remove(&port)?;
+        self.timers.remove(&(p.deadline, Timer::Upstream(port)));
+        Some(p)
     }
 
     /// An upstream query could not be delivered (TCP connect failure, ICMP unreachable):
@@ -632,11 +673,14 @@ impl Engine {
         m.metadata.response_code = a.rcode;
         m.add_query(w.query.clone());
         let qname = w.query.name();
+        let max_ttl = u32::try_from(self.cfg.max_ttl.as_secs()).unwrap_or(u32::MAX);
         for r in &a.answers {
             let mut r = r.clone();
             if r.name == *qname {
                 r.name = qname.clone(); // the client's letter case
             }
+            // Fresh upstream data obeys the same ceiling as cached data.
+            r.ttl = r.ttl.min(max_ttl);
             m.add_answer(r);
         }
         m.add_authorities(a.authority.iter().cloned());
@@ -682,6 +726,8 @@ impl Engine {
         let tid = self.next_task;
         self.next_task += 1;
         let key = (name.to_lowercase(), u16::from(qtype));
+        let deadline = now.saturating_add(self.cfg.limits.query_timeout);
+        self.timers.insert((deadline, Timer::Resolution(tid)));
         let qmin = (self.cfg.qname_minimisation && matches!(self.cfg.mode, Mode::Recursive { .. }))
             .then_some(1);
         self.tasks.insert(
@@ -694,7 +740,7 @@ impl Engine {
                 waiters: Vec::new(),
                 parents: Vec::new(),
                 depth,
-                deadline: now.saturating_add(self.cfg.limits.query_timeout),
+                deadline,
                 sent: 0,
                 referrals: 0,
                 links: 0,
@@ -702,6 +748,8 @@ impl Engine {
                 pending: None,
                 skip_cache: false,
                 qmin,
+                fallbacks: 0,
+                deleg_cached: false,
             },
         );
         self.index.insert(key, tid);
@@ -778,10 +826,10 @@ impl Engine {
                     if let Some(rec) = cname
                         && let Some(t) = cname_target(&rec).cloned()
                     {
-                        task.links += 1;
-                        if task.links > max_links {
+                        if task.links >= max_links {
                             return self.fail(now, tid, task, ede::OTHER);
                         }
+                        task.links += 1;
                         task.chain.push(rec);
                         task.cur = t;
                         task.deleg = None;
@@ -792,6 +840,7 @@ impl Engine {
             task.skip_cache = false;
             if task.deleg.is_none() {
                 task.deleg = Some(self.find_delegation(now, &task.cur));
+                task.deleg_cached = true;
             }
             if task.sent >= self.cfg.limits.max_upstream_per_query {
                 return self.fail(now, tid, task, ede::NO_REACHABLE_AUTHORITY);
@@ -820,11 +869,18 @@ impl Engine {
                 && task.depth < self.cfg.limits.max_subquery_depth;
             let slot = deleg.ns.iter().position(|s| s.state == NsState::Unresolved);
             if let (true, Some(i)) = (can_spawn, slot) {
-                let Some(ns_name) = deleg.ns.get(i).map(|s| s.name.clone()) else {
+                let Some((ns_name, want_aaaa)) =
+                    deleg.ns.get(i).map(|s| (s.name.clone(), s.want_aaaa))
+                else {
                     return self.fail(now, tid, task, ede::OTHER);
                 };
-                deleg.children_started += 1;
-                let key = (ns_name.to_lowercase(), u16::from(RecordType::A));
+                deleg.children_started = deleg.children_started.saturating_add(1);
+                let rtype = if want_aaaa {
+                    RecordType::AAAA
+                } else {
+                    RecordType::A
+                };
+                let key = (ns_name.to_lowercase(), u16::from(rtype));
                 let child = match self.index.get(&key) {
                     // Join a resolution only if it cannot be one of our ancestors (depth
                     // strictly grows along the waiting chain, so no cycle can form).
@@ -834,7 +890,7 @@ impl Engine {
                         Some(c)
                     }
                     Some(_) => None,
-                    None => self.new_task(now, ns_name, RecordType::A, task.depth + 1),
+                    None => self.new_task(now, ns_name, rtype, task.depth.saturating_add(1)),
                 };
                 let Some(deleg) = task.deleg.as_mut() else {
                     return self.fail(now, tid, task, ede::OTHER);
@@ -856,6 +912,22 @@ impl Engine {
                     }
                 }
             }
+            // Every server of a cached delegation failed: the zone may have been
+            // renumbered. Ask the parent once for a fresh referral.
+            let recursive = matches!(self.cfg.mode, Mode::Recursive { .. });
+            let parent = task.deleg.as_ref().map(|d| d.zone.base_name());
+            if let (true, true, Some(parent)) = (recursive, task.deleg_cached, parent)
+                && task.fallbacks < 1
+                && !task.deleg.as_ref().is_some_and(|d| d.zone.is_root())
+            {
+                task.fallbacks += 1;
+                task.deleg = Some(self.find_delegation(now, &parent));
+                task.deleg_cached = true;
+                if task.qmin.is_some() {
+                    task.qmin = Some(1);
+                }
+                continue;
+            }
             return self.fail(now, tid, task, ede::NO_REACHABLE_AUTHORITY);
         }
     }
@@ -875,6 +947,7 @@ impl Engine {
                         .copied()
                         .collect(),
                     state: NsState::Known,
+                    want_aaaa: false,
                 }],
                 tried: Vec::new(),
                 children_started: 0,
@@ -916,6 +989,7 @@ impl Engine {
                                 name: n.0.clone(),
                                 addrs,
                                 state,
+                                want_aaaa: false,
                             });
                         }
                         if !slots.is_empty() {
@@ -935,6 +1009,7 @@ impl Engine {
                         name: Name::root(),
                         addrs: hints,
                         state: NsState::Known,
+                        want_aaaa: false,
                     }],
                     tried: Vec::new(),
                     children_started: 0,
@@ -1087,6 +1162,7 @@ impl Engine {
             d.bump(server, 1);
         }
         let deadline = now.saturating_add(self.rto(&info));
+        self.timers.insert((deadline, Timer::Upstream(port)));
         self.pending.insert(
             port,
             Pending {
@@ -1106,7 +1182,7 @@ impl Engine {
             i.in_flight = i.in_flight.saturating_add(1);
         }
         task.pending = Some(port);
-        task.sent += 1;
+        task.sent = task.sent.saturating_add(1);
         self.stats.upstream_queries += 1;
         if tcp {
             self.stats.upstream_tcp += 1;
@@ -1123,7 +1199,7 @@ impl Engine {
     /// A pending query ended without a usable answer (timeout, error): free it and let
     /// the task try elsewhere.
     fn upstream_failed(&mut self, now: Instant, port: u16, timed_out: bool) {
-        let Some(p) = self.pending.remove(&port) else {
+        let Some(p) = self.take_pending(port) else {
             return;
         };
         let max_rto = self.cfg.limits.max_rto;
@@ -1223,7 +1299,7 @@ impl Engine {
             return;
         }
         // Accepted: this query is answered.
-        let Some(p) = self.pending.remove(&port) else {
+        let Some(p) = self.take_pending(port) else {
             return;
         };
         let rtt = now.saturating_duration_since(p.sent_at);
@@ -1302,11 +1378,12 @@ impl Engine {
                 if forward {
                     Self::mark_bad(&mut task, p.server);
                 } else {
-                    task.referrals += 1;
-                    if task.referrals > self.cfg.limits.max_referrals {
+                    if task.referrals >= self.cfg.limits.max_referrals {
                         return self.fail(now, tid, task, ede::OTHER);
                     }
+                    task.referrals += 1;
                     task.deleg = Some(self.delegation_from(now, zone, &ns, &glue));
+                    task.deleg_cached = false;
                     if task.qmin.is_some() {
                         task.qmin = Some(1);
                     }
@@ -1342,11 +1419,14 @@ impl Engine {
                 self.finish(now, tid, task, ans);
             }
             Meaning::Cname { chain, target } => {
-                let n = u8::try_from(chain.len()).unwrap_or(u8::MAX);
-                task.links = task.links.saturating_add(n);
-                if task.links > self.cfg.limits.max_cname_chain {
+                // Links counted once per hop; exceeding the limit (or a loop) fails.
+                let n = chain.len().max(1);
+                if usize::from(task.links) + n > usize::from(self.cfg.limits.max_cname_chain) {
                     return self.fail(now, tid, task, ede::OTHER);
                 }
+                task.links = task
+                    .links
+                    .saturating_add(u8::try_from(n).unwrap_or(u8::MAX));
                 task.chain.extend(chain);
                 task.cur = target;
                 task.deleg = None;
@@ -1486,6 +1566,7 @@ impl Engine {
                 name: n.0.clone(),
                 addrs,
                 state,
+                want_aaaa: false,
             });
         }
         Delegation {
@@ -1512,8 +1593,9 @@ impl Engine {
     }
 
     fn finish(&mut self, _now: Instant, tid: TaskId, task: Task, ans: Answer) {
+        self.timers.remove(&(task.deadline, Timer::Resolution(tid)));
         if let Some(port) = task.pending
-            && let Some(p) = self.pending.remove(&port)
+            && let Some(p) = self.take_pending(port)
             && let Some(i) = self.servers.get_mut(&p.server)
         {
             i.in_flight = i.in_flight.saturating_sub(1);
@@ -1543,7 +1625,11 @@ impl Engine {
                 if let Some(d) = pt.deleg.as_mut() {
                     for s in &mut d.ns {
                         if s.state == NsState::Resolving(tid) {
-                            if addrs.is_empty() {
+                            if addrs.is_empty() && v6 && !s.want_aaaa {
+                                // No IPv4 address: try IPv6 next.
+                                s.want_aaaa = true;
+                                s.state = NsState::Unresolved;
+                            } else if addrs.is_empty() {
                                 s.state = NsState::Failed;
                             } else {
                                 s.addrs.clone_from(&addrs);

@@ -142,6 +142,7 @@ pub fn classify(
     let mut name = qname.clone();
     let mut answer: Vec<Record> = Vec::new();
     let mut links = 0u8;
+    let mut exhausted = false;
     loop {
         if !in_zone(&name) {
             break;
@@ -152,7 +153,7 @@ pub fn classify(
             .filter(|r| is_in(r) && r.name == name && r.record_type() == qtype)
             .cloned()
             .collect();
-        if !answer.is_empty() || links >= max_chain {
+        if !answer.is_empty() {
             break;
         }
         if qtype != RecordType::CNAME
@@ -162,6 +163,10 @@ pub fn classify(
                 .find(|r| is_in(r) && r.name == name && r.record_type() == RecordType::CNAME)
             && let Some(t) = cname_target(c)
         {
+            if links >= max_chain {
+                exhausted = true;
+                break;
+            }
             let t = t.clone();
             chain.push(c.clone());
             name = t;
@@ -177,6 +182,10 @@ pub fn classify(
             }
         }) && let Some(new) = dname_substitute(&name, &d.name, &target)
         {
+            if links >= max_chain {
+                exhausted = true;
+                break;
+            }
             chain.push(d.clone());
             let cname = Record::from_rdata(
                 name.clone(),
@@ -191,7 +200,7 @@ pub fn classify(
         break;
     }
     let used_answer = chain.len() + answer.len();
-    if answer.is_empty() && links >= max_chain {
+    if exhausted {
         // Too long (or a loop): hand the chain back; the engine enforces its limit.
         let used = used_answer;
         return Classified {

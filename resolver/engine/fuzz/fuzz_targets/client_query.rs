@@ -31,6 +31,7 @@ fuzz_target!(|data: &[u8]| {
     };
     let now = Instant::from_nanos(1);
     e.handle_query(now, client, bytes);
+    assert!(e.check_invariants());
     let mut answers = 0;
     while let Some(t) = e.poll_transmit() {
         if let Transmit::ToClient { payload, .. } = t {
@@ -48,6 +49,7 @@ fuzz_target!(|data: &[u8]| {
         let Some(t) = e.poll_timeout() else { break };
         now = now.max(t);
         e.handle_timeout(now);
+        assert!(e.check_invariants());
         while e.poll_transmit().is_some() {}
     }
     assert_eq!(e.poll_timeout(), None);

@@ -43,7 +43,11 @@ fuzz_target!(|data: &[u8]| {
         transport: Transport::Udp,
     };
     let mut now = Instant::from_nanos(1);
-    let qt = if sel & 4 == 4 { RecordType::AAAA } else { RecordType::A };
+    let qt = if sel & 4 == 4 {
+        RecordType::AAAA
+    } else {
+        RecordType::A
+    };
     e.handle_query(now, client, &query("www.example.com.", qt));
     e.handle_query(now, client, &query("a.b.example.net.", RecordType::MX));
     let mut last = None;
@@ -71,7 +75,9 @@ fuzz_target!(|data: &[u8]| {
         let (chunk, tail) = tail.split_at(len);
         rest = tail;
         let Ok(qm) = Message::from_vec(&q) else { break };
-        let Some(question) = qm.queries.first() else { break };
+        let Some(question) = qm.queries.first() else {
+            break;
+        };
         let mut qbytes = Vec::new();
         {
             let mut enc = hickory_proto::serialize::binary::BinEncoder::new(&mut qbytes);
@@ -86,13 +92,18 @@ fuzz_target!(|data: &[u8]| {
         resp.extend_from_slice(&[0, get(2) % 16, 0, get(3) % 16, 0, get(4) % 16]);
         resp.extend_from_slice(&qbytes);
         resp.extend_from_slice(chunk.get(5..).unwrap_or(&[]));
-        let transport = if tcp { Transport::Tcp { conn: 0 } } else { Transport::Udp };
+        let transport = if tcp {
+            Transport::Tcp { conn: 0 }
+        } else {
+            Transport::Udp
+        };
         if get(0) & 0x80 == 0 {
             e.handle_response(now, server, port, transport, &resp);
         } else {
             // Sometimes the server is unreachable instead, or time passes.
             e.handle_upstream_error(now, server, port, transport);
         }
+        assert!(e.check_invariants());
         if let Some(t) = e.poll_timeout() {
             if get(1) & 0x80 != 0 {
                 now = now.max(t);
@@ -109,6 +120,7 @@ fuzz_target!(|data: &[u8]| {
         let Some(t) = e.poll_timeout() else { break };
         now = now.max(t);
         e.handle_timeout(now);
+        assert!(e.check_invariants());
     }
     while let Some(t) = e.poll_transmit() {
         if let Transmit::ToClient { .. } = t {

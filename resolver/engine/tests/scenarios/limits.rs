@@ -119,8 +119,15 @@ fn cache_byte_cap_evicts_lru() {
     }
     assert!(net.engine.stats().cache_evictions > 0);
     // Still resolves correctly with a tiny cache.
+    let before = net.log.len();
     let r = net.ask("www.example.com.", RecordType::A);
-    assert_eq!(ips(&r), ["192.0.2.1"]);
+    assert_eq!(
+        ips(&r),
+        ["192.0.2.1"],
+        "{r} {:?} {:?}",
+        net.traffic(before),
+        net.engine.stats()
+    );
 }
 
 #[test]
@@ -173,4 +180,122 @@ fn upstream_in_flight_cap() {
     assert_eq!(net.engine.stats().in_flight_upstream, 1);
     net.drive_bounded(1000);
     assert_eq!(net.replies.len(), 2);
+}
+
+#[test]
+fn max_in_flight_per_server_sheds_the_excess() {
+    let mut net = Net::new(EngineConfig {
+        limits: Limits {
+            max_in_flight_per_server: 1,
+            ..Limits::default()
+        },
+        ..recursive_config()
+    });
+    net.send_from(
+        c(1),
+        &query_bytes(1, "a1.example.com.", RecordType::A, None),
+    );
+    net.send_from(
+        c(2),
+        &query_bytes(2, "a2.example.com.", RecordType::A, None),
+    );
+    // Only one query may be outstanding at the single root server.
+    assert_eq!(net.log.len(), 1);
+    let shed = hickory_proto::op::Message::from_vec(&net.replies[0].1).unwrap();
+    assert_eq!(shed.response_code, ResponseCode::ServFail);
+    net.drive_bounded(1000);
+    assert_eq!(net.replies.len(), 2);
+}
+
+#[test]
+fn max_ns_per_delegation_keeps_only_the_first_names() {
+    let mut net = Net::new(EngineConfig {
+        serve_stale: None,
+        limits: Limits {
+            max_ns_per_delegation: 1,
+            ..Limits::default()
+        },
+        ..recursive_config()
+    });
+    net.server(NS1_EXAMPLE).behavior = Behavior::Drop;
+    let r = net.ask("www.example.com.", RecordType::A);
+    assert_eq!(r.response_code, ResponseCode::ServFail);
+    assert!(
+        !net.log
+            .iter()
+            .any(|s| s.server.ip().to_string() == NS2_EXAMPLE)
+    );
+}
+
+#[test]
+fn max_cname_chain() {
+    let mut net = Net::new(EngineConfig {
+        limits: Limits {
+            max_cname_chain: 0,
+            ..Limits::default()
+        },
+        ..recursive_config()
+    });
+    let r = net.ask("alias.example.com.", RecordType::A);
+    assert_eq!(r.response_code, ResponseCode::ServFail);
+    let before = net.log.len();
+    let r = net.ask("www.example.com.", RecordType::A);
+    assert_eq!(
+        ips(&r),
+        ["192.0.2.1"],
+        "{r} {:?} {:?}",
+        net.traffic(before),
+        net.engine.stats()
+    );
+}
+
+#[test]
+fn server_table_cap_of_one_still_resolves() {
+    let mut net = Net::new(EngineConfig {
+        limits: Limits {
+            max_server_entries: 1,
+            ..Limits::default()
+        },
+        ..recursive_config()
+    });
+    let r = net.ask("www.glueless.com.", RecordType::A);
+    assert_eq!(ips(&r), ["192.0.2.3"]);
+}
+
+#[test]
+fn query_timeout_bounds_total_time() {
+    let mut net = Net::new(EngineConfig {
+        serve_stale: None,
+        limits: Limits {
+            query_timeout: std::time::Duration::from_millis(500),
+            ..Limits::default()
+        },
+        ..recursive_config()
+    });
+    net.server(NS1_EXAMPLE).behavior = Behavior::Drop;
+    net.server(NS2_EXAMPLE).behavior = Behavior::Drop;
+    let start = net.now;
+    let r = net.ask("www.example.com.", RecordType::A);
+    assert_eq!(r.response_code, ResponseCode::ServFail);
+    assert!(net.now.saturating_duration_since(start) <= std::time::Duration::from_millis(500));
+}
+
+#[test]
+fn extreme_limits_do_not_overflow() {
+    let mut net = Net::new(EngineConfig {
+        limits: Limits {
+            max_cname_chain: u8::MAX,
+            max_referrals: u8::MAX,
+            max_subquery_depth: u8::MAX,
+            max_ns_resolutions_per_delegation: u8::MAX,
+            max_upstream_per_query: u16::MAX,
+            max_in_flight_per_server: u16::MAX,
+            ..Limits::default()
+        },
+        ..recursive_config()
+    });
+    let r = net.ask("loop1.example.com.", RecordType::A);
+    assert_eq!(r.response_code, ResponseCode::ServFail);
+    let r = net.ask("www.glueless.com.", RecordType::A);
+    assert_eq!(ips(&r), ["192.0.2.3"]);
 }

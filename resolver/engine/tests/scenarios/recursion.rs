@@ -197,3 +197,61 @@ fn retransmitted_query_is_not_answered_twice() {
     net.drive_bounded(1000);
     assert_eq!(net.replies.len(), 1);
 }
+
+#[test]
+fn cached_cname_loop_is_bounded_too() {
+    let mut net = Net::new(recursive_config());
+    // Cache both halves of the loop, then ask again: the cache walk must stop.
+    net.ask("loop1.example.com.", RecordType::A);
+    let r = net.ask("loop2.example.com.", RecordType::A);
+    assert_eq!(r.response_code, ResponseCode::ServFail);
+    let r = net.ask("loop1.example.com.", RecordType::A);
+    assert_eq!(r.response_code, ResponseCode::ServFail);
+}
+
+#[test]
+fn qname_minimisation_gives_the_same_answers() {
+    let names = [
+        ("www.example.com.", RecordType::A),
+        ("alias.example.com.", RecordType::A),
+        ("ext.example.com.", RecordType::A),
+        ("www.glueless.com.", RecordType::A),
+        ("nope.example.com.", RecordType::A),
+        ("www.example.com.", RecordType::AAAA),
+        ("a.b.c.example.com.", RecordType::A),
+        ("x.y.nope.example.com.", RecordType::A),
+        ("www.old.example.com.", RecordType::A),
+        ("big.example.com.", RecordType::TXT),
+    ];
+    let mut plain = Net::new(recursive_config());
+    let mut qmin = Net::new(EngineConfig {
+        qname_minimisation: true,
+        ..recursive_config()
+    });
+    for (name, t) in names {
+        let a = plain.ask(name, t);
+        let b = qmin.ask(name, t);
+        assert_eq!(a.response_code, b.response_code, "{name}");
+        assert_eq!(a.answers, b.answers, "{name}");
+    }
+    assert!(qmin.log.len() >= plain.log.len());
+}
+
+#[test]
+fn max_ttl_caps_fresh_answers_too() {
+    let mut net = Net::new(EngineConfig {
+        max_ttl: Duration::from_secs(60),
+        ..recursive_config()
+    });
+    let r = net.ask("www.example.com.", RecordType::A);
+    assert_eq!(r.answers[0].ttl, 60);
+    let r = net.ask("www.example.com.", RecordType::A);
+    assert_eq!(r.answers[0].ttl, 60);
+    net.advance(Duration::from_secs(61));
+    let before = net.log.len();
+    net.ask("www.example.com.", RecordType::A);
+    // Everything (delegations too) expired at the clamped TTL: resolved from the root.
+    let t = net.traffic(before);
+    assert_eq!(t.len(), 3, "{t:?}");
+    assert_eq!(t[0].0, ROOT);
+}

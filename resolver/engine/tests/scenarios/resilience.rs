@@ -124,3 +124,81 @@ fn prefetch_refreshes_popular_records_before_expiry() {
     assert_eq!(net.log.len(), before, "refreshed entry still fresh");
     assert!(r.answers[0].ttl > 250);
 }
+
+#[test]
+fn upstream_error_moves_to_the_next_server_at_once() {
+    let mut net = Net::new(recursive_config());
+    net.server(NS1_EXAMPLE).behavior = Behavior::Drop;
+    net.server(NS2_EXAMPLE).behavior = Behavior::Drop;
+    net.send_from(
+        client(),
+        &query_bytes(1, "www.example.com.", RecordType::A, None),
+    );
+    // Deliver root and gTLD referrals.
+    while !net
+        .log
+        .last()
+        .unwrap()
+        .server
+        .ip()
+        .to_string()
+        .starts_with("192.0.2.5")
+    {
+        assert!(net.step());
+    }
+    let s = net.log.last().unwrap().clone();
+    let n = net.log.len();
+    // A connect failure / ICMP unreachable for a different port is ignored…
+    net.engine
+        .handle_upstream_error(net.now, s.server, s.local_port ^ 1, engine::Transport::Udp);
+    assert_eq!(net.engine.poll_transmit(), None);
+    // …for the right one the engine moves on without waiting for the timeout.
+    let t0 = net.now;
+    net.engine
+        .handle_upstream_error(net.now, s.server, s.local_port, engine::Transport::Udp);
+    net.advance(Duration::ZERO);
+    assert_eq!(net.log.len(), n + 1);
+    assert_ne!(net.log[n].server, s.server);
+    assert_eq!(net.log[n].at, t0);
+}
+
+#[test]
+fn renumbered_zone_is_found_again_through_the_parent() {
+    let mut net = Net::new(EngineConfig {
+        serve_stale: None,
+        ..recursive_config()
+    });
+    net.ask("www.example.com.", RecordType::A);
+    // example.com moves to a new server; the old addresses go dark. The cached
+    // delegation (NS + glue) is still fresh.
+    let new_ip = "192.0.2.200";
+    let zone = {
+        let s = net.server(NS1_EXAMPLE);
+        Zone::new("example.com.", s.zones[0].records.clone())
+    };
+    net.servers.insert(
+        new_ip.parse().unwrap(),
+        Server {
+            ip: new_ip.parse().unwrap(),
+            zones: vec![zone],
+            behavior: Behavior::Normal,
+        },
+    );
+    net.server(NS1_EXAMPLE).behavior = Behavior::Drop;
+    net.server(NS2_EXAMPLE).behavior = Behavior::Drop;
+    for r in &mut net.server(GTLD).zones[0].records {
+        if r.record_type() == RecordType::A {
+            r.data =
+                hickory_proto::rr::RData::A(hickory_proto::rr::rdata::A(new_ip.parse().unwrap()));
+        }
+    }
+    let before = net.log.len();
+    let r = net.ask("alias.example.com.", RecordType::A);
+    assert_eq!(ips(&r), ["192.0.2.1"]);
+    let t = net.traffic(before);
+    assert!(
+        t.iter().any(|q| q.0 == GTLD),
+        "asked the parent again: {t:?}"
+    );
+    assert_eq!(t.last().unwrap().0, new_ip);
+}

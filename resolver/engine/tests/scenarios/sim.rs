@@ -527,6 +527,7 @@ impl Net {
                 .handle_response(self.now, p.from, p.port, t, &p.bytes);
         }
         self.engine.handle_timeout(self.now);
+        assert!(self.engine.check_invariants(), "engine invariants broken");
         self.drain();
         true
     }

@@ -202,3 +202,47 @@ fn renumbered_zone_is_found_again_through_the_parent() {
     );
     assert_eq!(t.last().unwrap().0, new_ip);
 }
+
+#[test]
+fn srtt_prefers_the_faster_server() {
+    let mut net = Net::new(recursive_config());
+    net.server_latency
+        .insert(NS1_EXAMPLE.parse().unwrap(), Duration::from_millis(200));
+    net.server_latency
+        .insert(NS2_EXAMPLE.parse().unwrap(), Duration::from_millis(5));
+    // Let the engine meet both servers.
+    for i in 0..4 {
+        net.ask(&format!("warm{i}.example.com."), RecordType::A);
+    }
+    let before = net.log.len();
+    for i in 0..10 {
+        net.ask(&format!("n{i}.example.com."), RecordType::A);
+    }
+    let t = net.traffic(before);
+    let fast = t.iter().filter(|q| q.0 == NS2_EXAMPLE).count();
+    assert!(fast >= 9, "{fast} of {} to the fast server", t.len());
+}
+
+#[test]
+fn lossy_links_still_resolve_within_the_budget() {
+    let mut net = Net::new(recursive_config());
+    net.loss_permille = 300;
+    let mut ok = 0;
+    for i in 0..20 {
+        let r = net.ask(&format!("n{i}.example.com."), RecordType::A);
+        if r.response_code == ResponseCode::NXDomain {
+            ok += 1;
+        }
+    }
+    assert!(ok >= 15, "{ok}/20 resolved with 30 % loss");
+    assert!(net.engine.stats().timeouts > 0);
+}
+
+#[test]
+fn small_udp_limit_forces_tcp_for_big_answers() {
+    let mut net = Net::new(recursive_config());
+    net.udp_limit = 512;
+    let r = net.ask("big.example.com.", RecordType::TXT);
+    assert_eq!(r.answers.len(), 3);
+    assert!(net.log.last().unwrap().tcp);
+}

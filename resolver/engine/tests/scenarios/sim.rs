@@ -276,6 +276,13 @@ pub struct Net {
     pub now: Instant,
     pub servers: BTreeMap<IpAddr, Server>,
     pub latency: Duration,
+    /// Per-server round-trip override (else `latency`).
+    pub server_latency: BTreeMap<IpAddr, Duration>,
+    /// Fraction of upstream answers lost, in per-mille, drawn from a seeded generator.
+    pub loss_permille: u32,
+    /// Largest UDP answer a link carries before the server truncates (MTU knob).
+    pub udp_limit: usize,
+    rng_state: u64,
     queue: Vec<InFlight>,
     pub log: Vec<Sent>,
     pub replies: Vec<(Client, Vec<u8>)>,
@@ -424,6 +431,10 @@ impl Net {
             now: Instant::from_nanos(1_000_000_000),
             servers: servers.into_iter().map(|s| (s.ip, s)).collect(),
             latency: Duration::from_millis(10),
+            server_latency: BTreeMap::new(),
+            loss_permille: 0,
+            udp_limit: 1232,
+            rng_state: 0x9e37_79b9_7f4a_7c15,
             queue: Vec::new(),
             log: Vec::new(),
             replies: Vec::new(),
@@ -469,15 +480,28 @@ impl Net {
                     if server.port() != 53 {
                         continue;
                     }
+                    // xorshift64*: deterministic loss.
+                    self.rng_state ^= self.rng_state >> 12;
+                    self.rng_state ^= self.rng_state << 25;
+                    self.rng_state ^= self.rng_state >> 27;
+                    let roll = (self.rng_state.wrapping_mul(0x2545_f491_4f6c_dd1d) >> 33) % 1000;
+                    if roll < u64::from(self.loss_permille) {
+                        continue;
+                    }
+                    let latency = self
+                        .server_latency
+                        .get(&server.ip())
+                        .copied()
+                        .unwrap_or(self.latency);
                     if let Some(resp) = s.respond(&q, tcp) {
                         let mut bytes = resp.to_vec().unwrap();
-                        if !tcp && bytes.len() > 1232 {
+                        if !tcp && bytes.len() > self.udp_limit {
                             let mut t = resp.truncate();
                             t.metadata.truncation = true;
                             bytes = t.to_vec().unwrap();
                         }
                         self.queue.push(InFlight {
-                            at: self.now.saturating_add(self.latency),
+                            at: self.now.saturating_add(latency),
                             from: server,
                             port: local_port,
                             tcp,

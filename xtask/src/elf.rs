@@ -1,6 +1,5 @@
 //! Reads an hvt image back: ELF header, program headers and the Solo5 notes, the way
 //! solo5-hvt reads them (first note of each PT_NOTE, descriptor at its own alignment).
-//! [`Image::hvt_problems`] lists everything the tender would reject.
 
 use hvt_abi::{mft, note};
 use std::fmt;
@@ -11,7 +10,6 @@ pub const PF_X: u32 = 1;
 pub const PF_W: u32 = 2;
 pub const PF_R: u32 = 4;
 pub const ET_EXEC: u16 = 2;
-const PAGE: u64 = 0x1000;
 /// Alignment of `struct mft` (it holds u64 fields), which places the MFT1 descriptor.
 const MANIFEST_ALIGN: usize = 8;
 
@@ -181,101 +179,6 @@ impl Image {
             .collect();
         Some((version, devices))
     }
-
-    /// Everything solo5-hvt (hvt-abi.md §1-2) would reject, as sentences; empty if none.
-    /// `machine` is the `e_machine` the tender's host expects.
-    pub fn hvt_problems(&self, machine: u16) -> Vec<String> {
-        let mut p = Vec::new();
-        let min = hvt_abi::GUEST_MIN_BASE;
-        if self.kind != ET_EXEC {
-            p.push(format!("e_type is {}, not ET_EXEC (2)", self.kind));
-        }
-        if self.machine != machine {
-            p.push(format!("e_machine is {}, not {machine}", self.machine));
-        }
-        if self.entry < min {
-            p.push(format!("entry {:#x} is below {min:#x}", self.entry));
-        }
-        let mut prev_end = 0;
-        let mut loaded = 0;
-        for (i, s) in self.segments.iter().enumerate() {
-            if s.kind != PT_LOAD || s.filesz == 0 {
-                // The tender skips these; a BSS-only segment is still checked for sanity.
-                if s.kind == PT_LOAD && s.vaddr < min {
-                    p.push(format!(
-                        "phdr[{i}] (bss) at {:#x} is below {min:#x}",
-                        s.vaddr
-                    ));
-                }
-                if s.kind == PT_NOTE && s.filesz < 12 {
-                    p.push(format!("phdr[{i}] is a PT_NOTE of {} bytes", s.filesz));
-                }
-                if s.flags & PF_W != 0 && s.flags & PF_X != 0 {
-                    p.push(format!("phdr[{i}] is writable and executable"));
-                }
-                continue;
-            }
-            loaded += 1;
-            if !s.align.is_power_of_two() {
-                p.push(format!(
-                    "phdr[{i}] p_align {:#x} is not a power of two",
-                    s.align
-                ));
-                continue;
-            }
-            let start = s.vaddr & !(s.align - 1);
-            let end = (s.vaddr + s.memsz).next_multiple_of(s.align);
-            if start < min {
-                p.push(format!(
-                    "phdr[{i}] starts at {start:#x} (aligned), below {min:#x}"
-                ));
-            }
-            if s.vaddr % PAGE != 0 || s.align != PAGE {
-                p.push(format!(
-                    "phdr[{i}] at {:#x} with p_align {:#x}: not 4 KiB pages",
-                    s.vaddr, s.align
-                ));
-            }
-            if start < prev_end {
-                p.push(format!(
-                    "phdr[{i}] overlaps the page of the segment before it"
-                ));
-            }
-            if s.flags & PF_W != 0 && s.flags & PF_X != 0 {
-                p.push(format!("phdr[{i}] is writable and executable"));
-            }
-            if s.memsz < s.filesz {
-                p.push(format!("phdr[{i}] has p_memsz < p_filesz"));
-            }
-            prev_end = end;
-        }
-        if loaded == 0 {
-            p.push("no loadable segment".into());
-        }
-        match self.solo5_abi() {
-            None => p.push("no Solo5 ABI1 note first in a PT_NOTE".into()),
-            Some((target, version)) => {
-                if target != hvt_abi::ABI_TARGET_HVT || version != hvt_abi::ABI_VERSION {
-                    p.push(format!(
-                        "ABI note says target {target} version {version}, not hvt (1) version {}",
-                        hvt_abi::ABI_VERSION
-                    ));
-                }
-            }
-        }
-        match self.solo5_manifest() {
-            None => p.push("no valid Solo5 MFT1 note first in a PT_NOTE".into()),
-            Some((version, devices)) => {
-                if version != mft::VERSION {
-                    p.push(format!("manifest version {version}, not {}", mft::VERSION));
-                }
-                if devices.first().map(|d| d.kind) != Some(mft::TYPE_RESERVED_FIRST) {
-                    p.push("manifest entry 0 is not RESERVED_FIRST".into());
-                }
-            }
-        }
-        p
-    }
 }
 
 /// The first note in PT_NOTE `s`, read from the file as the tender does.
@@ -366,26 +269,5 @@ mod tests {
                 kind: mft::TYPE_NET_BASIC
             }
         );
-        assert_eq!(img.hvt_problems(62), Vec::<String>::new());
-    }
-
-    #[test]
-    fn reports_what_the_tender_rejects() {
-        let img = Image::parse(&image(&[], PF_R | PF_W | PF_X, 0x1000)).unwrap();
-        let problems = img.hvt_problems(183).join("\n");
-        for needle in [
-            "e_machine",
-            "entry",
-            "below",
-            "writable and executable",
-            "ABI1",
-            "MFT1",
-        ] {
-            assert!(
-                problems.contains(needle),
-                "{needle} missing in:\n{problems}"
-            );
-        }
-        assert!(Image::parse(b"nope").is_err());
     }
 }

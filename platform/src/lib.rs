@@ -56,3 +56,26 @@ pub struct HeapStats {
     /// Bytes the heap manages in all.
     pub total: usize,
 }
+
+/// One console log line, `[SSSSS.UUUUUU] LEVEL target: message` (monotonic seconds and
+/// microseconds), without the newline: the same shape on every backend.
+pub(crate) struct LogLine<'a, 'b> {
+    /// Monotonic time of the record, ns.
+    pub now_ns: u64,
+    /// The record.
+    pub record: &'a log::Record<'b>,
+}
+
+impl core::fmt::Display for LogLine<'_, '_> {
+    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+        write!(
+            f,
+            "[{:5}.{:06}] {:<5} {}: {}",
+            self.now_ns / 1_000_000_000,
+            (self.now_ns % 1_000_000_000) / 1000,
+            self.record.level(),
+            self.record.target(),
+            self.record.args()
+        )
+    }
+}

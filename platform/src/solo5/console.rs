@@ -96,15 +96,11 @@ impl log::Log for ConsoleLogger {
         if !self.enabled(record.metadata()) {
             return;
         }
-        let ns = clock::now_ns();
-        print(format_args!(
-            "[{:5}.{:06}] {:<5} {}: {}\n",
-            ns / 1_000_000_000,
-            (ns % 1_000_000_000) / 1000,
-            record.level(),
-            record.target(),
-            record.args()
-        ));
+        let line = crate::LogLine {
+            now_ns: clock::now_ns(),
+            record,
+        };
+        print(format_args!("{line}\n"));
     }
 
     fn flush(&self) {}

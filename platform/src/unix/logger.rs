@@ -34,14 +34,7 @@ impl log::Log for ConsoleLogger {
 /// `[SSSSS.UUUUUU] LEVEL target: message` and a newline, the time being the monotonic
 /// clock in seconds and microseconds: the same shape as the solo5 backend's lines.
 pub(crate) fn format_line(now_ns: u64, record: &log::Record<'_>) -> std::string::String {
-    std::format!(
-        "[{:5}.{:06}] {:<5} {}: {}\n",
-        now_ns / 1_000_000_000,
-        (now_ns % 1_000_000_000) / 1000,
-        record.level(),
-        record.target(),
-        record.args()
-    )
+    std::format!("{}\n", crate::LogLine { now_ns, record })
 }
 
 /// Installs the console logger (once; later calls only change the level) and sets the

@@ -12,6 +12,7 @@ pub mod cli;
 pub mod demo;
 pub mod dist;
 pub mod elf;
+pub mod fuzz;
 pub mod run;
 pub mod test;
 
@@ -41,6 +42,8 @@ commands:
                 packages), builds both images, the unix build and the tender (release),
                 then runs `cargo test --workspace`
                   -- ARGS                 passed on to cargo test
+  fuzz          run the engine's fuzz targets (nightly + cargo-fuzz)
+                  --seconds N (default 600)  [client_query] [upstream_response]
   help          this text";
 
 /// An error that ends the task: printed as one line, exit status 1.
@@ -74,6 +77,7 @@ pub fn run(args: &[String]) -> Result<()> {
         "test" => test::run(rest),
         "demo" => demo::run(rest),
         "run" => run::run(rest),
+        "fuzz" => fuzz::run(rest),
         "help" | "--help" | "-h" => {
             println!("{USAGE}");
             Ok(())

@@ -7,6 +7,9 @@ use crate::arch::Arch;
 use crate::cli::{Options, Profile};
 use crate::{Result, build, build_tender, cargo, dist, error};
 
+/// Seconds each fuzz target runs in the test command.
+const FUZZ_SMOKE_SECONDS: u64 = 20;
+
 /// The tools the end-to-end tests run (see `e2e::packages::TOOLS` for their packages).
 pub const TOOLS: &[&str] = &["ip", "ping", "nsd", "unbound", "dig", "dnsmasq", "dnsperf"];
 
@@ -34,6 +37,10 @@ pub fn run(args: &[String]) -> Result<()> {
         .map_err(|e| error(format_args!("cannot run cargo test: {e}")))?;
     if !status.success() {
         return Err(error("tests failed (cargo's report is above)"));
+    }
+    // A smoke run of each fuzz target, so they keep building and a shallow crash shows.
+    for target in crate::fuzz::TARGETS {
+        crate::fuzz::fuzz(target, FUZZ_SMOKE_SECONDS)?;
     }
     Ok(())
 }

@@ -35,6 +35,12 @@ pub fn run(args: &[String]) -> Result<()> {
     if !status.success() {
         return Err(error("tests failed (cargo's report is above)"));
     }
+    // The benchmark's short mode, so `cargo xtask bench` cannot rot unnoticed. Skipped
+    // when a test filter was given (someone is running a few tests, not the suite).
+    if passthrough.is_empty() {
+        println!("running: cargo xtask bench --short");
+        crate::bench::run(&["--short".to_string()])?;
+    }
     Ok(())
 }
 

@@ -222,6 +222,10 @@ fn bench_sizes(c: &mut Criterion) {
 fn bench(c: &mut Criterion) {
     let (mut e, client, now) = primed();
     let q = query(7, "www.example.com.");
+    // Checked before timing, so the check holds when a filter skips this benchmark.
+    e.handle_query(now, client, &q);
+    black_box(e.poll_transmit());
+    assert!(e.stats().cache_hits > 0);
     c.bench_function("cache_hit_a_4_records", |b| {
         b.iter(|| {
             e.handle_query(now, client, black_box(&q));
@@ -229,7 +233,6 @@ fn bench(c: &mut Criterion) {
             black_box(t)
         })
     });
-    assert!(e.stats().cache_hits > 0);
 }
 
 criterion_group!(benches, bench, bench_sizes);

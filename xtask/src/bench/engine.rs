@@ -18,7 +18,11 @@ pub fn run(opts: &Options) -> Result<Vec<EngineRow>> {
         .arg(format!("--warm-up-time={warm}"))
         .arg(format!("--measurement-time={measure}"))
         .env("ENGINE_BENCH_NAMES", sizes.join(","));
-    println!("running: ENGINE_BENCH_NAMES={} {cmd:?}", sizes.join(","));
+    println!(
+        "running: ENGINE_BENCH_NAMES={} cargo bench -p engine --bench cache_hit -- cache_hit_names \
+         (output when it ends; priming a million names takes a while)",
+        sizes.join(",")
+    );
     let out = cmd
         .output()
         .map_err(|e| error(format_args!("cannot run cargo bench: {e}")))?;

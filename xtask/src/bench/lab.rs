@@ -261,17 +261,111 @@ fn throughput(
             p.lost
         );
         answered += p.completed;
-        rows.push(CachedRow {
-            system: sys.label.clone(),
-            clients: c,
-            qps: p.qps,
-            p50_ms: p.latency_ms(0.5),
-            p99_ms: p.latency_ms(0.99),
-            sent: p.sent,
-            lost: p.lost,
-        });
+        rows.push(CachedRow::of(&sys.label, "dnsperf", c, &p));
+        if opts.closed_loop.contains(&c) {
+            let p = closed_loop(lab, sys.addr, opts.names, c, opts.duration)?;
+            println!(
+                "  {:<22} {c:>3} closed-loop: {:>9.0} qps  p50 {:>8.3} ms  p99 {:>8.3} ms  lost {}",
+                sys.label,
+                p.qps,
+                p.latency_ms(0.5),
+                p.latency_ms(0.99),
+                p.lost
+            );
+            answered += p.completed;
+            rows.push(CachedRow::of(&sys.label, "closed-loop", c, &p));
+        }
     }
     Ok(answered)
+}
+
+/// A closed-loop load generator: `clients` threads inside the lab, each with its own
+/// socket and one query outstanding, asking the names of the query file in turn for
+/// `secs` seconds. dnsperf at one or four outstanding queries is paced by its own thread
+/// wake-ups on a loaded host (Unbound's row shows the same ceiling); this is not.
+fn closed_loop(lab: &Lab, server: &str, names: u32, clients: u32, secs: u32) -> Result<Perf> {
+    let target: SocketAddr = format!("{server}:53").parse().map_err(error)?;
+    let queries: std::sync::Arc<Vec<Vec<u8>>> = std::sync::Arc::new(
+        (0..names)
+            .map(|i| e2e::wire::query(0, &format!("q{i}.{BENCH_ZONE}"), e2e::wire::A))
+            .collect(),
+    );
+    let run = Duration::from_secs(u64::from(secs));
+    let per_client = lab
+        .ns()
+        .run_inside(move || {
+            let threads: Vec<_> = (0..clients)
+                .map(|c| {
+                    let queries = queries.clone();
+                    // Threads started here stay in the lab's namespace.
+                    std::thread::spawn(move || client_loop(target, &queries, c, run))
+                })
+                .collect();
+            threads
+                .into_iter()
+                .map(|t| t.join().unwrap_or_default())
+                .collect::<Vec<Perf>>()
+        })
+        .map_err(err)?;
+    let mut p = Perf::default();
+    for c in per_client {
+        p.sent += c.sent;
+        p.completed += c.completed;
+        p.lost += c.lost;
+        p.noerror += c.noerror;
+        p.latencies.extend(c.latencies);
+    }
+    p.latencies.sort_by(f64::total_cmp);
+    p.qps = p.completed as f64 / run.as_secs_f64();
+    Ok(p)
+}
+
+/// One closed-loop client: send, wait for the answer (at most 5 s), repeat.
+fn client_loop(target: SocketAddr, queries: &[Vec<u8>], index: u32, run: Duration) -> Perf {
+    let mut p = Perf::default();
+    let Ok(sock) = UdpSocket::bind("10.53.0.1:0") else {
+        return p;
+    };
+    if sock.connect(target).is_err()
+        || sock.set_read_timeout(Some(Duration::from_secs(5))).is_err()
+        || queries.is_empty()
+    {
+        return p;
+    }
+    let start = Instant::now();
+    let mut k = index as usize * 7919;
+    let mut id: u16 = (index as u16).wrapping_mul(4099);
+    let mut buf = [0u8; 1500];
+    while start.elapsed() < run {
+        k = (k + 1) % queries.len();
+        id = id.wrapping_add(1);
+        let mut q = queries[k].clone();
+        q[..2].copy_from_slice(&id.to_be_bytes());
+        let t0 = Instant::now();
+        if sock.send(&q).is_err() {
+            p.lost += 1;
+            continue;
+        }
+        p.sent += 1;
+        loop {
+            match sock.recv(&mut buf) {
+                Ok(len) => {
+                    let Some(h) = e2e::wire::header(&buf[..len]) else {
+                        continue;
+                    };
+                    if h.id != id {
+                        continue; // a late answer to an earlier query
+                    }
+                    p.completed += 1;
+                    p.noerror += u64::from(h.rcode == 0);
+                    p.latencies.push(t0.elapsed().as_secs_f64());
+                }
+                Err(_) => p.lost += 1,
+            }
+            break;
+        }
+    }
+    p
 }
 
 /// The `--bench-hypercalls` line: ns per round trip.
@@ -399,9 +493,17 @@ pub fn cached_exits_footprint(opts: &Options, art: &Artifacts, r: &mut Report) -
             f.images.push((arch.name().to_string(), size));
         }
         for i in 0..opts.boots {
-            let t = boot_to_first_answer(&lab)?;
-            println!("  boot {}: first answer after {:.1} ms", i + 1, t * 1e3);
+            let (t, ready) = boot_to_first_answer(&lab)?;
+            println!(
+                "  boot {}: first answer after {:.1} ms (the guest's clock said ready at {})",
+                i + 1,
+                t * 1e3,
+                ready.map_or("?".into(), |r| format!("{:.1} ms", r * 1e3))
+            );
             f.boot_ms.push(t * 1e3);
+            if let Some(r) = ready {
+                f.ready_ms.push(r * 1e3);
+            }
         }
         f.mem = smallest_mem(&lab, &file, opts)?;
         r.footprint = Some(f);
@@ -412,7 +514,7 @@ pub fn cached_exits_footprint(opts: &Options, art: &Artifacts, r: &mut Report) -
 /// Boots the hvt image and asks until it answers: seconds from spawning the tender to
 /// the first answer. The question is CHAOS-class, which the resolver answers itself
 /// (NOTIMP) without going upstream, so this times booting, not resolving.
-fn boot_to_first_answer(lab: &Lab) -> Result<f64> {
+fn boot_to_first_answer(lab: &Lab) -> Result<(f64, Option<f64>)> {
     let (_, addr, _) = lab_addresses(Kind::Hvt);
     let target: SocketAddr = format!("{addr}:53").parse().map_err(error)?;
     let mut q = e2e::wire::query(0xb007, "version.bind", 16);
@@ -435,8 +537,9 @@ fn boot_to_first_answer(lab: &Lab) -> Result<f64> {
             && e2e::wire::header(&buf[..len]).is_some_and(|h| h.id == 0xb007)
         {
             let t = start.elapsed().as_secs_f64();
+            let ready = guest_clock_at(&guest.output(), "ready: serving DNS");
             drop(guest);
-            return Ok(t);
+            return Ok((t, ready));
         }
         if start.elapsed() > READY_TIMEOUT {
             return Err(error(format_args!(
@@ -450,8 +553,15 @@ fn boot_to_first_answer(lab: &Lab) -> Result<f64> {
                 guest.proc.tail(20)
             )));
         }
-        let _ = guest.output();
     }
+}
+
+/// The guest's own clock (seconds since its boot, the log's `[    0.092981]` prefix) on
+/// the first line containing `needle`.
+fn guest_clock_at(out: &str, needle: &str) -> Option<f64> {
+    let line = out.lines().find(|l| l.contains(needle))?;
+    let inner = line.trim_start().strip_prefix('[')?.split(']').next()?;
+    inner.trim().parse().ok()
 }
 
 /// The smallest `--mem` (MiB) that serves the cached-throughput test (priming, then the
@@ -636,6 +746,13 @@ mod tests {
         assert_eq!(p.qps, 1234.5);
         assert_eq!(p.latency_ms(0.5), 0.1);
         assert!((p.latency_ms(0.99) - 0.3).abs() < 1e-9);
+    }
+
+    #[test]
+    fn reads_the_guest_clock() {
+        let out = "[    0.009109] INFO  banner\n[    0.092981] INFO  resolver::app: ready: serving DNS on port 53\n";
+        assert_eq!(guest_clock_at(out, "ready: serving DNS"), Some(0.092981));
+        assert_eq!(guest_clock_at(out, "nope"), None);
     }
 
     #[test]

@@ -39,6 +39,9 @@ pub struct Options {
     pub duration: u32,
     /// dnsperf client counts (concurrent queries).
     pub clients: Vec<u32>,
+    /// Client counts also measured with the bench's own closed-loop client (dnsperf is
+    /// paced by its own wake-ups at one or four outstanding queries).
+    pub closed_loop: Vec<u32>,
     /// Distinct cached names in the query file.
     pub names: u32,
     /// Cache sizes (names) of the engine benchmark.
@@ -68,13 +71,14 @@ impl Options {
             parts: PARTS.iter().map(|s| s.to_string()).collect(),
             duration: 5,
             clients: vec![1, 4, 16, 64],
+            closed_loop: vec![1, 4],
             names: 100,
             engine_names: vec![1_000, 100_000, 1_000_000],
             engine_secs: (1.0, 3.0),
             delay: Duration::from_millis(20),
             cold_names: 30,
             boots: 10,
-            mem_down: vec![32, 16, 8, 4],
+            mem_down: vec![32, 16, 8, 4, 2],
             mem_up: vec![48, 64, 128],
             hypercalls: 20_000,
             out_dir: crate::cargo::workspace_root().join("target").join("bench"),
@@ -86,6 +90,7 @@ impl Options {
         Options {
             duration: 1,
             clients: vec![1, 16],
+            closed_loop: vec![1],
             names: 20,
             engine_names: vec![1_000, 10_000],
             engine_secs: (0.2, 0.5),
@@ -141,6 +146,13 @@ pub fn parse(args: &[String]) -> Result<Options> {
             }
             "--duration" => o.duration = num(&value)?.max(1),
             "--clients" => o.clients = list(&value)?,
+            "--closed-loop" => {
+                o.closed_loop = if value.is_empty() {
+                    Vec::new()
+                } else {
+                    list(&value)?
+                }
+            }
             "--names" => o.names = num(&value)?.max(1),
             "--engine-names" => o.engine_names = list(&value)?,
             "--delay" => o.delay = Duration::from_millis(u64::from(num(&value)?)),

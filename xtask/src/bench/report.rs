@@ -20,12 +20,29 @@ pub struct EngineRow {
 #[derive(Debug, Clone)]
 pub struct CachedRow {
     pub system: String,
+    /// "dnsperf" or "closed-loop" (the bench's own client, see `lab::closed_loop`).
+    pub tool: &'static str,
     pub clients: u32,
     pub qps: f64,
     pub p50_ms: f64,
     pub p99_ms: f64,
     pub sent: u64,
     pub lost: u64,
+}
+
+impl CachedRow {
+    pub fn of(system: &str, tool: &'static str, clients: u32, p: &super::lab::Perf) -> Self {
+        CachedRow {
+            system: system.to_string(),
+            tool,
+            clients,
+            qps: p.qps,
+            p50_ms: p.latency_ms(0.5),
+            p99_ms: p.latency_ms(0.99),
+            sent: p.sent,
+            lost: p.lost,
+        }
+    }
 }
 
 /// Part 3.
@@ -70,6 +87,9 @@ pub struct Footprint {
     pub images: Vec<(String, u64)>,
     /// Boot-to-first-answer samples, ms.
     pub boot_ms: Vec<f64>,
+    /// The same boots' "ready" line on the guest's own clock (ms since the guest
+    /// started): the part of the boot spent inside the guest.
+    pub ready_ms: Vec<f64>,
     /// (`--mem` MiB, served without loss) in the order tried.
     pub mem: Vec<(u32, bool)>,
 }
@@ -79,6 +99,12 @@ impl Footprint {
         let mut v = self.boot_ms.clone();
         v.sort_by(f64::total_cmp);
         super::lab::percentile(&v, 0.5)
+    }
+
+    pub fn ready_median_ms(&self) -> Option<f64> {
+        let mut v = self.ready_ms.clone();
+        v.sort_by(f64::total_cmp);
+        (!v.is_empty()).then(|| super::lab::percentile(&v, 0.5))
     }
 
     pub fn smallest_mem(&self) -> Option<u32> {
@@ -131,11 +157,25 @@ impl Report {
         }
     }
 
-    fn unbound_qps(&self, clients: u32) -> Option<f64> {
+    fn unbound_qps(&self, row: &CachedRow) -> Option<f64> {
         self.cached
             .iter()
-            .find(|r| r.system == UNBOUND && r.clients == clients)
+            .find(|r| r.system == UNBOUND && r.clients == row.clients && r.tool == row.tool)
             .map(|r| r.qps)
+    }
+
+    /// The rows the chart shows: per system and client count, the closed-loop
+    /// measurement where there is one, else dnsperf's.
+    fn chart_rows(&self) -> Vec<&CachedRow> {
+        self.cached
+            .iter()
+            .filter(|r| {
+                r.tool == "closed-loop"
+                    || !self.cached.iter().any(|o| {
+                        o.tool == "closed-loop" && o.system == r.system && o.clients == r.clients
+                    })
+            })
+            .collect()
     }
 
     /// The table as Markdown (what is printed and written to `bench.md`).
@@ -178,22 +218,22 @@ impl Report {
         if !self.cached.is_empty() {
             let _ = writeln!(
                 s,
-                "## 2. Cached throughput (dnsperf, same lab, same query file)\n"
+                "## 2. Cached throughput (same lab, same query file of cached names)\n"
             );
             let _ = writeln!(
                 s,
-                "| system | clients | qps | p50 ms | p99 ms | lost | qps ÷ Unbound |"
+                "| system | client | clients | qps | p50 ms | p99 ms | lost | qps ÷ Unbound |"
             );
-            let _ = writeln!(s, "|---|---:|---:|---:|---:|---:|---:|");
+            let _ = writeln!(s, "|---|---|---:|---:|---:|---:|---:|---:|");
             for c in &self.cached {
                 let ratio = self
-                    .unbound_qps(c.clients)
+                    .unbound_qps(c)
                     .filter(|u| *u > 0.0)
                     .map_or("–".to_string(), |u| format!("{:.3}", c.qps / u));
                 let _ = writeln!(
                     s,
-                    "| {} | {} | {:.0} | {:.3} | {:.3} | {}/{} | {} |",
-                    c.system, c.clients, c.qps, c.p50_ms, c.p99_ms, c.lost, c.sent, ratio
+                    "| {} | {} | {} | {:.0} | {:.3} | {:.3} | {}/{} | {} |",
+                    c.system, c.tool, c.clients, c.qps, c.p50_ms, c.p99_ms, c.lost, c.sent, ratio
                 );
             }
             let best = |sys: &str| {
@@ -340,6 +380,12 @@ impl Report {
                 f.boot_median_ms(),
                 samples.join(" ")
             );
+            if let Some(r) = f.ready_median_ms() {
+                let _ = writeln!(
+                    s,
+                    "| of which inside the guest (its clock at \"ready\"), median | {r:.1} ms |"
+                );
+            }
             let tried: Vec<String> = f
                 .mem
                 .iter()
@@ -412,15 +458,16 @@ impl Report {
             .iter()
             .map(|c| {
                 format!(
-                    "{{\"system\": {}, \"clients\": {}, \"qps\": {}, \"p50_ms\": {}, \"p99_ms\": {}, \"sent\": {}, \"lost\": {}, \"qps_vs_unbound\": {}}}",
+                    "{{\"system\": {}, \"tool\": {}, \"clients\": {}, \"qps\": {}, \"p50_ms\": {}, \"p99_ms\": {}, \"sent\": {}, \"lost\": {}, \"qps_vs_unbound\": {}}}",
                     q(&c.system),
+                    q(c.tool),
                     c.clients,
                     num(c.qps),
                     num(c.p50_ms),
                     num(c.p99_ms),
                     c.sent,
                     c.lost,
-                    self.unbound_qps(c.clients)
+                    self.unbound_qps(c)
                         .filter(|u| *u > 0.0)
                         .map_or("null".into(), |u| num(c.qps / u))
                 )
@@ -480,10 +527,11 @@ impl Report {
                     .collect();
                 let _ = writeln!(
                     s,
-                    "  \"footprint\": {{\"image_bytes\": {{{}}}, \"boot_ms\": [{}], \"boot_median_ms\": {}, \"mem_tried\": [{}], \"smallest_mem_mib\": {}}},",
+                    "  \"footprint\": {{\"image_bytes\": {{{}}}, \"boot_ms\": [{}], \"boot_median_ms\": {}, \"guest_ready_median_ms\": {}, \"mem_tried\": [{}], \"smallest_mem_mib\": {}}},",
                     images.join(", "),
                     boots.join(", "),
                     num(f.boot_median_ms()),
+                    f.ready_median_ms().map_or("null".into(), num),
                     mem.join(", "),
                     f.smallest_mem().map_or("null".into(), |m| m.to_string())
                 );
@@ -498,9 +546,10 @@ impl Report {
     /// Two panels of grouped bars, log scale: qps and p50 latency per system and client
     /// count (p99 as a tick above each latency bar).
     pub fn svg(&self) -> String {
+        let rows = self.chart_rows();
         let systems: Vec<String> = {
             let mut v: Vec<String> = Vec::new();
-            for c in &self.cached {
+            for c in &rows {
                 if !v.contains(&c.system) {
                     v.push(c.system.clone());
                 }
@@ -508,7 +557,7 @@ impl Report {
             v
         };
         let clients: Vec<u32> = {
-            let mut v: Vec<u32> = self.cached.iter().map(|c| c.clients).collect();
+            let mut v: Vec<u32> = rows.iter().map(|c| c.clients).collect();
             v.sort_unstable();
             v.dedup();
             v
@@ -532,13 +581,15 @@ impl Report {
             );
         }
         let panels: [(&str, Metric); 2] = [
-            ("cached qps (log scale)", |c| c.qps),
+            (
+                "cached qps (log scale; closed-loop client at 1 and 4, dnsperf above)",
+                |c| c.qps,
+            ),
             ("p50 latency ms, p99 tick (log scale)", |c| c.p50_ms),
         ];
         for (pi, (title, value)) in panels.iter().enumerate() {
             let y0 = top + pi as f64 * (panel_h + 60.0) + 20.0;
-            let vals: Vec<f64> = self
-                .cached
+            let vals: Vec<f64> = rows
                 .iter()
                 .flat_map(|c| [value(c), if pi == 1 { c.p99_ms } else { value(c) }])
                 .filter(|v| *v > 0.0)
@@ -579,10 +630,7 @@ impl Report {
                     y0 + panel_h + 14.0
                 );
                 for (si, sys) in systems.iter().enumerate() {
-                    let Some(row) = self
-                        .cached
-                        .iter()
-                        .find(|r| &r.system == sys && r.clients == *c)
+                    let Some(row) = rows.iter().find(|r| &r.system == sys && r.clients == *c)
                     else {
                         continue;
                     };
@@ -688,6 +736,7 @@ mod tests {
         ] {
             r.cached.push(CachedRow {
                 system: sys.into(),
+                tool: "dnsperf",
                 clients: 16,
                 qps,
                 p50_ms: 0.3,
@@ -711,7 +760,7 @@ mod tests {
         let r = sample();
         let t = r.table();
         assert!(
-            t.contains("| unix (tap) | 16 | 50000 | 0.300 | 1.500 | 0/100 | 1.250 |"),
+            t.contains("| unix (tap) | dnsperf | 16 | 50000 | 0.300 | 1.500 | 0/100 | 1.250 |"),
             "{t}"
         );
         assert!(

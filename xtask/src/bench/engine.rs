@@ -20,7 +20,7 @@ pub fn run(opts: &Options) -> Result<Vec<EngineRow>> {
         .env("ENGINE_BENCH_NAMES", sizes.join(","));
     println!(
         "running: ENGINE_BENCH_NAMES={} cargo bench -p engine --bench cache_hit -- cache_hit_names \
-         (output when it ends; priming a million names takes a while)",
+         (its results print when it ends)",
         sizes.join(",")
     );
     let out = cmd

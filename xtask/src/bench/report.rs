@@ -598,7 +598,7 @@ impl Report {
             let hi = vals.iter().copied().fold(0.0, f64::max).max(lo * 10.0);
             let (l0, l1) = (lo.log10().floor(), hi.log10().ceil());
             let yof = |v: f64| {
-                let f = (v.max(lo).log10() - l0) / (l1 - l0);
+                let f = (v.max(10f64.powf(l0)).log10() - l0) / (l1 - l0);
                 y0 + panel_h - f * panel_h
             };
             let _ = writeln!(

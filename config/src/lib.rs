@@ -57,6 +57,8 @@ pub const MAX_TCP_CONNECTIONS: usize = 256;
 pub const DEFAULT_STATS_INTERVAL_SECS: u32 = 60;
 /// Largest `--stats-interval` in seconds (one day).
 pub const MAX_STATS_INTERVAL_SECS: u32 = 86_400;
+/// Largest `--bench-hypercalls` count.
+pub const MAX_BENCH_HYPERCALLS: u32 = 10_000_000;
 
 /// How names are resolved.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -147,6 +149,9 @@ pub struct Config {
     pub serve_stale: bool,
     /// A crash to stage after boot (`--selftest`), to check the host's fault reporting.
     pub selftest: Option<Selftest>,
+    /// Cheap hypercalls to time at boot (`--bench-hypercalls`), to measure what one VM
+    /// exit round trip costs on this host; 0 (the default) skips the measurement.
+    pub bench_hypercalls: u32,
 }
 
 /// Deliberate crashes for `--selftest`.
@@ -201,6 +206,7 @@ impl Default for Config {
             stats_interval_secs: DEFAULT_STATS_INTERVAL_SECS,
             serve_stale: false,
             selftest: None,
+            bench_hypercalls: 0,
         }
     }
 }
@@ -235,11 +241,12 @@ enum Key {
     StatsInterval,
     LogLevel,
     Selftest,
+    BenchHypercalls,
     Help,
 }
 
 impl Key {
-    const ALL: [Key; 17] = [
+    const ALL: [Key; 18] = [
         Key::Ipv4,
         Key::Ipv4Gateway,
         Key::Ipv6,
@@ -256,6 +263,7 @@ impl Key {
         Key::StatsInterval,
         Key::LogLevel,
         Key::Selftest,
+        Key::BenchHypercalls,
         Key::Help,
     ];
 
@@ -290,10 +298,11 @@ const EXP_TCP_CONNECTIONS: &str = "N from 1 to 256";
 const EXP_STATS_INTERVAL: &str = "SECONDS from 0 (off) to 86400";
 const EXP_LOG_LEVEL: &str = "error, warn, info, debug or trace";
 const EXP_SELFTEST: &str = "panic or fault";
+const EXP_BENCH_HYPERCALLS: &str = "N from 0 (off) to 10000000, e.g. 100000";
 
 /// The key table; index with [`Key`]. Defaults here are the text `--help` shows and
 /// `tests::help_lists_the_real_defaults` keeps them honest.
-const KEYS: [KeySpec; 17] = [
+const KEYS: [KeySpec; 18] = [
     KeySpec {
         name: "--ipv4",
         syntax: "ADDR/PREFIX",
@@ -410,6 +419,14 @@ const KEYS: [KeySpec; 17] = [
                that the host reports it; never use in service",
     },
     KeySpec {
+        name: "--bench-hypercalls",
+        syntax: "N",
+        value: Some(EXP_BENCH_HYPERCALLS),
+        default: "0",
+        help: "diagnostics: time N cheap hypercalls (wall clock reads) at boot and log the \
+               cost of one round trip to the host, then serve as usual",
+    },
+    KeySpec {
         name: "--help",
         syntax: "",
         value: None,
@@ -508,6 +525,10 @@ impl Config {
                         "fault" => Selftest::Fault,
                         _ => return Err(bad(key, value, "not a self-test")),
                     })
+                }
+                Key::BenchHypercalls => {
+                    cfg.bench_hypercalls =
+                        parse_number(key, value, 0, u64::from(MAX_BENCH_HYPERCALLS))? as u32
                 }
                 // Unreachable (handled above), but harmless.
                 Key::Help => return Err(ConfigError::Help),

@@ -250,8 +250,9 @@ fn tcp_socket(rx: usize, tx: usize, timeout_ns: u64) -> tcp::Socket<'static> {
 }
 
 impl<N: Nic> Stack<N> {
-    /// Builds the interface over `nic` with `config`'s addresses and routes and all
-    /// sockets (their buffers are allocated here).
+    /// Builds the interface over `nic` with `config`'s addresses and routes and the
+    /// sockets (their buffers are allocated here, except upstream UDP sockets: those are
+    /// made on first use, up to `upstream_udp_sockets`).
     ///
     /// `seed` feeds smoltcp's generator (TCP initial sequence numbers, DHCP transaction
     /// ids): pass fresh entropy on every boot.
@@ -330,15 +331,11 @@ impl<N: Nic> Stack<N> {
                 }
             })
             .collect();
-        let upstream_udp = (0..limits.upstream_udp_sockets)
-            .map(|_| UpstreamUdp {
-                handle: sockets.add(udp::Socket::new(
-                    udp_socket(limits.upstream_udp_rx_packets, limits.upstream_udp_rx_bytes),
-                    udp_socket(limits.upstream_udp_tx_packets, limits.upstream_udp_tx_bytes),
-                )),
-                port: None,
-            })
-            .collect();
+        // Upstream UDP sockets are made on first use, up to `upstream_udp_sockets`, and
+        // then reused: the same bound, but a boot does not zero ~770 KiB of buffers it
+        // may never need (most of the boot time under a slow hypervisor; issue 7), and
+        // polls do not walk sockets that were never used.
+        let upstream_udp = Vec::new();
         let upstream_tcp = (0..limits.upstream_tcp_sockets)
             .map(|_| UpstreamTcp {
                 handle: sockets.add(tcp_socket(
@@ -566,7 +563,8 @@ impl<N: Nic> Stack<N> {
         {
             Some(i) => i,
             None => {
-                let Some(i) = self.upstream_udp.iter().position(|u| u.port.is_none()) else {
+                let free = self.upstream_udp.iter().position(|u| u.port.is_none());
+                let Some(i) = free.or_else(|| self.new_upstream_udp()) else {
                     self.stats.upstream_no_socket += 1;
                     return Err(SendError::NoFreeSocket);
                 };
@@ -587,6 +585,23 @@ impl<N: Nic> Stack<N> {
             })?;
         self.stats.upstream_udp_sent += 1;
         Ok(())
+    }
+
+    /// Adds one socket to the upstream UDP pool unless it is full; returns its index.
+    fn new_upstream_udp(&mut self) -> Option<usize> {
+        let l = &self.limits;
+        if self.upstream_udp.len() >= l.upstream_udp_sockets {
+            return None;
+        }
+        let sock = udp::Socket::new(
+            udp_socket(l.upstream_udp_rx_packets, l.upstream_udp_rx_bytes),
+            udp_socket(l.upstream_udp_tx_packets, l.upstream_udp_tx_bytes),
+        );
+        self.upstream_udp.push(UpstreamUdp {
+            handle: self.sockets.add(sock),
+            port: None,
+        });
+        Some(self.upstream_udp.len() - 1)
     }
 
     /// Releases the upstream UDP socket bound to `local_port` (datagrams still waiting

@@ -51,6 +51,10 @@ pub fn main(p: Platform) -> i32 {
         None => {}
     }
 
+    if cfg.bench_hypercalls > 0 {
+        bench_hypercalls(&p, cfg.bench_hypercalls);
+    }
+
     let mut p = p;
     let mut seed = [0u8; 32];
     p.fill_random(&mut seed);
@@ -383,6 +387,24 @@ fn log_limits(e: &EngineConfig, cfg: &Config) {
         l.max_referrals,
         l.max_cname_chain,
         l.query_timeout.as_millis()
+    );
+}
+
+/// `--bench-hypercalls=N`: times `n` wall-clock reads, the cheapest call that leaves the
+/// guest on hvt (one WALLTIME hypercall, one VM exit each; on unix a clock read), and
+/// logs the mean cost of one. `cargo xtask bench` reads this line to compute the packet
+/// rate that VM exits alone allow.
+fn bench_hypercalls(p: &Platform, n: u32) {
+    let start = p.now();
+    let mut sink = 0u64;
+    for _ in 0..n {
+        sink = sink.wrapping_add(p.wall_clock_ns());
+    }
+    let total = p.now().saturating_sub(start);
+    log::info!(
+        "bench: {n} hypercalls in {total} ns: {} ns per round trip (checksum {})",
+        total / u64::from(n),
+        sink & 0xff
     );
 }
 

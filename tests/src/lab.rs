@@ -16,6 +16,7 @@ use std::process::Command;
 use std::time::{Duration, Instant};
 
 use crate::netns::{Netns, Proc};
+use crate::relay::Relay;
 use crate::zones::{self, Server};
 use crate::{Result, dig::Dig};
 
@@ -44,6 +45,8 @@ pub struct Lab {
     dir: PathBuf,
     servers: Vec<Proc>,
     others: Vec<Proc>,
+    /// The delay relay in front of the servers, in a lab from [`Lab::start_delayed`].
+    relay: Option<Relay>,
     // Declared last: dropped after the processes above are killed.
     ns: Netns,
 }
@@ -52,6 +55,17 @@ impl Lab {
     /// Builds the namespace, the bridge and TAPs, starts NSD for every lab server and the
     /// optional services, and waits (bounded) until each answers.
     pub fn start(opts: LabOptions) -> Result<Lab> {
+        Self::start_inner(opts, None)
+    }
+
+    /// [`Lab::start`] with `delay` added to every round trip between a resolver and an
+    /// authoritative server, by a user-space relay ([`crate::relay`]) in front of the
+    /// servers; [`Lab::upstream_queries`] then counts the queries the servers got.
+    pub fn start_delayed(opts: LabOptions, delay: Duration) -> Result<Lab> {
+        Self::start_inner(opts, Some(delay))
+    }
+
+    fn start_inner(opts: LabOptions, delay: Option<Duration>) -> Result<Lab> {
         crate::packages::require(&["nsd", "dig"])?;
         if opts.unbound {
             crate::packages::require(&["unbound"])?;
@@ -67,12 +81,25 @@ impl Lab {
             dir,
             servers: Vec::new(),
             others: Vec::new(),
+            relay: None,
             ns,
         };
         lab.build_topology()?;
+        let port = if delay.is_some() {
+            crate::relay::BACKEND_PORT
+        } else {
+            53
+        };
         for server in zones::servers() {
-            let p = lab.start_nsd(&server)?;
+            let p = lab.start_nsd(&server, port)?;
             lab.servers.push(p);
+        }
+        if let Some(delay) = delay {
+            let addrs: Vec<&str> = zones::servers()
+                .iter()
+                .flat_map(|s| s.addrs.iter().copied())
+                .collect();
+            lab.relay = Some(Relay::start(&lab.ns, &addrs, delay)?);
         }
         for server in zones::servers() {
             let zone = server.zones[0].0;
@@ -156,7 +183,12 @@ impl Lab {
         Ok(())
     }
 
-    fn start_nsd(&self, server: &Server) -> Result<Proc> {
+    /// Queries the relay passed to the servers so far (`None`: no relay in this lab).
+    pub fn upstream_queries(&self) -> Option<u64> {
+        self.relay.as_ref().map(Relay::forwarded)
+    }
+
+    fn start_nsd(&self, server: &Server, port: u16) -> Result<Proc> {
         let d = self.dir.join(format!("nsd-{}", server.name));
         std::fs::create_dir_all(&d).map_err(|e| format!("{}: {e}", d.display()))?;
         let mut conf = String::from("server:\n");
@@ -164,7 +196,7 @@ impl Lab {
             conf.push_str(&format!("  ip-address: {a}\n"));
         }
         conf.push_str(&format!(
-            "  port: 53\n  server-count: 1\n  username: \"\"\n  chroot: \"\"\n  database: \"\"\n  \
+            "  port: {port}\n  server-count: 1\n  username: \"\"\n  chroot: \"\"\n  database: \"\"\n  \
              zonelistfile: \"{d}/zone.list\"\n  xfrdfile: \"{d}/xfrd.state\"\n  \
              pidfile: \"{d}/nsd.pid\"\n  zonesdir: \"{d}\"\n  verbosity: 1\n  hide-version: yes\n  \
              refuse-any: no\nremote-control:\n  control-enable: no\n",
@@ -321,6 +353,7 @@ a.root-servers.test.     3600000 IN AAAA 2001:db8::1\n";
 
 impl Drop for Lab {
     fn drop(&mut self) {
+        self.relay = None;
         for p in self.servers.iter_mut().chain(self.others.iter_mut()) {
             p.kill();
         }

@@ -4,7 +4,8 @@
 //! with a CNAME chain across zones, a glueless delegation, a zone whose only server speaks
 //! IPv6, a name whose TXT RRset does not fit in 1232 bytes (so UDP answers are truncated
 //! and resolvers must retry over TCP), names that do not exist and names without the
-//! asked type.
+//! asked type. And a wildcard zone, [`BENCH_ZONE`], with as many names as a benchmark
+//! wants.
 
 /// One authoritative server of the lab: the addresses it listens on and its zones.
 pub struct Server {
@@ -18,6 +19,10 @@ pub struct Server {
 
 /// The lab's root server addresses (what `--root-hints` gets).
 pub const ROOT_HINTS: &[&str] = &["198.51.100.1", "2001:db8::1"];
+
+/// A zone with a wildcard A record (TTL one day) for benchmarks: any name under it
+/// resolves, one delegation below `example.`.
+pub const BENCH_ZONE: &str = "bench.example.";
 
 const SOA_TIMES: &str = "1 1800 900 604800 300";
 
@@ -97,7 +102,9 @@ pub fn servers() -> Vec<Server> {
                      cdn IN NS ns1.cdn.example.\n\
                      ns1.cdn IN A 203.0.113.20\n\
                      hosting IN NS ns1.hosting.example.\n\
-                     ns1.hosting IN A 203.0.113.30\n",
+                     ns1.hosting IN A 203.0.113.30\n\
+                     bench IN NS ns1.bench.example.\n\
+                     ns1.bench IN A 203.0.113.40\n",
                 ),
             )],
         },
@@ -161,6 +168,22 @@ pub fn servers() -> Vec<Server> {
                     "ns.hosting.example.",
                     "@ IN NS ns.hosting.example.\n\
                      www IN A 203.0.113.81\n",
+                ),
+            )],
+        },
+        Server {
+            // For `cargo xtask bench`: a wildcard, so every name under it exists and can
+            // be fetched cold or cached in any number.
+            name: "bench",
+            addrs: &["203.0.113.40"],
+            zones: vec![(
+                BENCH_ZONE,
+                zone(
+                    BENCH_ZONE,
+                    "ns1.bench.example.",
+                    "@ IN NS ns1.bench.example.\n\
+                     ns1 IN A 203.0.113.40\n\
+                     * 86400 IN A 203.0.113.99\n",
                 ),
             )],
         },

@@ -5,6 +5,7 @@
 //! an hvt image's program headers and Solo5 notes back, also for tests).
 
 pub mod arch;
+pub mod bench;
 pub mod build;
 pub mod build_tender;
 pub mod cargo;
@@ -44,6 +45,15 @@ commands:
                   -- ARGS                 passed on to cargo test
   fuzz          run the engine's fuzz targets (nightly + cargo-fuzz)
                   --seconds N (default 600)  [client_query] [upstream_response]
+  bench         the performance table: builds release images, starts the lab, runs
+                the engine's criterion bench, dnsperf against hvt (tender, and
+                solo5-hvt if on PATH), unix and Unbound, the exit-cost limit, cold
+                recursion over delayed links and the footprint; prints one table and
+                writes target/bench/bench.{md,json,svg} (root, no internet)
+                  --parts engine,cached,exits,cold,footprint   (default: all)
+                  --duration S  --clients 1,4,16,64  --names N  --engine-names 1000,…
+                  --delay MS  --cold-names N  --boots N  --out DIR
+                  --short                 a few seconds per part (what `test` runs)
   help          this text";
 
 /// An error that ends the task: printed as one line, exit status 1.
@@ -78,6 +88,7 @@ pub fn run(args: &[String]) -> Result<()> {
         "demo" => demo::run(rest),
         "run" => run::run(rest),
         "fuzz" => fuzz::run(rest),
+        "bench" => bench::run(rest),
         "help" | "--help" | "-h" => {
             println!("{USAGE}");
             Ok(())

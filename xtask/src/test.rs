@@ -38,9 +38,15 @@ pub fn run(args: &[String]) -> Result<()> {
     if !status.success() {
         return Err(error("tests failed (cargo's report is above)"));
     }
-    // A smoke run of each fuzz target, so they keep building and a shallow crash shows.
-    for target in crate::fuzz::TARGETS {
-        crate::fuzz::fuzz(target, FUZZ_SMOKE_SECONDS)?;
+    // Skipped when a test filter was given (someone is running a few tests, not the suite).
+    if passthrough.is_empty() {
+        // A smoke run of each fuzz target, so they keep building and a shallow crash shows.
+        for target in crate::fuzz::TARGETS {
+            crate::fuzz::fuzz(target, FUZZ_SMOKE_SECONDS)?;
+        }
+        // The benchmark's short mode, so `cargo xtask bench` cannot rot unnoticed.
+        println!("running: cargo xtask bench --short");
+        crate::bench::run(&["--short".to_string()])?;
     }
     Ok(())
 }

@@ -50,10 +50,39 @@ enum Kind {
     NxDomain,
 }
 
-#[derive(Clone, Debug, PartialEq, Eq, Hash)]
+#[derive(Clone, Debug, PartialEq, Eq)]
 struct Key {
     name: Name,
     kind: Kind,
+}
+
+/// Hashes the name as its lower-cased wire labels in one `write`, plus the kind.
+///
+/// `Name`'s own `Hash` feeds the hasher one lower-cased byte at a time, and with SipHash
+/// that was the largest single cost of a cache hit (several hashes per query; profiled
+/// with callgrind for issue 7). Equal keys still hash equally: `Name`'s `Eq` ignores
+/// ASCII case and so does this.
+impl Hash for Key {
+    fn hash<H: core::hash::Hasher>(&self, h: &mut H) {
+        // A name is at most 255 bytes on the wire; flush in chunks all the same, so no
+        // name can index past the buffer.
+        let mut buf = [0u8; 256];
+        let mut n = 0;
+        for label in self.name.iter() {
+            if n + 1 + label.len() > buf.len() {
+                h.write(&buf[..n]);
+                n = 0;
+            }
+            buf[n] = label.len() as u8;
+            n += 1;
+            for (d, s) in buf[n..].iter_mut().zip(label) {
+                *d = s.to_ascii_lowercase();
+            }
+            n += label.len().min(buf.len() - n);
+        }
+        h.write(&buf[..n]);
+        self.kind.hash(h);
+    }
 }
 
 #[derive(Clone, Debug)]
@@ -460,6 +489,30 @@ mod tests {
             RData::SOA(SOA::new(name("ns."), name("h."), 1, 1, 1, 1, min)),
         )
     }
+    #[test]
+    fn key_hash_ignores_case_and_matches_eq() {
+        let h = KeyedHasher::new(1, 2);
+        let k = |s: &str, kind| Key {
+            name: name(s),
+            kind,
+        };
+        let a = k("WwW.Example.COM.", Kind::Type(RecordType::A));
+        let b = k("www.example.com.", Kind::Type(RecordType::A));
+        assert_eq!(a, b);
+        assert_eq!(hash_one(&h, &a), hash_one(&h, &b));
+        let c = k("www.example.com.", Kind::NxDomain);
+        assert_ne!(hash_one(&h, &b), hash_one(&h, &c));
+        // Label boundaries count: "ab.c" and "a.bc" differ.
+        assert_ne!(
+            hash_one(&h, &k("ab.c.", Kind::NxDomain)),
+            hash_one(&h, &k("a.bc.", Kind::NxDomain))
+        );
+        // The longest names hash without trouble.
+        let a63 = "a".repeat(63);
+        let long = format!("{a63}.{a63}.{a63}.{}.", "b".repeat(61));
+        let _ = hash_one(&h, &k(&long, Kind::NxDomain));
+    }
+
     fn policy() -> Policy {
         Policy::new(
             Duration::from_secs(5),

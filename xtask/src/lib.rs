@@ -14,6 +14,7 @@ pub mod dist;
 pub mod elf;
 pub mod run;
 pub mod test;
+pub mod test_aarch64;
 
 use std::fmt;
 
@@ -41,6 +42,11 @@ commands:
                 packages), builds both images, the unix build and the tender (release),
                 then runs `cargo test --workspace`
                   -- ARGS                 passed on to cargo test
+  test-aarch64  boot the aarch64 image for real: builds it, the aarch64 tender and
+                stub-dns (release), fetches Debian's arm64 kernel and busybox, and
+                boots them in QEMU (TCG, EL2) with KVM inside; the unikernel must
+                answer ping and a DNS query (needs qemu-system-arm, installed if root)
+                  --timeout SECONDS       bound on the emulated machine (default 300)
   help          this text";
 
 /// An error that ends the task: printed as one line, exit status 1.
@@ -72,6 +78,7 @@ pub fn run(args: &[String]) -> Result<()> {
         "build" => build::run(rest),
         "build-tender" => build_tender::run(rest),
         "test" => test::run(rest),
+        "test-aarch64" => test_aarch64::run(rest),
         "demo" => demo::run(rest),
         "run" => run::run(rest),
         "help" | "--help" | "-h" => {

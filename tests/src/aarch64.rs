@@ -16,7 +16,7 @@ use std::fs;
 use std::io::{BufRead, BufReader, Write};
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
-use std::sync::mpsc;
+use std::sync::{Mutex, mpsc};
 use std::time::{Duration, Instant};
 
 use crate::{Result, run_checked};
@@ -93,13 +93,22 @@ pub fn cache_dir() -> PathBuf {
 }
 
 /// Fetches what is missing, builds the initramfs and boots it; `Ok` only on a [`PASS`].
-pub fn run(art: &Artifacts, timeout: Duration) -> Result<Report> {
+/// `label` names this run's initramfs and console log (`target/aarch64-vm/console-LABEL.log`),
+/// so that runs in parallel keep theirs apart.
+pub fn run(art: &Artifacts, label: &str, timeout: Duration) -> Result<Report> {
     crate::packages::require(&["qemu-system-aarch64"])?;
     let cache = cache_dir();
-    let guest = fetch_guest(&cache)?;
-    let initrd = cache.join("initrd.cpio");
+    let guest = {
+        static FETCH: Mutex<()> = Mutex::new(());
+        let _one_at_a_time = FETCH.lock().unwrap_or_else(|e| e.into_inner());
+        fetch_guest(&cache)?
+    };
+    let initrd = cache.join(format!("initrd-{label}.cpio"));
     write_initramfs(&initrd, &guest, art)?;
-    boot(&guest.kernel, &initrd, &cache.join("console.log"), timeout)
+    let log = cache.join(format!("console-{label}.log"));
+    let result = boot(&guest.kernel, &initrd, &log, label, timeout);
+    let _ = fs::remove_file(&initrd);
+    result
 }
 
 /// Files taken from Debian's arm64 packages.
@@ -399,7 +408,13 @@ pub fn qemu_command(kernel: &Path, initrd: &Path) -> Command {
 
 /// Boots the machine, copies the console to `log` and stderr, and waits (bounded) for
 /// the verdict.
-pub fn boot(kernel: &Path, initrd: &Path, log: &Path, timeout: Duration) -> Result<Report> {
+pub fn boot(
+    kernel: &Path,
+    initrd: &Path,
+    log: &Path,
+    label: &str,
+    timeout: Duration,
+) -> Result<Report> {
     let start = Instant::now();
     let mut child = qemu_command(kernel, initrd)
         .stdin(Stdio::null())
@@ -444,7 +459,7 @@ pub fn boot(kernel: &Path, initrd: &Path, log: &Path, timeout: Duration) -> Resu
         match rx.recv_timeout(left) {
             Ok((at, line)) => {
                 let _ = writeln!(file, "[{:7.2}] {line}", at.as_secs_f64());
-                eprintln!("aarch64 vm [{:6.2}s] {line}", at.as_secs_f64());
+                eprintln!("aarch64 {label} [{:6.2}s] {line}", at.as_secs_f64());
                 if machine_boot.is_none() && line.starts_with("e2e-aarch64: init at") {
                     machine_boot = Some(at);
                 }

@@ -33,7 +33,7 @@ pub fn run(args: &[String]) -> Result<()> {
         timeout = Duration::from_secs(secs);
     }
     let art = build_artifacts()?;
-    let r = e2e::aarch64::run(&art, timeout).map_err(error)?;
+    let r = e2e::aarch64::run(&art, "xtask", timeout).map_err(error)?;
     println!(
         "aarch64: PASS — {} booted under emulated arm64 KVM\n  \
          emulated machine boot (QEMU start to /init): {:.2} s\n  \

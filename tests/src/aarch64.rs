@@ -170,6 +170,9 @@ pub fn fetch_guest(cache: &Path) -> Result<GuestFiles> {
             format!("apt-cache depends linux-image-cloud-arm64 named no kernel: {deps}")
         })?;
     let debs = apt.join("debs");
+    // Only this run's packages (an older kernel left behind would be picked up too).
+    let _ = fs::remove_dir_all(&debs);
+    fs::create_dir_all(&debs).map_err(|e| format!("{}: {e}", debs.display()))?;
     eprintln!("aarch64: downloading {kernel_pkg} and busybox-static (arm64)");
     run_checked(apt_cmd("apt-get").current_dir(&debs).args([
         "download",

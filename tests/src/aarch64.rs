@@ -9,7 +9,9 @@
 //! the kernel's `tun.ko`, the tender, the image and `stub-dns` (this crate's one-zone DNS
 //! server, cross-built), and boots it. Its `/init` ([`INIT`]) does the test inside and ends
 //! with one line, [`PASS`] or [`FAIL`] plus the reason, on the serial console; the host
-//! reads that line. Every wait is bounded, inside and outside; on a failure or a hang the
+//! reads that line. Inside, the unikernel serves (ping, a lookup forwarded to `stub-dns`),
+//! then faults and panics on purpose (`--selftest=`), each of which must be reported and
+//! end with status 255. Every wait is bounded, inside and outside; on a failure or a hang the
 //! console tail is part of the error.
 
 use std::fs;
@@ -295,8 +297,18 @@ timeout 60 /tender --mem=64 --net:service=tap0 /resolver.hvt --ipv4=10.0.0.2/24 
 st=$?
 sed 's/^/fault| /' /tmp/fault.log
 [ $st -eq 255 ] || fail "--selftest=fault: tender exit status $st, expected 255 (abort)"
-grep -q 'Solo5: trap: aarch64 synchronous exception' /tmp/fault.log ||
-    fail "--selftest=fault: no 'Solo5: trap:' report from the exception vectors"
+grep -q 'Solo5: trap: aarch64 synchronous exception.*data abort' /tmp/fault.log &&
+    grep -q 'far=0x0000000000000008' /tmp/fault.log ||
+    fail "--selftest=fault: no 'Solo5: trap:' data abort at 0x8 from the exception vectors"
+
+# 3. Panic: a Rust panic must print its message and location and halt with 255.
+timeout 60 /tender --mem=64 --net:service=tap0 /resolver.hvt --ipv4=10.0.0.2/24 \
+    --selftest=panic >/tmp/panic.log 2>&1
+st=$?
+sed 's/^/panic| /' /tmp/panic.log
+[ $st -eq 255 ] || fail "--selftest=panic: tender exit status $st, expected 255 (abort)"
+grep -q 'selftest=panic: a deliberate panic' /tmp/panic.log && grep -q 'app.rs' /tmp/panic.log ||
+    fail "--selftest=panic: the panic message or its location is missing"
 
 finish "E2E-AARCH64: PASS"
 "#;

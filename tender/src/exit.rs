@@ -107,6 +107,11 @@ pub enum Fatal {
     Unhandled {
         reason: u32,
     },
+    /// aarch64: an exception taken before the guest installed its own vectors (the
+    /// tender's placeholder vectors reported it; `what` names the vector).
+    EarlyException {
+        what: String,
+    },
     /// A guest store into guest RAM the image maps read-only (text/rodata), which KVM
     /// reported as an MMIO exit.
     ReadOnlyWrite {
@@ -232,6 +237,12 @@ impl fmt::Display for Fatal {
                 "Guest write to read-only memory at gpa=0x{gpa:x} (a text or rodata page of \
                  the image; KVM reported it as MMIO, exit_reason=0x{:x})",
                 reason::MMIO
+            ),
+            Fatal::EarlyException { what } => write!(
+                f,
+                "Guest took an exception before installing its own exception vectors \
+                 (VBAR_EL1): {what}; the tender's placeholder vectors stopped it. A wrong \
+                 entry point or a fault in the start code? esr_el1/elr_el1/far_el1 below"
             ),
             Fatal::Guest(e) => write!(f, "{e}"),
             Fatal::HostIo(s) => write!(f, "{s}"),

@@ -19,6 +19,7 @@ pub const TOOLS: &[(&str, &str)] = &[
     ("kdig", "knot-dnsutils"),
     ("ping", "iputils-ping"),
     ("ip", "iproute2"),
+    ("qemu-system-aarch64", "qemu-system-arm"),
 ];
 
 static INSTALL: Mutex<()> = Mutex::new(());

@@ -16,6 +16,7 @@ pub mod elf;
 pub mod fuzz;
 pub mod run;
 pub mod test;
+pub mod test_aarch64;
 
 use std::fmt;
 
@@ -54,6 +55,11 @@ commands:
                   --duration S  --clients 1,4,16,64  --names N  --engine-names 1000,…
                   --delay MS  --cold-names N  --boots N  --out DIR
                   --short                 a few seconds per part (what `test` runs)
+  test-aarch64  boot the aarch64 image for real: builds it, the aarch64 tender and
+                stub-dns (release), fetches Debian's arm64 kernel and busybox, and
+                boots them in QEMU (TCG, EL2) with KVM inside; the unikernel must
+                answer ping and a DNS query (needs qemu-system-arm, installed if root)
+                  --timeout SECONDS       bound on the emulated machine (default 300)
   help          this text";
 
 /// An error that ends the task: printed as one line, exit status 1.
@@ -85,6 +91,7 @@ pub fn run(args: &[String]) -> Result<()> {
         "build" => build::run(rest),
         "build-tender" => build_tender::run(rest),
         "test" => test::run(rest),
+        "test-aarch64" => test_aarch64::run(rest),
         "demo" => demo::run(rest),
         "run" => run::run(rest),
         "fuzz" => fuzz::run(rest),

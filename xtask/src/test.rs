@@ -11,7 +11,16 @@ use crate::{Result, build, build_tender, cargo, dist, error};
 const FUZZ_SMOKE_SECONDS: u64 = 20;
 
 /// The tools the end-to-end tests run (see `e2e::packages::TOOLS` for their packages).
-pub const TOOLS: &[&str] = &["ip", "ping", "nsd", "unbound", "dig", "dnsmasq", "dnsperf"];
+pub const TOOLS: &[&str] = &[
+    "ip",
+    "ping",
+    "nsd",
+    "unbound",
+    "dig",
+    "dnsmasq",
+    "dnsperf",
+    "qemu-system-aarch64",
+];
 
 pub fn run(args: &[String]) -> Result<()> {
     // Everything after `--` goes to `cargo test` (e.g. a test name filter).
@@ -73,10 +82,21 @@ pub fn build_artifacts() -> Result<Vec<(String, String)>> {
         target: None,
         profile: release,
     })?;
+    // tests/tests/aarch64.rs boots the aarch64 image under an aarch64 tender.
+    let a64_tender = build_tender::build(&Options {
+        arch: Arch::Aarch64,
+        target: None,
+        profile: Profile::Release,
+    })?;
+    let stub_dns = crate::test_aarch64::build_stub_dns()?;
+    let a64_image = dist::arch_dir(Arch::Aarch64)?.join("resolver.hvt");
     let show = |p: &std::path::Path| p.to_string_lossy().into_owned();
     Ok(vec![
         ("E2E_HVT_IMAGE".into(), show(&img.path)),
         ("E2E_UNIX_BIN".into(), show(&unix)),
         ("E2E_TENDER".into(), show(&tender)),
+        ("E2E_AARCH64_IMAGE".into(), show(&a64_image)),
+        ("E2E_AARCH64_TENDER".into(), show(&a64_tender)),
+        ("E2E_AARCH64_STUB_DNS".into(), show(&stub_dns)),
     ])
 }

@@ -75,6 +75,8 @@ impl Cpu for Aarch64 {
         set(vcpu, reg::TCR_EL1, TCR_EL1, "TCR_EL1")?;
         set(vcpu, reg::TTBR0_EL1, PGD_BASE, "TTBR0_EL1")?;
         set(vcpu, reg::SCTLR_EL1, SCTLR_EL1, "SCTLR_EL1")?;
+        // Not in Solo5: placeholder vectors until the guest installs its own (see mod.rs).
+        set(vcpu, reg::VBAR_EL1, EARLY_VECTORS, "VBAR_EL1")?;
 
         set(vcpu, reg::PSTATE, PSTATE, "PSTATE")?;
         set(vcpu, reg::SP_EL1, mem_size - 16, "SP_EL1")?;
@@ -92,6 +94,7 @@ impl Cpu for Aarch64 {
             ("elr_el1", reg::ELR_EL1),
             ("esr_el1", reg::ESR_EL1),
             ("far_el1", reg::FAR_EL1),
+            ("vbar_el1", reg::VBAR_EL1),
             ("sctlr_el1", reg::SCTLR_EL1),
         ];
         names

@@ -1,6 +1,14 @@
 //! aarch64: Solo5's boot layout (PGD 0x1000, PUD 0x2000, four PMDs 0x3000-0x6fff, PTE
 //! 0x7000; MMU on, EL1h) and MMIO hypercalls at 0x1_0000_0000 + 8 × nr. See `hvt-abi.md`
-//! §4. Written from the v0.12.1 source; not yet run on an arm64 host.
+//! §4. Written from the v0.12.1 source and run under arm64 KVM (an emulated machine, see
+//! `tests/src/aarch64.rs`).
+//!
+//! One addition to Solo5's layout: placeholder exception vectors at [`EARLY_VECTORS`].
+//! Solo5 leaves VBAR_EL1 at 0, which is unmapped, so an exception before the guest
+//! installs its own vectors (a wrong entry point, a fault in the start code) makes the
+//! vCPU fault forever at EL1, inside `KVM_RUN`: a silent hang. The placeholders turn it
+//! into an MMIO write at [`EARLY_TRAP_MMIO`] + 8 × vector, which the tender reports with
+//! ESR/ELR/FAR (the x86_64 counterpart is the triple-fault exit).
 
 #[cfg(target_arch = "aarch64")]
 mod kvm;
@@ -16,6 +24,13 @@ pub const PGD_BASE: u64 = 0x1000;
 pub const PUD_BASE: u64 = 0x2000;
 pub const PMD_BASE: u64 = 0x3000;
 pub const PTE_BASE: u64 = 0x7000;
+/// The placeholder vector table: a page below the boot info that Solo5 leaves unused,
+/// mapped read-only and EL1-executable. VBAR_EL1 points here at entry.
+pub const EARLY_VECTORS: u64 = 0x8000;
+/// Where the placeholder vector `v` (0..16) writes: `EARLY_TRAP_MMIO + 8 × v`, inside
+/// the MMIO window but away from the hypercalls (0x1_0000_0008..) and Solo5's net-ring
+/// kick (0x1_0000_0100).
+pub const EARLY_TRAP_MMIO: u64 = 0x1_0000_f000;
 /// Guest RAM ends where the MMIO window starts.
 pub const MMIO_BASE: u64 = 0x1_0000_0000;
 pub const MMIO_SIZE: u64 = 0x4000_0000;
@@ -42,6 +57,9 @@ const MT_NORMAL: u64 = 4;
 /// Pages of the boot-info area: Normal, read-only, never executable.
 pub const PAGE_NORMAL_RO: u64 =
     DESC_PAGE | AF | SH_INNER | attr_index(MT_NORMAL) | PXN | UXN | AP_RDONLY;
+/// The placeholder vector page: Normal, read-only, EL1-executable.
+pub const PAGE_NORMAL_RO_EXEC: u64 =
+    DESC_PAGE | AF | SH_INNER | attr_index(MT_NORMAL) | UXN | AP_RDONLY;
 /// Pages from 0x100000: Normal, read/write, EL1-executable.
 pub const PAGE_NORMAL_EXEC: u64 = DESC_PAGE | AF | SH_INNER | attr_index(MT_NORMAL) | UXN;
 /// 2 MiB blocks of RAM: Normal, read/write, EL1-executable.
@@ -101,6 +119,37 @@ pub mod reg {
     pub const ESR_EL1: u64 = sys(3, 0, 5, 2, 0);
     pub const FAR_EL1: u64 = sys(3, 0, 6, 0, 0);
     pub const ELR_EL1: u64 = core(35 * 8);
+    pub const VBAR_EL1: u64 = sys(3, 0, 12, 0, 0);
+}
+
+/// One placeholder vector entry (each is 0x80 bytes; the rest stays zero):
+/// `movz x16, #lo; movk x16, #hi, lsl #16; movk x16, #1, lsl #32; str w16, [x16]; b .`,
+/// a 32-bit register-indirect store (a valid syndrome, so KVM forwards it as MMIO).
+pub fn early_vector_code(vector: u32) -> [u32; 5] {
+    let addr = EARLY_TRAP_MMIO + 8 * u64::from(vector);
+    let x16 = 16;
+    let lo = (addr & 0xffff) as u32;
+    let hi = ((addr >> 16) & 0xffff) as u32;
+    [
+        0xd280_0000 | (lo << 5) | x16,  // movz x16, #lo
+        0xf2a0_0000 | (hi << 5) | x16,  // movk x16, #hi, lsl #16
+        0xf2c0_0000 | (1 << 5) | x16,   // movk x16, #1, lsl #32
+        0xb900_0000 | (x16 << 5) | x16, // str w16, [x16]
+        0x1400_0000,                    // b .
+    ]
+}
+
+/// Names an exception vector (0..16): its kind and where it came from.
+pub fn vector_name(vector: u32) -> String {
+    const KINDS: [&str; 4] = ["synchronous", "IRQ", "FIQ", "SError"];
+    const ORIGINS: [&str; 4] = [
+        "current EL with SP_EL0",
+        "current EL with SP_ELx",
+        "lower EL, AArch64",
+        "lower EL, AArch32",
+    ];
+    let v = (vector & 0xf) as usize;
+    format!("{} exception from {}", KINDS[v % 4], ORIGINS[v / 4])
 }
 
 /// Writes the identity map: RAM up to `mem.size()` and the MMIO window.
@@ -114,6 +163,16 @@ pub fn setup_memory(mem: &mut GuestMem) -> Result<(), GuestAccess> {
             PAGE_NORMAL_EXEC
         };
         mem.write_u64(PTE_BASE + paddr / 0x1000 * 8, paddr | prot)?;
+    }
+    mem.write_u64(
+        PTE_BASE + EARLY_VECTORS / 0x1000 * 8,
+        EARLY_VECTORS | PAGE_NORMAL_RO_EXEC,
+    )?;
+    for v in 0..16 {
+        for (i, insn) in early_vector_code(v).into_iter().enumerate() {
+            let at = EARLY_VECTORS + 0x80 * u64::from(v) + 4 * i as u64;
+            mem.slice_mut(at, 4)?.copy_from_slice(&insn.to_le_bytes());
+        }
     }
     mem.write_u64(PMD_BASE, PTE_BASE | DESC_TABLE)?;
     // The four PMD tables are contiguous, so 2 MiB block i is entry i of them all.
@@ -151,6 +210,17 @@ pub fn decode(exit: &Exit) -> Result<(u32, u64), Fatal> {
                 ((addr - AARCH64_HYPERCALL_MMIO_BASE) >> 3) as u32,
                 u64::from(value),
             ))
+        }
+        Exit::Mmio {
+            addr,
+            len: 4,
+            write: true,
+            ..
+        } if (EARLY_TRAP_MMIO..EARLY_TRAP_MMIO + 16 * 8).contains(&addr) => {
+            let vector = ((addr - EARLY_TRAP_MMIO) >> 3) as u32;
+            Err(Fatal::EarlyException {
+                what: vector_name(vector),
+            })
         }
         Exit::Mmio {
             addr, len, write, ..
@@ -213,6 +283,56 @@ mod tests {
         assert_eq!(PAGE_NORMAL_RO, 0x0060_0000_0000_0793);
         assert_eq!(r(PTE_BASE + 0x100 * 8), 0x10_0000 | PAGE_NORMAL_EXEC);
         assert_eq!(PAGE_NORMAL_EXEC, 0x0040_0000_0000_0713);
+    }
+
+    #[test]
+    fn placeholder_vectors_store_to_the_early_trap_window() {
+        // Encodings as `llvm-mc -triple=aarch64 -show-encoding` gives them: movz x16, #0xf020; movk x16, #0x0,
+        // lsl #16; movk x16, #0x1, lsl #32; str w16, [x16]; b .
+        assert_eq!(
+            early_vector_code(4),
+            [
+                0xd29e_0410,
+                0xf2a0_0010,
+                0xf2c0_0030,
+                0xb900_0210,
+                0x1400_0000
+            ]
+        );
+        let mut mem = GuestMem::new(4 << 20).unwrap();
+        setup_memory(&mut mem).unwrap();
+        assert_eq!(
+            mem.read_u64(PTE_BASE + 8 * 8).unwrap(),
+            EARLY_VECTORS | PAGE_NORMAL_RO_EXEC
+        );
+        assert_eq!(PAGE_NORMAL_RO_EXEC, 0x0040_0000_0000_0793);
+        assert_eq!(
+            mem.read_u64(PTE_BASE + 7 * 8).unwrap(),
+            0,
+            "0x7000 stays unmapped"
+        );
+        assert_eq!(
+            mem.read_u64(PTE_BASE + 9 * 8).unwrap(),
+            0,
+            "0x9000 stays unmapped"
+        );
+        assert_eq!(
+            mem.slice(EARLY_VECTORS + 0x200, 4).unwrap(),
+            0xd29e_0410u32.to_le_bytes()
+        );
+        let trap = Exit::Mmio {
+            addr: EARLY_TRAP_MMIO + 8 * 4,
+            len: 4,
+            write: true,
+            value: 0,
+        };
+        let Err(f) = decode(&trap) else { panic!() };
+        assert!(
+            f.to_string()
+                .contains("synchronous exception from current EL with SP_ELx"),
+            "{f}"
+        );
+        assert!(f.wants_registers());
     }
 
     #[test]

@@ -623,3 +623,16 @@ fn every_substring_of_a_full_line_is_handled() {
         }
     }
 }
+
+/// The README's boot argument reference is `--help`'s text: it cannot drift.
+#[test]
+fn readme_lists_the_boot_arguments_as_help_prints_them() {
+    let readme = include_str!("../../README.md");
+    let usage = config::usage();
+    // The README shows the text after the first (usage) line.
+    let body = usage.split_once('\n').map_or(usage.as_str(), |(_, b)| b);
+    assert!(
+        readme.contains(body),
+        "README.md's boot argument block differs from `--help`; paste this in:\n{body}"
+    );
+}

@@ -335,7 +335,7 @@ pub(crate) enum Probe<'a> {
     Hit(WireHit<'a>),
     /// Nothing usable: [`Cache::lookup`] would return `None` too.
     Miss,
-    /// Something only the full path handles (an expired entry, no pre-encoded form).
+    /// Something only the full path handles (an entry to drop, no pre-encoded form).
     Decline,
 }
 
@@ -641,8 +641,9 @@ impl<S: BuildHasher> Cache<S> {
 
     /// [`Cache::lookup`] for the fast answer path, fresh data only and borrowed: the
     /// pre-encoded records instead of a clone. Decides exactly as `lookup(now, name,
-    /// rtype, min_rank, false)` would and touches the same entries, or declines
-    /// (anything expired, anything without a pre-encoded form). `key` holds the name.
+    /// rtype, min_rank, false)` would and touches the same entries, or declines (an
+    /// entry expired past the stale window, which `lookup` would drop; an entry without
+    /// a pre-encoded form). `key` holds the name.
     pub(crate) fn lookup_wire(
         &mut self,
         now: Instant,
@@ -652,24 +653,31 @@ impl<S: BuildHasher> Cache<S> {
     ) -> Probe<'_> {
         // The NXDOMAIN entry first, by peeking: there rarely is one, and then the typed
         // entry's single `get` (which promotes it) can hand out its reference.
+        let w = self.policy.stale_window;
         let nx = match self.lru.peek(key.with(Kind::NxDomain)) {
             None => None,
-            Some(e) if !Self::is_fresh(e, now) => return Probe::Decline,
-            Some(e) => Some((e.rank >= min_rank).then_some(e.inserted)),
+            Some(e) => match Self::usable(e, now, min_rank, w) {
+                None => return Probe::Decline,
+                Some(ok) => Some(ok.then_some(e.inserted)),
+            },
         };
         let Some(nx) = nx else {
             return match self.lru.get(key.with(Kind::Type(rtype))) {
                 None => Probe::Miss,
-                Some(e) if !Self::is_fresh(e, now) => Probe::Decline,
-                Some(e) if e.rank < min_rank => Probe::Miss,
-                Some(e) => Self::wire_hit(e, now),
+                Some(e) => match Self::usable(e, now, min_rank, w) {
+                    None => Probe::Decline,
+                    Some(false) => Probe::Miss,
+                    Some(true) => Self::wire_hit(e, now),
+                },
             };
         };
         // Both may be cached: promote in `lookup`'s order, then borrow the newer.
         let typed = match self.lru.get(key.with(Kind::Type(rtype))) {
             None => None,
-            Some(e) if !Self::is_fresh(e, now) => return Probe::Decline,
-            Some(e) => (e.rank >= min_rank).then_some(e.inserted),
+            Some(e) => match Self::usable(e, now, min_rank, w) {
+                None => return Probe::Decline,
+                Some(ok) => ok.then_some(e.inserted),
+            },
         };
         let _ = self.lru.get(key.with(Kind::NxDomain));
         let winner = match (typed, nx) {
@@ -682,6 +690,21 @@ impl<S: BuildHasher> Cache<S> {
             Some(e) => Self::wire_hit(e, now),
             None => Probe::Decline,
         }
+    }
+
+    /// What `get(.., allow_stale: false)` makes of an entry: `Some(true)` a hit,
+    /// `Some(false)` passed over unchanged (rank too low, or stale), `None` dropped
+    /// (expired past the stale window), which only the full path does.
+    fn usable(e: &Entry, now: Instant, min_rank: Rank, window: Option<Duration>) -> Option<bool> {
+        if e.rank < min_rank {
+            return Some(false);
+        }
+        if Self::is_fresh(e, now) {
+            return Some(true);
+        }
+        window
+            .is_some_and(|w| now < e.expires.saturating_add(w))
+            .then_some(false)
     }
 
     fn wire_hit(e: &Entry, now: Instant) -> Probe<'_> {

@@ -335,3 +335,37 @@ fn fast_path_covers_the_common_hits() {
     assert!(!took);
     assert_eq!(t.fast.engine.stats().prefetches, before + 1);
 }
+
+/// A name that did not exist and then does: the expired NXDOMAIN entry stays cached for
+/// serve-stale, and the fresh A RRset next to it is still served by the fast path (the
+/// full path passes over the stale entry the same way).
+#[test]
+fn fast_path_passes_over_a_stale_nxdomain() {
+    let mut t = Twins::new();
+    let (m, _) = t.ask(
+        udp(1),
+        &query(1, "new.example.com.", RecordType::A, None, true, false),
+    );
+    assert_eq!(m.response_code, ResponseCode::NXDomain);
+    for net in [&mut t.fast, &mut t.full] {
+        for ip in [NS1_EXAMPLE, NS2_EXAMPLE] {
+            net.server(ip).zones[0]
+                .records
+                .push(a("new.example.com.", 300, "192.0.2.77"));
+        }
+    }
+    t.advance(Duration::from_secs(301));
+    let (m, took) = t.ask(
+        udp(2),
+        &query(2, "new.example.com.", RecordType::A, None, true, false),
+    );
+    assert!(!took);
+    assert_eq!(ips(&m), ["192.0.2.77"]);
+    t.advance(Duration::from_secs(1));
+    let (m, took) = t.ask(
+        udp(3),
+        &query(3, "NEW.example.com.", RecordType::A, None, true, false),
+    );
+    assert!(took, "a stale NXDOMAIN entry sent the hit to the full path");
+    assert_eq!(ips(&m), ["192.0.2.77"]);
+}

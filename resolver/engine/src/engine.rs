@@ -1891,18 +1891,32 @@ mod fast_path_tests {
         b
     }
 
-    fn input() -> impl Strategy<Value = Vec<u8>> {
-        let mutated = (
+    /// Well-formed queries for cached and uncached names, with any RD/CD/AD/Z bits.
+    fn clean() -> impl Strategy<Value = Vec<u8>> {
+        (
             any::<u16>(),
             0usize..NAMES.len(),
             prop::sample::select(vec![1u16, 5, 15, 16, 28, 41, 255]),
             prop::option::of(prop::sample::select(vec![0u16, 512, 1232, 65535])),
-            prop::collection::vec((any::<usize>(), any::<u8>()), 0..3),
-            prop::option::of(any::<usize>()),
-            prop::collection::vec(any::<u8>(), 0..3),
+            any::<bool>(),
+            prop::sample::select(vec![0u8, 0x10, 0x20, 0x40, 0x70]),
         )
-            .prop_map(|(id, k, qtype, edns, flips, cut, tail)| {
+            .prop_map(|(id, k, qtype, edns, rd, f3)| {
                 let mut b = query(id, NAMES[k], qtype, edns);
+                b[2] = u8::from(rd);
+                b[3] = f3;
+                b
+            })
+    }
+
+    fn input() -> impl Strategy<Value = Vec<u8>> {
+        let mutated = (
+            clean(),
+            prop::collection::vec((any::<usize>(), any::<u8>()), 1..3),
+            prop::option::weighted(0.2, any::<usize>()),
+            prop::option::weighted(0.2, prop::collection::vec(any::<u8>(), 1..3)),
+        )
+            .prop_map(|(mut b, flips, cut, tail)| {
                 for (at, v) in flips {
                     let i = at % b.len();
                     b[i] = v;
@@ -1910,10 +1924,14 @@ mod fast_path_tests {
                 if let Some(c) = cut {
                     b.truncate(c % (b.len() + 1));
                 }
-                b.extend(tail);
+                b.extend(tail.unwrap_or_default());
                 b
             });
-        prop_oneof![prop::collection::vec(any::<u8>(), 0..300), mutated]
+        prop_oneof![
+            1 => prop::collection::vec(any::<u8>(), 0..300),
+            2 => clean(),
+            3 => mutated,
+        ]
     }
 
     fn transmits(e: &mut Engine) -> Vec<Transmit> {

@@ -7,12 +7,14 @@
 //! recently used entries; the LRU's hasher is keyed from the engine's seed because the
 //! keys are chosen by whoever sends us queries.
 
+use alloc::boxed::Box;
 use alloc::vec::Vec;
+use core::borrow::Borrow;
 use core::hash::{BuildHasher, Hash};
 use core::time::Duration;
 
 use hickory_proto::rr::{Name, RData, Record, RecordType};
-use hickory_proto::serialize::binary::BinEncodable;
+use hickory_proto::serialize::binary::{BinEncodable, BinEncoder, NameEncoding};
 use lru::LruCache;
 
 use crate::time::Instant;
@@ -44,50 +46,244 @@ pub enum Data {
 }
 
 /// What a cache entry is keyed by: which type, or "the whole name" for NXDOMAIN.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
 enum Kind {
     Type(RecordType),
     NxDomain,
 }
 
-#[derive(Clone, Debug, PartialEq, Eq)]
-struct Key {
-    name: Name,
-    kind: Kind,
+impl Kind {
+    /// The three bytes that follow the name in a key.
+    fn tag(self) -> [u8; 3] {
+        match self {
+            Kind::Type(t) => {
+                let [hi, lo] = u16::from(t).to_be_bytes();
+                [0, hi, lo]
+            }
+            Kind::NxDomain => [1, 0, 0],
+        }
+    }
 }
 
-/// Hashes the name as its lower-cased wire labels in one `write`, plus the kind.
+/// The longest uncompressed wire name (RFC 1035 §3.1).
+pub(crate) const MAX_NAME: usize = 255;
+
+/// A key as bytes: the owner name as lower-cased, uncompressed wire labels, then the
+/// [`Kind`] tag. A wire name ends at its root label, so no two keys run into each other.
 ///
-/// `Name`'s own `Hash` feeds the hasher one lower-cased byte at a time, and with SipHash
-/// that was the largest single cost of a cache hit (several hashes per query; profiled
-/// with callgrind for issue 7). Equal keys still hash equally: `Name`'s `Eq` ignores
-/// ASCII case and so does this.
-impl Hash for Key {
-    fn hash<H: core::hash::Hasher>(&self, h: &mut H) {
-        // A name is at most 255 bytes on the wire; flush in chunks all the same, so no
-        // name can index past the buffer.
-        let mut buf = [0u8; 256];
+/// Stored keys are boxed bytes and are found by a `&[u8]` built on the stack
+/// ([`KeyBuf`]), from a `Name` or straight from a query's bytes: a lookup allocates
+/// nothing, and the hash is one `write` of a few dozen bytes. (Keys used to be `Name`s,
+/// cloned per lookup and hashed label by label; profiled with callgrind for issue 7.)
+/// Equal names in any letter case give equal keys.
+#[derive(Clone, Debug, PartialEq, Eq, Hash)]
+struct Key(Box<[u8]>);
+
+impl Borrow<[u8]> for Key {
+    fn borrow(&self) -> &[u8] {
+        &self.0
+    }
+}
+
+/// A key under construction, on the stack: a name, then any kind.
+#[derive(Clone)]
+pub(crate) struct KeyBuf {
+    buf: [u8; MAX_NAME + 3],
+    name_len: usize,
+}
+
+impl KeyBuf {
+    /// The key name of `name`; `None` if its wire form is longer than 255 bytes.
+    pub(crate) fn from_name(name: &Name) -> Option<Self> {
+        let mut k = KeyBuf {
+            buf: [0; MAX_NAME + 3],
+            name_len: 0,
+        };
         let mut n = 0;
-        for label in self.name.iter() {
-            if n + 1 + label.len() > buf.len() {
-                h.write(&buf[..n]);
-                n = 0;
-            }
-            buf[n] = label.len() as u8;
-            n += 1;
-            for (d, s) in buf[n..].iter_mut().zip(label) {
+        for label in name.iter() {
+            let len = u8::try_from(label.len()).ok()?;
+            let dst = k.buf.get_mut(n..n + 1 + label.len())?;
+            let (head, rest) = dst.split_first_mut()?;
+            *head = len;
+            for (d, s) in rest.iter_mut().zip(label) {
                 *d = s.to_ascii_lowercase();
             }
-            n += label.len().min(buf.len() - n);
+            n += 1 + label.len();
         }
-        h.write(&buf[..n]);
-        self.kind.hash(h);
+        // The root label.
+        *k.buf.get_mut(n)? = 0;
+        n += 1;
+        if n > MAX_NAME {
+            return None;
+        }
+        k.name_len = n;
+        Some(k)
+    }
+
+    /// The key name of an uncompressed wire name (labels up to the root label, no
+    /// pointers; `wire` may go on past the root). `None` if it is not one, or too long.
+    pub(crate) fn from_wire(wire: &[u8]) -> Option<Self> {
+        let mut k = KeyBuf {
+            buf: [0; MAX_NAME + 3],
+            name_len: 0,
+        };
+        let n = name_len(wire)?;
+        for (d, s) in k.buf.iter_mut().zip(wire.get(..n)?) {
+            *d = s.to_ascii_lowercase();
+        }
+        k.name_len = n;
+        Some(k)
+    }
+
+    /// The whole key for `kind`.
+    fn with(&mut self, kind: Kind) -> &[u8] {
+        let n = self.name_len;
+        if let Some(tag) = self.buf.get_mut(n..n + 3) {
+            tag.copy_from_slice(&kind.tag());
+        }
+        self.buf.get(..n + 3).unwrap_or_default()
+    }
+}
+
+/// The length of the uncompressed wire name at the start of `wire`, root label included:
+/// `None` if a label is a pointer (or reserved), runs past the end, or the name is
+/// longer than 255 bytes.
+pub(crate) fn name_len(wire: &[u8]) -> Option<usize> {
+    let mut i = 0;
+    loop {
+        let len = usize::from(*wire.get(i)?);
+        if len & 0xc0 != 0 {
+            return None;
+        }
+        i += 1 + len;
+        if i > MAX_NAME {
+            return None;
+        }
+        if len == 0 {
+            return Some(i);
+        }
+    }
+}
+
+/// An entry's records pre-encoded for the fast answer path: the owner name as stored
+/// (uncompressed wire form), then per record TYPE, CLASS, TTL, RDLENGTH and RDATA, with
+/// every name in RDATA uncompressed so the bytes can be copied into any message. The
+/// TTL field is patched when the records are written out.
+#[derive(Clone, Debug)]
+pub(crate) struct Wire {
+    bytes: Box<[u8]>,
+    owner_len: usize,
+    count: usize,
+}
+
+/// One pre-encoded record.
+#[derive(Clone, Copy, Debug)]
+pub(crate) struct WireRr<'a> {
+    /// TYPE, CLASS, TTL (as stored), RDLENGTH, RDATA.
+    pub(crate) tail: &'a [u8],
+}
+
+/// Offset of the TTL in a record's tail.
+pub(crate) const TAIL_TTL: usize = 4;
+/// Bytes of a record's tail before the RDATA.
+pub(crate) const TAIL_FIXED: usize = 10;
+
+impl WireRr<'_> {
+    /// The record type.
+    pub(crate) fn rtype(&self) -> u16 {
+        match self.tail {
+            [hi, lo, ..] => u16::from_be_bytes([*hi, *lo]),
+            _ => 0,
+        }
+    }
+
+    /// RDLENGTH, if the fixed part is all there.
+    fn rdata_len(&self) -> Option<usize> {
+        match self.tail.get(TAIL_FIXED - 2..TAIL_FIXED)? {
+            [hi, lo] => Some(usize::from(u16::from_be_bytes([*hi, *lo]))),
+            _ => None,
+        }
+    }
+
+    /// The RDATA.
+    pub(crate) fn rdata(&self) -> &[u8] {
+        self.tail.get(TAIL_FIXED..).unwrap_or_default()
+    }
+}
+
+impl Wire {
+    /// Encode an RRset (or a negative entry's SOA). `None` if the records do not all
+    /// carry the same owner, byte for byte, or do not encode: such an entry is left to
+    /// the full answer path.
+    fn encode(records: &[Record]) -> Option<Wire> {
+        if records.is_empty() {
+            return Some(Wire {
+                bytes: Box::default(),
+                owner_len: 0,
+                count: 0,
+            });
+        }
+        let mut out = Vec::new();
+        let mut scratch = Vec::new();
+        let mut owner_len = 0;
+        for (i, r) in records.iter().enumerate() {
+            scratch.clear();
+            let mut enc = BinEncoder::new(&mut scratch);
+            enc.set_name_encoding(NameEncoding::Uncompressed);
+            r.emit(&mut enc).ok()?;
+            let n = name_len(&scratch)?;
+            if i == 0 {
+                owner_len = n;
+                out.extend_from_slice(scratch.get(..n)?);
+            } else if scratch.get(..n)? != out.get(..owner_len)? {
+                return None;
+            }
+            let tail = scratch.get(n..)?;
+            let rr = WireRr { tail };
+            if tail.len() != TAIL_FIXED + rr.rdata_len()? {
+                return None;
+            }
+            out.extend_from_slice(tail);
+        }
+        Some(Wire {
+            bytes: out.into_boxed_slice(),
+            owner_len,
+            count: records.len(),
+        })
+    }
+
+    /// The owner name as stored (uncompressed wire form).
+    pub(crate) fn owner(&self) -> &[u8] {
+        self.bytes.get(..self.owner_len).unwrap_or_default()
+    }
+
+    /// The records, in stored order.
+    pub(crate) fn rrs(&self) -> impl Iterator<Item = WireRr<'_>> {
+        let mut rest = self.bytes.get(self.owner_len..).unwrap_or_default();
+        core::iter::from_fn(move || {
+            let rdlen = WireRr { tail: rest }.rdata_len()?;
+            let (tail, next) = rest.split_at_checked(TAIL_FIXED + rdlen)?;
+            rest = next;
+            Some(WireRr { tail })
+        })
+    }
+
+    /// Bytes held.
+    fn len(&self) -> usize {
+        self.bytes.len()
+    }
+
+    /// The records' size written out uncompressed, the owner repeated on each.
+    pub(crate) fn records_len(&self) -> usize {
+        self.count * self.owner_len + (self.bytes.len() - self.owner_len)
     }
 }
 
 #[derive(Clone, Debug)]
 struct Entry {
     data: Data,
+    /// The same records pre-encoded, when they could be (see [`Wire::encode`]).
+    wire: Option<Wire>,
     rank: Rank,
     inserted: Instant,
     expires: Instant,
@@ -108,6 +304,39 @@ pub struct Hit {
     pub stale: bool,
     /// The entry's rank.
     pub rank: Rank,
+}
+
+/// What a fresh entry found by [`Cache::lookup_wire`] says.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum WireKind {
+    /// An RRset: the records are answers.
+    Records,
+    /// NODATA: the SOA (if any) goes in the authority section.
+    NoData,
+    /// NXDOMAIN: the SOA (if any) goes in the authority section.
+    NxDomain,
+}
+
+/// A fresh hit, borrowed from the cache: its pre-encoded records and remaining TTL.
+#[derive(Clone, Copy, Debug)]
+pub(crate) struct WireHit<'a> {
+    pub(crate) kind: WireKind,
+    pub(crate) wire: &'a Wire,
+    /// Remaining seconds.
+    pub(crate) remaining: u32,
+    /// The (clamped) TTL the entry was stored with.
+    pub(crate) original_ttl: u32,
+}
+
+/// The outcome of [`Cache::lookup_wire`].
+#[derive(Clone, Copy, Debug)]
+pub(crate) enum Probe<'a> {
+    /// A fresh entry of sufficient rank, with its pre-encoded form.
+    Hit(WireHit<'a>),
+    /// Nothing usable: [`Cache::lookup`] would return `None` too.
+    Miss,
+    /// Something only the full path handles (an entry to drop, no pre-encoded form).
+    Decline,
 }
 
 /// TTL given to stale answers (RFC 8767 §4 recommends 30 s).
@@ -159,12 +388,21 @@ fn record_bytes(r: &Record) -> usize {
     r.to_bytes().map_or(512, |b| b.len())
 }
 
-fn data_bytes(d: &Data) -> usize {
-    let recs = match d {
-        Data::Records(v) => v.iter().map(record_bytes).sum(),
-        Data::NoData(s) | Data::NxDomain(s) => s.as_ref().map_or(0, record_bytes),
+fn data_records(d: &Data) -> &[Record] {
+    match d {
+        Data::Records(v) => v,
+        Data::NoData(s) | Data::NxDomain(s) => s.as_slice(),
+    }
+}
+
+/// What an entry is charged against the byte cap: the records' wire size (for the
+/// decoded copy), the pre-encoded copy, the key and a fixed overhead.
+fn entry_bytes(d: &Data, wire: Option<&Wire>, key_len: usize) -> usize {
+    let recs = match wire {
+        Some(w) => w.records_len() + w.len(),
+        None => data_records(d).iter().map(record_bytes).sum(),
     };
-    recs + ENTRY_OVERHEAD
+    recs + key_len + ENTRY_OVERHEAD
 }
 
 /// The negative TTL of RFC 2308 §5: min(SOA TTL, SOA MINIMUM).
@@ -226,14 +464,6 @@ impl<S: BuildHasher> Cache<S> {
         self.evictions
     }
 
-    fn key(name: &Name, kind: Kind) -> Key {
-        // `Name`'s Hash and Eq ignore ASCII case, so the key needs no lowercasing.
-        Key {
-            name: name.clone(),
-            kind,
-        }
-    }
-
     /// Store an RRset (owner `name`, type `rtype`). Its TTL is the smallest of the records',
     /// clamped. An entry of higher rank that is still fresh is kept instead.
     pub fn insert_rrset(
@@ -254,7 +484,8 @@ impl<S: BuildHasher> Cache<S> {
         );
         self.insert(
             now,
-            Self::key(name, Kind::Type(rtype)),
+            name,
+            Kind::Type(rtype),
             Data::Records(records),
             rank,
             ttl,
@@ -278,28 +509,33 @@ impl<S: BuildHasher> Cache<S> {
             Some(t) => (Kind::Type(t), Data::NoData(soa)),
             None => (Kind::NxDomain, Data::NxDomain(soa)),
         };
-        self.insert(now, Self::key(name, kind), data, rank, ttl);
+        self.insert(now, name, kind, data, rank, ttl);
     }
 
     fn is_fresh(e: &Entry, now: Instant) -> bool {
         now < e.expires
     }
 
-    fn insert(&mut self, now: Instant, key: Key, data: Data, rank: Rank, ttl: u32) {
+    fn insert(&mut self, now: Instant, name: &Name, kind: Kind, data: Data, rank: Rank, ttl: u32) {
         if ttl == 0 {
             return;
         }
-        if let Some(old) = self.lru.peek(&key)
+        let Some(mut kb) = KeyBuf::from_name(name) else {
+            return;
+        };
+        let key = kb.with(kind);
+        if let Some(old) = self.lru.peek(key)
             && old.rank > rank
             && Self::is_fresh(old, now)
         {
             return;
         }
-        let bytes = data_bytes(&data) + key.name.len();
+        let wire = Wire::encode(data_records(&data));
+        let bytes = entry_bytes(&data, wire.as_ref(), key.len());
         if bytes > self.cap_bytes {
             return;
         }
-        if let Some(old) = self.lru.pop(&key) {
+        if let Some(old) = self.lru.pop(key) {
             self.bytes = self.bytes.saturating_sub(old.bytes);
         }
         while self.bytes + bytes > self.cap_bytes {
@@ -313,6 +549,7 @@ impl<S: BuildHasher> Cache<S> {
         }
         let entry = Entry {
             data,
+            wire,
             rank,
             inserted: now,
             expires: now.saturating_add(Duration::from_secs(u64::from(ttl))),
@@ -320,12 +557,16 @@ impl<S: BuildHasher> Cache<S> {
             bytes,
         };
         self.bytes += bytes;
-        self.lru.put(key, entry);
+        self.lru.put(Key(Box::from(key)), entry);
     }
 
     /// Find data for `name`/`rtype` of at least `min_rank`. NXDOMAIN entries for the name
     /// answer every type (the newer of a type entry and an NXDOMAIN entry wins). Expired
     /// entries are returned only if `allow_stale` and within the stale window.
+    ///
+    /// Each probe hashes its key once: an entry found is marked recently used even when
+    /// it turns out too low in rank, or stale when stale data is not wanted (the `lru`
+    /// crate promotes on the lookup itself; peeking first cost a second hash per hit).
     pub fn lookup(
         &mut self,
         now: Instant,
@@ -334,13 +575,9 @@ impl<S: BuildHasher> Cache<S> {
         min_rank: Rank,
         allow_stale: bool,
     ) -> Option<Hit> {
-        let typed = self.get(
-            now,
-            Self::key(name, Kind::Type(rtype)),
-            min_rank,
-            allow_stale,
-        );
-        let nx = self.get(now, Self::key(name, Kind::NxDomain), min_rank, allow_stale);
+        let mut kb = KeyBuf::from_name(name)?;
+        let typed = self.get(now, kb.with(Kind::Type(rtype)), min_rank, allow_stale);
+        let nx = self.get(now, kb.with(Kind::NxDomain), min_rank, allow_stale);
         let (entry_hit, _) = match (typed, nx) {
             (Some(a), Some(b)) => {
                 if b.1 > a.1 {
@@ -356,50 +593,135 @@ impl<S: BuildHasher> Cache<S> {
         Some(entry_hit)
     }
 
+    fn remaining(e: &Entry, now: Instant) -> u32 {
+        let left = e.expires.saturating_duration_since(now);
+        u32::try_from(left.as_secs()).unwrap_or(u32::MAX)
+    }
+
     fn get(
         &mut self,
         now: Instant,
-        key: Key,
+        key: &[u8],
         min_rank: Rank,
         allow_stale: bool,
     ) -> Option<(Hit, Instant)> {
         let window = self.policy.stale_window;
-        let e = self.lru.peek(&key)?;
-        if e.rank < min_rank {
-            return None;
-        }
-        let fresh = Self::is_fresh(e, now);
-        if !fresh {
-            let keep = window.is_some_and(|w| now < e.expires.saturating_add(w));
-            if !keep {
-                if let Some(old) = self.lru.pop(&key) {
-                    self.bytes = self.bytes.saturating_sub(old.bytes);
+        {
+            let e = self.lru.get(key)?;
+            if e.rank < min_rank {
+                return None;
+            }
+            let fresh = Self::is_fresh(e, now);
+            let keep = fresh || window.is_some_and(|w| now < e.expires.saturating_add(w));
+            if keep {
+                if !fresh && !allow_stale {
+                    return None;
                 }
-                return None;
-            }
-            if !allow_stale {
-                return None;
+                let remaining = if fresh { Self::remaining(e, now) } else { 0 };
+                let mut data = e.data.clone();
+                set_ttl(&mut data, if fresh { remaining } else { STALE_TTL });
+                return Some((
+                    Hit {
+                        data,
+                        remaining,
+                        original_ttl: e.ttl,
+                        stale: !fresh,
+                        rank: e.rank,
+                    },
+                    e.inserted,
+                ));
             }
         }
-        let e = self.lru.get(&key)?;
-        let remaining = if fresh {
-            let left = e.expires.saturating_duration_since(now);
-            u32::try_from(left.as_secs()).unwrap_or(u32::MAX)
-        } else {
-            0
-        };
-        let mut data = e.data.clone();
-        set_ttl(&mut data, if fresh { remaining } else { STALE_TTL });
-        Some((
-            Hit {
-                data,
-                remaining,
-                original_ttl: e.ttl,
-                stale: !fresh,
-                rank: e.rank,
+        // Past the stale window: drop it.
+        if let Some(old) = self.lru.pop(key) {
+            self.bytes = self.bytes.saturating_sub(old.bytes);
+        }
+        None
+    }
+
+    /// [`Cache::lookup`] for the fast answer path, fresh data only and borrowed: the
+    /// pre-encoded records instead of a clone. Decides exactly as `lookup(now, name,
+    /// rtype, min_rank, false)` would and touches the same entries, or declines (an
+    /// entry expired past the stale window, which `lookup` would drop; an entry without
+    /// a pre-encoded form). `key` holds the name.
+    pub(crate) fn lookup_wire(
+        &mut self,
+        now: Instant,
+        key: &mut KeyBuf,
+        rtype: RecordType,
+        min_rank: Rank,
+    ) -> Probe<'_> {
+        // The NXDOMAIN entry first, by peeking: there rarely is one, and then the typed
+        // entry's single `get` (which promotes it) can hand out its reference.
+        let w = self.policy.stale_window;
+        let nx = match self.lru.peek(key.with(Kind::NxDomain)) {
+            None => None,
+            Some(e) => match Self::usable(e, now, min_rank, w) {
+                None => return Probe::Decline,
+                Some(ok) => Some(ok.then_some(e.inserted)),
             },
-            e.inserted,
-        ))
+        };
+        let Some(nx) = nx else {
+            return match self.lru.get(key.with(Kind::Type(rtype))) {
+                None => Probe::Miss,
+                Some(e) => match Self::usable(e, now, min_rank, w) {
+                    None => Probe::Decline,
+                    Some(false) => Probe::Miss,
+                    Some(true) => Self::wire_hit(e, now),
+                },
+            };
+        };
+        // Both may be cached: promote in `lookup`'s order, then borrow the newer.
+        let typed = match self.lru.get(key.with(Kind::Type(rtype))) {
+            None => None,
+            Some(e) => match Self::usable(e, now, min_rank, w) {
+                None => return Probe::Decline,
+                Some(ok) => ok.then_some(e.inserted),
+            },
+        };
+        let _ = self.lru.get(key.with(Kind::NxDomain));
+        let winner = match (typed, nx) {
+            (None, None) => return Probe::Miss,
+            (Some(t), Some(n)) if n > t => Kind::NxDomain,
+            (Some(_), _) => Kind::Type(rtype),
+            (None, Some(_)) => Kind::NxDomain,
+        };
+        match self.lru.peek(key.with(winner)) {
+            Some(e) => Self::wire_hit(e, now),
+            None => Probe::Decline,
+        }
+    }
+
+    /// What `get(.., allow_stale: false)` makes of an entry: `Some(true)` a hit,
+    /// `Some(false)` passed over unchanged (rank too low, or stale), `None` dropped
+    /// (expired past the stale window), which only the full path does.
+    fn usable(e: &Entry, now: Instant, min_rank: Rank, window: Option<Duration>) -> Option<bool> {
+        if e.rank < min_rank {
+            return Some(false);
+        }
+        if Self::is_fresh(e, now) {
+            return Some(true);
+        }
+        window
+            .is_some_and(|w| now < e.expires.saturating_add(w))
+            .then_some(false)
+    }
+
+    fn wire_hit(e: &Entry, now: Instant) -> Probe<'_> {
+        let Some(wire) = e.wire.as_ref() else {
+            return Probe::Decline;
+        };
+        let kind = match e.data {
+            Data::Records(_) => WireKind::Records,
+            Data::NoData(_) => WireKind::NoData,
+            Data::NxDomain(_) => WireKind::NxDomain,
+        };
+        Probe::Hit(WireHit {
+            kind,
+            wire,
+            remaining: Self::remaining(e, now),
+            original_ttl: e.ttl,
+        })
     }
 
     /// Addresses (A, and AAAA if `v6`) known for `name`, of any rank, fresh only.
@@ -492,10 +814,7 @@ mod tests {
     #[test]
     fn key_hash_ignores_case_and_matches_eq() {
         let h = KeyedHasher::new(1, 2);
-        let k = |s: &str, kind| Key {
-            name: name(s),
-            kind,
-        };
+        let k = |s: &str, kind| Key(Box::from(KeyBuf::from_name(&name(s)).unwrap().with(kind)));
         let a = k("WwW.Example.COM.", Kind::Type(RecordType::A));
         let b = k("www.example.com.", Kind::Type(RecordType::A));
         assert_eq!(a, b);
@@ -511,6 +830,40 @@ mod tests {
         let a63 = "a".repeat(63);
         let long = format!("{a63}.{a63}.{a63}.{}.", "b".repeat(61));
         let _ = hash_one(&h, &k(&long, Kind::NxDomain));
+    }
+
+    #[test]
+    fn wire_keys_match_name_keys() {
+        let from_name = KeyBuf::from_name(&name("WwW.Example.COM.")).unwrap();
+        let wire = b"\x03wWw\x07exAMPLE\x03com\x00\x00\x01";
+        let from_wire = KeyBuf::from_wire(wire).unwrap();
+        assert_eq!(from_name.name_len, 17);
+        assert_eq!(
+            from_name.clone().with(Kind::NxDomain),
+            from_wire.clone().with(Kind::NxDomain)
+        );
+        // Pointers, truncation and names over 255 bytes are not key names.
+        assert!(KeyBuf::from_wire(b"\x03www\xc0\x0c").is_none());
+        assert!(KeyBuf::from_wire(b"\x03ww").is_none());
+        let long = [[63u8; 64]; 4].concat();
+        assert!(KeyBuf::from_wire(&long).is_none());
+        assert!(KeyBuf::from_wire(b"\x00").is_some());
+    }
+
+    #[test]
+    fn pre_encoded_records_round_trip() {
+        let recs = [a("Www.example.com.", 300, 1), a("Www.example.com.", 300, 2)];
+        let w = Wire::encode(&recs).unwrap();
+        assert_eq!(w.owner(), b"\x03Www\x07example\x03com\x00");
+        let rrs: Vec<_> = w.rrs().collect();
+        assert_eq!(rrs.len(), 2);
+        assert_eq!(rrs[1].rtype(), 1);
+        assert_eq!(rrs[1].rdata(), &[192, 0, 2, 2]);
+        assert_eq!(w.records_len(), 2 * (17 + 14));
+        // Owners differing in case are not one pre-encoded set.
+        assert!(
+            Wire::encode(&[a("www.example.com.", 1, 1), a("WWW.example.com.", 1, 2)]).is_none()
+        );
     }
 
     fn policy() -> Policy {
@@ -701,7 +1054,9 @@ mod tests {
 
     #[test]
     fn byte_cap_evicts_least_recently_used() {
-        let one = data_bytes(&Data::Records(vec![a("n0.example.com.", 300, 1)])) + 16;
+        let recs = Data::Records(vec![a("n0.example.com.", 300, 1)]);
+        let wire = Wire::encode(data_records(&recs)).unwrap();
+        let one = entry_bytes(&recs, Some(&wire), 16 + 3);
         let mut c = cache(one * 3);
         for i in 0..3 {
             let s = format!("n{i}.example.com.");

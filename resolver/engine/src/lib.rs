@@ -59,6 +59,7 @@ use critical_section as _;
 pub mod cache;
 mod config;
 mod engine;
+mod fast;
 pub mod scrub;
 mod stats;
 mod time;

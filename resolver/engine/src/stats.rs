@@ -9,6 +9,8 @@ pub struct Stats {
     pub queries: u64,
     /// Client queries answered from the cache without upstream traffic.
     pub cache_hits: u64,
+    /// Of `cache_hits`, those answered by the fast path (no `Message` built).
+    pub fast_path_hits: u64,
     /// Client queries that needed resolution (or joined one in progress).
     pub cache_misses: u64,
     /// Client queries that joined an identical resolution already in flight.

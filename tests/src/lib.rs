@@ -9,6 +9,7 @@ pub mod guest;
 pub mod lab;
 pub mod netns;
 pub mod packages;
+pub mod torture;
 pub mod wire;
 pub mod zones;
 

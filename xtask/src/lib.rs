@@ -15,6 +15,7 @@ pub mod elf;
 pub mod fuzz;
 pub mod run;
 pub mod test;
+pub mod torture;
 
 use std::fmt;
 
@@ -44,6 +45,12 @@ commands:
                   -- ARGS                 passed on to cargo test
   fuzz          run the engine's fuzz targets (nightly + cargo-fuzz)
                   --seconds N (default 600)  [client_query] [upstream_response]
+  torture       hostile clients, dead upstreams, bad boot arguments against both builds
+                in the lab, and the tender's hostile-guest test and loader fuzzing; prints
+                one table of what held (root)
+                  --long                  the issue's sizes (default: the short mode CI runs)
+                  --items 3,5,…           only these items (1-9; 8 = tender)
+                  --fuzz-seconds N        per tender fuzz target (default 20, long 300)
   help          this text";
 
 /// An error that ends the task: printed as one line, exit status 1.
@@ -78,6 +85,7 @@ pub fn run(args: &[String]) -> Result<()> {
         "demo" => demo::run(rest),
         "run" => run::run(rest),
         "fuzz" => fuzz::run(rest),
+        "torture" => torture::run(rest),
         "help" | "--help" | "-h" => {
             println!("{USAGE}");
             Ok(())

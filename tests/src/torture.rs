@@ -674,7 +674,7 @@ fn garbage_storm(lab: &Lab, r: &Resolver, mode: Mode, t: &mut Table) -> Result<(
     let to = server(r);
     let (secs, pps) = match (mode, r.kind()) {
         (Mode::Long, Kind::Unix) => (60, 0),
-        (Mode::Long, Kind::Hvt) => (60, 500),
+        (Mode::Long, Kind::Hvt) => (60, 40),
         (Mode::Short, Kind::Unix) => (5, 20_000),
         // The emulated guest spends milliseconds per packet: a faster flood only
         // measures the emulator (200/s left 2 of 7 valid queries answered).

@@ -47,13 +47,28 @@ fuzz_target!(|data: &[u8]| {
     assert!(plan.kernel_end <= mem_size);
     assert!(!inspected.manifest.entries.is_empty());
     for s in &plan.segments {
-        let file_end = s.offset.checked_add(s.filesz).expect("file range overflows");
-        assert!(file_end <= image.len() as u64, "segment past end of file: {s:?}");
+        let file_end = s
+            .offset
+            .checked_add(s.filesz)
+            .expect("file range overflows");
+        assert!(
+            file_end <= image.len() as u64,
+            "segment past end of file: {s:?}"
+        );
         assert!(s.filesz <= s.memsz, "{s:?}");
-        let mem_end = s.vaddr.checked_add(s.memsz).expect("memory range overflows");
+        let mem_end = s
+            .vaddr
+            .checked_add(s.memsz)
+            .expect("memory range overflows");
         assert!(mem_end <= mem_size, "segment past end of memory: {s:?}");
-        assert!(s.vaddr >= GUEST_MIN_BASE, "segment below the guest base: {s:?}");
-        assert!(s.start <= s.vaddr && s.end >= mem_end && s.end <= mem_size, "{s:?}");
+        assert!(
+            s.vaddr >= GUEST_MIN_BASE,
+            "segment below the guest base: {s:?}"
+        );
+        assert!(
+            s.start <= s.vaddr && s.end >= mem_end && s.end <= mem_size,
+            "{s:?}"
+        );
     }
 });
 
@@ -105,7 +120,11 @@ fn valid_image() -> Vec<u8> {
     ph(1, 5, code_off, TEXT, code.len() as u64, 0x1000);
     ph(4, 4, abi_off, 0, abi.len() as u64, 4);
     ph(4, 4, mft_off, 0, mft.len() as u64, 8);
-    for (off, data) in [(abi_off, &abi[..]), (mft_off, &mft[..]), (code_off, &code[..])] {
+    for (off, data) in [
+        (abi_off, &abi[..]),
+        (mft_off, &mft[..]),
+        (code_off, &code[..]),
+    ] {
         let end = off as usize + data.len();
         if b.len() < end {
             b.resize(end, 0);

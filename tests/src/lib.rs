@@ -11,6 +11,7 @@ pub mod lab;
 pub mod netns;
 pub mod packages;
 pub mod relay;
+pub mod torture;
 pub mod wire;
 pub mod zones;
 

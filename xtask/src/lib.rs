@@ -17,6 +17,7 @@ pub mod fuzz;
 pub mod run;
 pub mod test;
 pub mod test_aarch64;
+pub mod torture;
 
 use std::fmt;
 
@@ -60,6 +61,12 @@ commands:
                 boots them in QEMU (TCG, EL2) with KVM inside; the unikernel must
                 answer ping and a DNS query (needs qemu-system-arm, installed if root)
                   --timeout SECONDS       bound on the emulated machine (default 300)
+  torture       hostile clients, dead upstreams, bad boot arguments against both builds
+                in the lab, and the tender's hostile-guest test and loader fuzzing; prints
+                one table of what held (root)
+                  --long                  the issue's sizes (default: the short mode CI runs)
+                  --items 3,5,…           only these items (1-9; 8 = tender)
+                  --fuzz-seconds N        per tender fuzz target (default 20, long 300)
   help          this text";
 
 /// An error that ends the task: printed as one line, exit status 1.
@@ -96,6 +103,7 @@ pub fn run(args: &[String]) -> Result<()> {
         "run" => run::run(rest),
         "fuzz" => fuzz::run(rest),
         "bench" => bench::run(rest),
+        "torture" => torture::run(rest),
         "help" | "--help" | "-h" => {
             println!("{USAGE}");
             Ok(())

@@ -443,7 +443,12 @@ impl Engine {
                         rcode: ResponseCode::Refused,
                         answers: Vec::new(),
                         authority: Vec::new(),
-                        ede: Some(ede::PROHIBITED),
+                        // Over UDP the refusal must never be larger than the query, or
+                        // an outside address can be used as an amplifier: the 6-byte EDE
+                        // option made a minimal EDNS query's REFUSED 1.18× its size
+                        // (`cargo xtask torture`, item 6). TCP cannot be spoofed: keep it.
+                        ede: matches!(w.client.transport, Transport::Tcp { .. })
+                            .then_some(ede::PROHIBITED),
                     },
                 ),
                 None => self.header_reply(client, bytes, ResponseCode::Refused),

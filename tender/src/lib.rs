@@ -20,6 +20,8 @@ pub mod net;
 pub mod run;
 pub mod sandbox;
 pub mod stats;
+#[doc(hidden)]
+pub mod testimage;
 
 use std::io;
 

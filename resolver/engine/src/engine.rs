@@ -126,6 +126,23 @@ struct NsSlot {
     want_aaaa: bool,
 }
 
+impl NsSlot {
+    /// A slot for `name`: known if it has addresses, else still to be resolved.
+    fn new(name: Name, addrs: Vec<SocketAddr>) -> NsSlot {
+        let state = if addrs.is_empty() {
+            NsState::Unresolved
+        } else {
+            NsState::Known
+        };
+        NsSlot {
+            name,
+            addrs,
+            state,
+            want_aaaa: false,
+        }
+    }
+}
+
 #[derive(Clone, Debug)]
 struct Delegation {
     zone: Name,
@@ -1080,8 +1097,7 @@ impl Engine {
 
     fn find_delegation(&mut self, now: Instant, name: &Name) -> Delegation {
         let v6 = self.cfg.use_ipv6;
-        let limits = &self.cfg.limits;
-        let (max_ns, max_addrs) = (limits.max_ns_per_delegation, limits.max_addrs_per_ns);
+        let max_ns = self.cfg.limits.max_ns_per_delegation;
         match &self.cfg.mode {
             Mode::Forward { upstreams } => Delegation {
                 zone: Name::root(),
@@ -1119,24 +1135,8 @@ impl Engine {
                         let mut slots = Vec::new();
                         for r in ns.iter().take(max_ns) {
                             let RData::NS(n) = &r.data else { continue };
-                            let addrs: Vec<SocketAddr> = self
-                                .cache
-                                .addresses(now, &n.0, v6)
-                                .into_iter()
-                                .take(max_addrs)
-                                .map(|a| SocketAddr::new(a, 53))
-                                .collect();
-                            let state = if addrs.is_empty() {
-                                NsState::Unresolved
-                            } else {
-                                NsState::Known
-                            };
-                            slots.push(NsSlot {
-                                name: n.0.clone(),
-                                addrs,
-                                state,
-                                want_aaaa: false,
-                            });
+                            let addrs = self.cached_ns_addrs(now, &n.0);
+                            slots.push(NsSlot::new(n.0.clone(), addrs));
                         }
                         if !slots.is_empty() {
                             return Delegation {
@@ -1674,6 +1674,17 @@ impl Engine {
         }
     }
 
+    /// The cached addresses of name server `name` (port 53), at most
+    /// `max_addrs_per_ns`, IPv6 only with `use_ipv6`.
+    fn cached_ns_addrs(&mut self, now: Instant, name: &Name) -> Vec<SocketAddr> {
+        self.cache
+            .addresses(now, name, self.cfg.use_ipv6)
+            .into_iter()
+            .take(self.cfg.limits.max_addrs_per_ns)
+            .map(|a| SocketAddr::new(a, 53))
+            .collect()
+    }
+
     fn delegation_from(
         &mut self,
         now: Instant,
@@ -1695,25 +1706,9 @@ impl Engine {
                 .take(max_addrs)
                 .collect();
             if addrs.is_empty() {
-                addrs = self
-                    .cache
-                    .addresses(now, &n.0, v6)
-                    .into_iter()
-                    .take(max_addrs)
-                    .map(|a| SocketAddr::new(a, 53))
-                    .collect();
+                addrs = self.cached_ns_addrs(now, &n.0);
             }
-            let state = if addrs.is_empty() {
-                NsState::Unresolved
-            } else {
-                NsState::Known
-            };
-            slots.push(NsSlot {
-                name: n.0.clone(),
-                addrs,
-                state,
-                want_aaaa: false,
-            });
+            slots.push(NsSlot::new(n.0.clone(), addrs));
         }
         Delegation {
             zone,

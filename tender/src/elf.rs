@@ -22,10 +22,10 @@ pub const EM_AARCH64: u16 = 183;
 
 const ET_DYN: u16 = 3;
 const ET_EXEC: u16 = 2;
-const PT_LOAD: u32 = 1;
-const PT_NOTE: u32 = 4;
-const PF_X: u32 = 1;
-const PF_W: u32 = 2;
+pub const PT_LOAD: u32 = 1;
+pub const PT_NOTE: u32 = 4;
+pub const PF_X: u32 = 1;
+pub const PF_W: u32 = 2;
 const PF_R: u32 = 4;
 const EHDR_SIZE: u16 = 64;
 const PHDR_SIZE: u16 = 56;
@@ -192,16 +192,16 @@ pub struct Header {
     pub machine: u16,
 }
 
-/// One program header.
+/// One program header, as the file has it.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-struct Phdr {
-    p_type: u32,
-    flags: u32,
-    offset: u64,
-    vaddr: u64,
-    filesz: u64,
-    memsz: u64,
-    align: u64,
+pub struct Phdr {
+    pub p_type: u32,
+    pub flags: u32,
+    pub offset: u64,
+    pub vaddr: u64,
+    pub filesz: u64,
+    pub memsz: u64,
+    pub align: u64,
 }
 
 /// Checks the ELF header: ELF64, little-endian, version 1, sane sizes, ET_EXEC, and
@@ -259,7 +259,8 @@ pub fn header(image: &[u8], host_machine: u16) -> Result<Header, ElfError> {
     })
 }
 
-fn phdrs<'a>(image: &'a [u8], h: &Header) -> impl Iterator<Item = (usize, Phdr)> + 'a {
+/// The program headers of an image whose header [`header`] accepted, with their indexes.
+pub fn phdrs<'a>(image: &'a [u8], h: &Header) -> impl Iterator<Item = (usize, Phdr)> + 'a {
     let b = Bytes(image);
     let phoff = h.phoff;
     (0..usize::from(h.phnum)).filter_map(move |i| {

@@ -7,7 +7,6 @@
 
 use crate::arch::Arch;
 use crate::cli::{self, Profile};
-use crate::elf::{Device, Image};
 use crate::{Result, cargo, dist, error};
 use std::path::PathBuf;
 
@@ -49,30 +48,33 @@ pub struct HvtImage {
     /// `dist/resolver.hvt`.
     pub latest: PathBuf,
     pub size: u64,
-    pub image: Image,
+    /// The tender's reading of it: header and manifest (the ABI note is hvt v2, or the
+    /// build would have refused it).
+    pub image: tender::elf::Inspected,
 }
 
 impl HvtImage {
     /// What `cargo xtask build` prints.
     pub fn summary(&self) -> String {
-        let (target, version) = self.image.solo5_abi().unwrap_or_default();
-        let target = if target == hvt_abi::ABI_TARGET_HVT {
-            "hvt".to_string()
-        } else {
-            format!("target {target}")
-        };
         let devices: Vec<String> = self
             .image
-            .solo5_manifest()
-            .map(|(_, d)| d.iter().skip(1).map(Device::to_string).collect())
-            .unwrap_or_default();
+            .manifest
+            .entries
+            .iter()
+            .skip(1)
+            .map(|e| {
+                let name = String::from_utf8_lossy(e.name());
+                format!("{name} ({})", tender::manifest::type_name(e.kind))
+            })
+            .collect();
         format!(
-            "built {}: {}\n  arch {}, {} profile, ET_EXEC, entry {:#x}\n  Solo5 ABI: {target} version {version}; manifest: {}\n  copied to {}\n",
+            "built {}: {}\n  arch {}, {} profile, ET_EXEC, entry {:#x}\n  Solo5 ABI: hvt version {}; manifest: {}\n  copied to {}\n",
             dist::show(&self.path),
             dist::size(self.size),
             self.arch,
             self.profile.name(),
-            self.image.entry,
+            self.image.header.entry,
+            hvt_abi::ABI_VERSION,
             if devices.is_empty() {
                 "no devices".to_string()
             } else {
@@ -101,15 +103,14 @@ pub fn build_hvt(arch: Arch, profile: &Profile) -> Result<HvtImage> {
 
     let bytes = std::fs::read(&exe)
         .map_err(|e| error(format_args!("cannot read {}: {e}", exe.display())))?;
-    let image = Image::parse(&bytes).map_err(|e| error(format_args!("{}: {e}", exe.display())))?;
     // The tender's own loader checks, which follow solo5-hvt's: one implementation of
     // "this image boots", for the build and for the host.
-    if let Err(e) = tender::elf::check(&bytes, arch.elf_machine(), CHECK_MEM) {
-        return Err(error(format_args!(
+    let (image, _) = tender::elf::check(&bytes, arch.elf_machine(), CHECK_MEM).map_err(|e| {
+        error(format_args!(
             "{} would not boot on solo5-hvt: {e}",
             exe.display()
-        )));
-    }
+        ))
+    })?;
 
     let path = dist::arch_dir(arch)?.join("resolver.hvt");
     let size = dist::install(&exe, &path)?;

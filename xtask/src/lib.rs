@@ -12,7 +12,6 @@ pub mod cargo;
 pub mod cli;
 pub mod demo;
 pub mod dist;
-pub mod elf;
 pub mod fuzz;
 pub mod run;
 pub mod test;

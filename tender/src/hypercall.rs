@@ -42,6 +42,12 @@ pub struct Services {
     has_block: bool,
 }
 
+/// The device behind a guest-supplied handle, if there is one; the callers answer EINVAL
+/// when it is missing or of the wrong kind.
+fn device(devices: &[Device], handle: u64) -> Option<&Device> {
+    devices.get(usize::try_from(handle).ok()?)
+}
+
 fn io_fatal(what: &str, e: io::Error) -> Fatal {
     Fatal::HostIo(format!("Fatal error: {what}: {e}"))
 }
@@ -142,10 +148,7 @@ impl Services {
         let data = self.u64_at(gpa, offset_of!(HcBlock, data))?;
         let len = self.u64_at(gpa, offset_of!(HcBlock, len))?;
         let ret_at = gpa + offset_of!(HcBlock, ret) as u64;
-        let dev = usize::try_from(handle)
-            .ok()
-            .and_then(|h| self.devices.get(h));
-        let Some(Device::Block(b)) = dev else {
+        let Some(Device::Block(b)) = device(&self.devices, handle) else {
             self.mem.write_i32(ret_at, result::EINVAL)?;
             return Ok(());
         };
@@ -173,10 +176,7 @@ impl Services {
         let data = self.u64_at(gpa, offset_of!(HcNetWrite, data))?;
         let len = self.u64_at(gpa, offset_of!(HcNetWrite, len))?;
         let ret_at = gpa + offset_of!(HcNetWrite, ret) as u64;
-        let dev = usize::try_from(handle)
-            .ok()
-            .and_then(|h| self.devices.get(h));
-        let Some(Device::Net(f)) = dev else {
+        let Some(Device::Net(f)) = device(&self.devices, handle) else {
             self.mem.write_i32(ret_at, result::EINVAL)?;
             return Ok(());
         };
@@ -200,10 +200,7 @@ impl Services {
         let len = self.u64_at(gpa, offset_of!(HcNetRead, len))?;
         let len_at = gpa + offset_of!(HcNetRead, len) as u64;
         let ret_at = gpa + offset_of!(HcNetRead, ret) as u64;
-        let dev = usize::try_from(handle)
-            .ok()
-            .and_then(|h| self.devices.get(h));
-        let Some(Device::Net(f)) = dev else {
+        let Some(Device::Net(f)) = device(&self.devices, handle) else {
             self.mem.write_i32(ret_at, result::EINVAL)?;
             return Ok(());
         };

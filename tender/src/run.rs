@@ -266,7 +266,7 @@ fn run(prog: &str, o: &Options) -> Result<i32, Failure> {
         .create_vcpu(0)
         .map_err(|e| format!("KVM: ioctl (CREATE_VCPU) failed: {e}"))?;
     Host::setup_memory(&mut mem).map_err(|e| e.to_string())?;
-    let freq = Host::setup_vcpu(&kvm, &vm, &vcpu, plan.entry, mem_size)?;
+    let freq = Host::setup_vcpu(&kvm, &vm, &vcpu, &mut mem, plan.entry, mem_size)?;
     bootinfo::write(
         &mut mem,
         plan.kernel_end,

@@ -35,11 +35,13 @@ pub trait Cpu {
 
     /// Puts the vCPU in the Solo5 boot state (entry at `entry`, stack at the top of
     /// `mem_size`, boot info in the first argument register). Returns the tick frequency
-    /// in Hz for `cpu_cycle_freq`.
+    /// in Hz for `cpu_cycle_freq`. Runs after `setup_memory`; `mem` is there for host
+    /// quirks that need the boot tables adjusted (x86_64 on `kvm_pvm`).
     fn setup_vcpu(
         kvm: &Kvm,
         vm: &VmFd,
         vcpu: &VcpuFd,
+        mem: &mut GuestMem,
         entry: u64,
         mem_size: u64,
     ) -> Result<u64, String>;

@@ -52,6 +52,7 @@ impl Cpu for Aarch64 {
         _kvm: &Kvm,
         vm: &VmFd,
         vcpu: &VcpuFd,
+        _mem: &mut GuestMem,
         entry: u64,
         mem_size: u64,
     ) -> Result<u64, String> {

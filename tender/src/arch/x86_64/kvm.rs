@@ -1,7 +1,7 @@
 //! x86_64 vCPU setup on KVM: Solo5's control registers, flat segments, CPUID passed
 //! through, TSC frequency from `KVM_GET_TSC_KHZ`.
 
-use kvm_bindings::{KVM_MAX_CPUID_ENTRIES, kvm_segment};
+use kvm_bindings::{KVM_MAX_CPUID_ENTRIES, Msrs, kvm_msr_entry, kvm_segment};
 use kvm_ioctls::{Cap, Kvm, VcpuFd, VmFd};
 
 use super::*;
@@ -29,6 +29,40 @@ fn segment(selector: u16, type_: u8, long: bool) -> kvm_segment {
     }
 }
 
+fn msr(index: u32, data: u64) -> Result<Msrs, String> {
+    Msrs::from_entries(&[kvm_msr_entry {
+        index,
+        data,
+        ..Default::default()
+    }])
+    .map_err(|e| format!("KVM: MSR list: {e:?}"))
+}
+
+/// Whether `/dev/kvm` is the `kvm_pvm` module: only it has the signature MSR, so on
+/// VMX/SVM KVM the read returns no entry and the vCPU keeps Solo5's exact state.
+fn is_pvm(vcpu: &VcpuFd) -> bool {
+    let Ok(mut m) = msr(MSR_PVM_SIGNATURE, 0) else {
+        return false;
+    };
+    matches!(vcpu.get_msrs(&mut m), Ok(1)) && m.as_slice()[0].data == PVM_SIGNATURE
+}
+
+/// On `kvm_pvm`, what lets the unchanged guest run natively instead of instruction by
+/// instruction in KVM's emulator (docs/KVM-PVM.md): a registered VIF page and user-
+/// accessible boot page tables. The architectural state stays Solo5's; exceptions still
+/// go through the guest's IDT, and with none they are still a triple fault.
+fn pvm_go_native(vcpu: &VcpuFd, mem: &mut GuestMem) -> Result<(), String> {
+    mem.slice_mut(PVM_VIF_PAGE, 0x1000)
+        .map_err(|e| e.to_string())?
+        .fill(0);
+    match vcpu.set_msrs(&msr(MSR_PVM_VIF, PVM_VIF_PAGE | PVM_VIF_ENABLE)?) {
+        Ok(1) => pvm_user_tables(mem).map_err(|e| e.to_string()),
+        // Refused: stay emulated (slow but correct) rather than fail the boot.
+        Ok(_) => Ok(()),
+        Err(e) => Err(format!("KVM: ioctl (SET_MSRS) failed: {e}")),
+    }
+}
+
 impl Cpu for X86_64 {
     const NAME: &'static str = "x86_64";
     const ELF_MACHINE: u16 = EM_X86_64;
@@ -47,6 +81,7 @@ impl Cpu for X86_64 {
         kvm: &Kvm,
         _vm: &VmFd,
         vcpu: &VcpuFd,
+        mem: &mut GuestMem,
         entry: u64,
         mem_size: u64,
     ) -> Result<u64, String> {
@@ -112,6 +147,9 @@ impl Cpu for X86_64 {
         };
         vcpu.set_regs(&regs)
             .map_err(|e| format!("KVM: ioctl (SET_REGS) failed: {e}"))?;
+        if is_pvm(vcpu) {
+            pvm_go_native(vcpu, mem)?;
+        }
         Ok(u64::from(khz) * 1000)
     }
 

@@ -21,7 +21,23 @@ pub const MAX_MEM: u64 = 4 << 30;
 
 const P: u64 = 1 << 0;
 const RW: u64 = 1 << 1;
+const US: u64 = 1 << 2;
 const PS: u64 = 1 << 7;
+
+/// `kvm_pvm` (docs/KVM-PVM.md): a read-only vCPU MSR that holds [`PVM_SIGNATURE`] on that
+/// module and does not exist on VMX/SVM KVM.
+pub const MSR_PVM_SIGNATURE: u32 = 0x4b56_4d11;
+/// "PVM" as the module reports it.
+pub const PVM_SIGNATURE: u64 = 0x4d_5650;
+/// `kvm_pvm`: registers the vCPU's virtual-interrupt-flag page (guest-physical address |
+/// [`PVM_VIF_ENABLE`]). A supervisor-mode vCPU runs natively only once one is registered.
+pub const MSR_PVM_VIF: u32 = 0x4b56_4d10;
+/// The flag the module's own reset value of [`MSR_PVM_VIF`] carries; with it a host write
+/// of a page address is accepted.
+pub const PVM_VIF_ENABLE: u64 = 1 << 10;
+/// The page the tender registers: in the 0x9000-0xffff hole Solo5 leaves unused and
+/// unmapped, so the guest can neither see nor clobber it.
+pub const PVM_VIF_PAGE: u64 = 0x9000;
 
 /// CR0 = PE | NE | WP | PG.
 pub const CR0: u64 = 0x8001_0021;
@@ -65,6 +81,21 @@ pub fn setup_memory(mem: &mut GuestMem) -> Result<(), GuestAccess> {
             PD_BASE + paddr / super::GUEST_BLOCK * 8,
             paddr | P | RW | PS,
         )?;
+    }
+    Ok(())
+}
+
+/// `kvm_pvm` runs the guest natively only from page tables whose entries all allow user
+/// access (without U/S the first native instruction fetch re-faults forever). Sets U/S on
+/// every present entry of the boot tables (PML4, PDPT, the four PDs, PT0). Read/write
+/// permissions are unchanged, and the guest has neither SMEP nor SMAP enabled, so the
+/// guest sees the same memory as under Solo5's tables.
+pub fn pvm_user_tables(mem: &mut GuestMem) -> Result<(), GuestAccess> {
+    for gpa in (PML4_BASE..PT0_BASE + 0x1000).step_by(8) {
+        let e = mem.read_u64(gpa)?;
+        if e & P != 0 {
+            mem.write_u64(gpa, e | US)?;
+        }
     }
     Ok(())
 }
@@ -132,6 +163,26 @@ mod tests {
         assert_eq!(r(PT0_BASE + 0xff * 8), 0xff001);
         assert_eq!(r(PT0_BASE + 0x100 * 8), 0x10_0003);
         assert_eq!(r(PT0_BASE + 0x1ff * 8), 0x1f_f003);
+    }
+
+    #[test]
+    fn pvm_tables_gain_user_bit_and_nothing_else() {
+        let mut mem = GuestMem::new(6 << 20).unwrap();
+        setup_memory(&mut mem).unwrap();
+        pvm_user_tables(&mut mem).unwrap();
+        let r = |gpa| mem.read_u64(gpa).unwrap();
+        assert_eq!(r(GDT_BASE + 8), 0x00af_9900_0000_ffff, "GDT untouched");
+        assert_eq!(r(PML4_BASE), 0x3007);
+        assert_eq!(r(PML4_BASE + 8), 0, "absent entries stay absent");
+        assert_eq!(r(PDPT_BASE + 24), 0x7007);
+        assert_eq!(r(PD_BASE), 0x8007);
+        assert_eq!(r(PD_BASE + 8), 0x20_0087);
+        assert_eq!(r(PD_BASE + 24), 0);
+        assert_eq!(r(PT0_BASE + 0xf * 8), 0, "page tables still unmapped");
+        assert_eq!(r(PT0_BASE + 0x10 * 8), 0x10005, "boot info still read-only");
+        assert_eq!(r(PT0_BASE + 0x100 * 8), 0x10_0007);
+        assert_eq!(r(PVM_VIF_PAGE), 0, "the VIF page is outside the tables");
+        assert_eq!(r(PT0_BASE + PVM_VIF_PAGE / 0x1000 * 8), 0, "and not mapped");
     }
 
     #[test]

@@ -102,7 +102,8 @@ pub struct NetConfig {
 ///
 /// With the defaults the socket buffers take about 1.3 MiB. Counts, sizes and the two
 /// timeouts must be at least 1 ([`NewError::ZeroLimit`]); `tcp_clients`,
-/// `upstream_*_sockets` and `udp_reply_sources` may be 0 to switch that part off.
+/// `upstream_*_sockets`, `udp_reply_sources` and `icmp_errors_per_sec` may be 0 to
+/// switch that part off.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct NetLimits {
     /// Frames processed by one [`Stack::poll`] at most; if more are waiting,
@@ -170,6 +171,15 @@ pub struct NetLimits {
     /// An upstream TCP exchange (connect, query, response) not finished in this time is
     /// aborted with [`UpstreamErrorKind::Timeout`]. Default 10 s.
     pub upstream_tcp_timeout_ns: u64,
+    /// ICMP error messages (port or protocol unreachable, parameter problem) sent per
+    /// second at most, over all destinations: smoltcp answers every datagram to a
+    /// closed port with one, so without a cap a forged flood makes us a reflector
+    /// (Linux caps them too: `icmp_ratelimit`, `icmp_msgs_per_sec`). 0 sends none.
+    /// Default 10.
+    pub icmp_errors_per_sec: u32,
+    /// ICMP error messages that may go out at once above the rate (0 counts as 1).
+    /// Default 10.
+    pub icmp_error_burst: u32,
 }
 
 impl Default for NetLimits {
@@ -198,6 +208,8 @@ impl Default for NetLimits {
             upstream_tcp_tx_buffer: 2048,
             upstream_tcp_max_response: 65535,
             upstream_tcp_timeout_ns: 10_000_000_000,
+            icmp_errors_per_sec: 10,
+            icmp_error_burst: 10,
         }
     }
 }
@@ -360,6 +372,8 @@ pub struct Stats {
     pub drop_rx_oversize: u64,
     /// Drops: smoltcp built a frame longer than the MTU (not expected).
     pub drop_tx_oversize: u64,
+    /// ICMP error messages not sent: over [`NetLimits::icmp_errors_per_sec`].
+    pub icmp_errors_suppressed: u64,
     /// Polls that stopped at [`NetLimits::max_frames_per_poll`].
     pub poll_budget_exhausted: u64,
     /// Polls that stopped reading frames because the event queue was full (the frames

@@ -15,7 +15,7 @@ use smoltcp::wire::{
     Ipv6Cidr,
 };
 
-use crate::device::NicDevice;
+use crate::device::{IcmpErrorLimiter, NicDevice};
 use crate::framing::{FrameReader, frame};
 use crate::{
     AddrCidr, DhcpEvent, Event, NetConfig, NetLimits, NewError, Nic, ReplyError, SendError, Stats,
@@ -287,7 +287,8 @@ impl<N: Nic> Stack<N> {
             return Err(NewError::BadPrefix(p));
         }
 
-        let mut dev = NicDevice::new(nic, mtu);
+        let icmp = IcmpErrorLimiter::new(limits.icmp_errors_per_sec, limits.icmp_error_burst);
+        let mut dev = NicDevice::new(nic, mtu, icmp);
         let mut cfg = Config::new(HardwareAddress::Ethernet(eth));
         cfg.random_seed = seed;
         let mut iface = Interface::new(cfg, &mut dev, instant(now_ns));
@@ -747,6 +748,7 @@ impl<N: Nic> Stack<N> {
             bytes_out: d.bytes_out,
             drop_rx_oversize: d.rx_oversize,
             drop_tx_oversize: d.tx_oversize,
+            icmp_errors_suppressed: d.icmp_errors_suppressed,
             event_queue_full: self.events.held_back,
             ..self.stats
         }

@@ -38,9 +38,11 @@
 //!   when a response is truncated.
 //! - IPv6 addresses are static (plus the link-local one); router advertisements and
 //!   SLAAC are not used.
-//! - Datagrams dropped inside smoltcp because a socket buffer was full are not counted
-//!   (smoltcp does not report them); [`Stats::event_queue_full`] shows when the
-//!   application falls behind.
+//! - While the event queue is full, [`Stack::poll`] reads no more frames: a burst waits
+//!   in the NIC's queue (the host's TAP queue, hundreds of frames deep) rather than
+//!   overflow the socket buffers, and [`Stats::poll_held_back`] counts it. What the host
+//!   drops when its queue overflows is not seen here; datagrams dropped inside smoltcp
+//!   (a datagram larger than a socket's byte buffer) are not counted either.
 #![no_std]
 #![deny(unsafe_code)]
 #![warn(missing_docs)]
@@ -100,7 +102,8 @@ pub struct NetConfig {
 ///
 /// With the defaults the socket buffers take about 1.3 MiB. Counts, sizes and the two
 /// timeouts must be at least 1 ([`NewError::ZeroLimit`]); `tcp_clients`,
-/// `upstream_*_sockets` and `udp_reply_sources` may be 0 to switch that part off.
+/// `upstream_*_sockets`, `udp_reply_sources` and `icmp_errors_per_sec` may be 0 to
+/// switch that part off.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct NetLimits {
     /// Frames processed by one [`Stack::poll`] at most; if more are waiting,
@@ -108,15 +111,21 @@ pub struct NetLimits {
     /// Default 1024.
     pub max_frames_per_poll: usize,
     /// Data events (queries, responses) queued for the application at most. When the
-    /// queue is full, data stays in the socket buffers (which then drop new datagrams or
-    /// close their TCP window). Error and DHCP events are always queued; there can be at
-    /// most one per upstream TCP socket plus two more. Default 256.
+    /// queue is full, `poll` stops reading frames (they wait in the NIC) and data
+    /// already in a socket stays there (a TCP window closes). Error and DHCP events are
+    /// always queued; there can be at most one per upstream TCP socket plus two more.
+    /// Default 256.
     pub event_queue: usize,
-    /// Datagrams waiting in the port 53 UDP socket's receive buffer. Default 64.
+    /// Datagrams waiting in the port 53 UDP socket's receive buffer. Each datagram moves
+    /// on to the event queue as soon as its frame is processed, and no frame is read
+    /// while that queue is full, so this rarely holds more than one. Default 64.
     pub udp_rx_packets: usize,
     /// Payload bytes in the port 53 UDP socket's receive buffer. Default 64 KiB.
     pub udp_rx_bytes: usize,
-    /// Datagrams waiting in the port 53 UDP socket's transmit buffer. Default 64.
+    /// Datagrams waiting in the port 53 UDP socket's transmit buffer. A reply that
+    /// finds it full first puts the queued ones on the wire (one `poll` can send only
+    /// this many: smoltcp sends one datagram per socket per egress round), so a burst of
+    /// answers is not refused. Default 64.
     pub udp_tx_packets: usize,
     /// Payload bytes in the port 53 UDP socket's transmit buffer. Default 64 KiB.
     pub udp_tx_bytes: usize,
@@ -142,7 +151,8 @@ pub struct NetLimits {
     pub tcp_idle_timeout_ns: u64,
     /// UDP sockets for upstream queries (one per local port in use). Default 64.
     pub upstream_udp_sockets: usize,
-    /// Datagrams waiting in each upstream UDP socket's receive buffer. Default 4.
+    /// Datagrams waiting in each upstream UDP socket's receive buffer (as for the port 53
+    /// socket, rarely more than one). Default 4.
     pub upstream_udp_rx_packets: usize,
     /// Payload bytes in each upstream UDP socket's receive buffer. Default 8192.
     pub upstream_udp_rx_bytes: usize,
@@ -161,6 +171,15 @@ pub struct NetLimits {
     /// An upstream TCP exchange (connect, query, response) not finished in this time is
     /// aborted with [`UpstreamErrorKind::Timeout`]. Default 10 s.
     pub upstream_tcp_timeout_ns: u64,
+    /// ICMP error messages (port or protocol unreachable, parameter problem) sent per
+    /// second at most, over all destinations: smoltcp answers every datagram to a
+    /// closed port with one, so without a cap a forged flood makes us a reflector
+    /// (Linux caps them too: `icmp_ratelimit`, `icmp_msgs_per_sec`). 0 sends none.
+    /// Default 10.
+    pub icmp_errors_per_sec: u32,
+    /// ICMP error messages that may go out at once above the rate (0 counts as 1).
+    /// Default 10.
+    pub icmp_error_burst: u32,
 }
 
 impl Default for NetLimits {
@@ -189,6 +208,8 @@ impl Default for NetLimits {
             upstream_tcp_tx_buffer: 2048,
             upstream_tcp_max_response: 65535,
             upstream_tcp_timeout_ns: 10_000_000_000,
+            icmp_errors_per_sec: 10,
+            icmp_error_burst: 10,
         }
     }
 }
@@ -296,7 +317,8 @@ pub enum NewError {
 pub enum ReplyError {
     /// Longer than a DNS message can be (65535), or than one unfragmented datagram.
     TooLarge,
-    /// The UDP transmit buffer is full.
+    /// The UDP transmit buffer is full, even after sending what was queued (the queued
+    /// datagrams wait for a neighbour's address).
     BufferFull,
     /// The address cannot be sent to (port 0, unspecified, no address of that family).
     Unaddressable,
@@ -350,8 +372,13 @@ pub struct Stats {
     pub drop_rx_oversize: u64,
     /// Drops: smoltcp built a frame longer than the MTU (not expected).
     pub drop_tx_oversize: u64,
+    /// ICMP error messages not sent: over [`NetLimits::icmp_errors_per_sec`].
+    pub icmp_errors_suppressed: u64,
     /// Polls that stopped at [`NetLimits::max_frames_per_poll`].
     pub poll_budget_exhausted: u64,
+    /// Polls that stopped reading frames because the event queue was full (the frames
+    /// wait in the NIC until the application drained the queue).
+    pub poll_held_back: u64,
     /// Times data was left in a socket because the event queue was full.
     pub event_queue_full: u64,
     /// UDP queries surfaced.
@@ -360,6 +387,8 @@ pub struct Stats {
     pub udp_replies: u64,
     /// UDP replies refused (buffer full, too large, unaddressable).
     pub udp_reply_errors: u64,
+    /// Times a UDP reply found the transmit buffer full and sent the queued ones first.
+    pub udp_reply_flushes: u64,
     /// TCP client connections accepted.
     pub tcp_accepted: u64,
     /// TCP client connections open now.

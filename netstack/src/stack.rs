@@ -15,7 +15,7 @@ use smoltcp::wire::{
     Ipv6Cidr,
 };
 
-use crate::device::NicDevice;
+use crate::device::{IcmpErrorLimiter, NicDevice};
 use crate::framing::{FrameReader, frame};
 use crate::{
     AddrCidr, DhcpEvent, Event, NetConfig, NetLimits, NewError, Nic, ReplyError, SendError, Stats,
@@ -25,8 +25,10 @@ use crate::{
 const DNS_PORT: u16 = 53;
 const IPV4_UDP_HEADERS: usize = 20 + 8;
 const IPV6_UDP_HEADERS: usize = 40 + 8;
-/// Rounds of egress after servicing the sockets; each round sends what every socket has
-/// ready, so a few suffice, and the bound keeps `poll` finite whatever the sockets do.
+/// Rounds of egress after servicing the sockets, at least. Each round sends at most one
+/// datagram or segment per socket (smoltcp's `poll_egress`), so [`Stack::egress`] runs
+/// as many rounds as the port 53 UDP socket can hold datagrams; the bound keeps `poll`
+/// finite whatever the sockets do.
 const EGRESS_ROUNDS: usize = 8;
 
 /// Events for the application, with a cap on data events.
@@ -54,6 +56,11 @@ impl EventQueue {
 
     fn push(&mut self, ev: Event) {
         self.q.push_back(ev);
+    }
+
+    /// Whether no more data events fit.
+    fn is_full(&self) -> bool {
+        self.q.len() >= self.cap
     }
 }
 
@@ -280,7 +287,8 @@ impl<N: Nic> Stack<N> {
             return Err(NewError::BadPrefix(p));
         }
 
-        let mut dev = NicDevice::new(nic, mtu);
+        let icmp = IcmpErrorLimiter::new(limits.icmp_errors_per_sec, limits.icmp_error_burst);
+        let mut dev = NicDevice::new(nic, mtu, icmp);
         let mut cfg = Config::new(HardwareAddress::Ethernet(eth));
         cfg.random_seed = seed;
         let mut iface = Interface::new(cfg, &mut dev, instant(now_ns));
@@ -398,6 +406,15 @@ impl<N: Nic> Stack<N> {
                 self.budget_hit = true;
                 break;
             }
+            if self.events.is_full() {
+                // The application has not taken what we have: leave further frames in
+                // the NIC's queue (the host's, far deeper than our socket buffers)
+                // rather than read them into full sockets, where a burst would be
+                // dropped. `poll_delay` is 0 until the queue is drained.
+                self.stats.poll_held_back += 1;
+                self.events.backlog = true;
+                break;
+            }
             budget -= 1;
             match self
                 .iface
@@ -416,15 +433,25 @@ impl<N: Nic> Stack<N> {
         self.service_dhcp();
         self.service_data();
         self.service_timers();
-        for _ in 0..EGRESS_ROUNDS {
+        changed |= self.egress();
+        // After egress, so that the reset of an aborted connection went out first.
+        self.rearm_listeners();
+        changed || self.events.q.len() != events_before
+    }
+
+    /// Puts what the sockets have queued on the wire: rounds of egress until none sends
+    /// anything, at most enough rounds to empty the port 53 UDP socket. Returns whether
+    /// a socket's state changed.
+    fn egress(&mut self) -> bool {
+        let ts = instant(self.now);
+        let mut changed = false;
+        for _ in 0..EGRESS_ROUNDS.max(self.limits.udp_tx_packets) {
             match self.iface.poll_egress(ts, &mut self.dev, &mut self.sockets) {
                 PollResult::None => break,
                 PollResult::SocketStateChanged => changed = true,
             }
         }
-        // After egress, so that the reset of an aborted connection went out first.
-        self.rearm_listeners();
-        changed || self.events.q.len() != events_before
+        changed
     }
 
     /// The next event for the application, oldest first.
@@ -507,7 +534,16 @@ impl<N: Nic> Stack<N> {
         let mut meta = udp::UdpMetadata::from(IpEndpoint::from(client));
         meta.local_address = local;
         let sock = self.sockets.get_mut::<udp::Socket>(self.udp);
-        sock.send_slice(data, meta).map_err(|e| match e {
+        let mut sent = sock.send_slice(data, meta);
+        if sent == Err(udp::SendError::BufferFull) {
+            // A burst of answers: put the queued ones on the wire now instead of
+            // refusing this one (a `poll` empties the buffer only once).
+            self.stats.udp_reply_flushes += 1;
+            self.egress();
+            let sock = self.sockets.get_mut::<udp::Socket>(self.udp);
+            sent = sock.send_slice(data, meta);
+        }
+        sent.map_err(|e| match e {
             udp::SendError::Unaddressable => ReplyError::Unaddressable,
             udp::SendError::BufferFull => ReplyError::BufferFull,
         })
@@ -712,6 +748,7 @@ impl<N: Nic> Stack<N> {
             bytes_out: d.bytes_out,
             drop_rx_oversize: d.rx_oversize,
             drop_tx_oversize: d.tx_oversize,
+            icmp_errors_suppressed: d.icmp_errors_suppressed,
             event_queue_full: self.events.held_back,
             ..self.stats
         }

@@ -1,5 +1,6 @@
 //! Boot (config, banner, engine, netstack) and the main loop.
 
+use alloc::string::String;
 use alloc::vec::Vec;
 use core::fmt::Write as _;
 use core::time::Duration;
@@ -268,40 +269,56 @@ impl Loop {
     }
 
     fn log_stats(&self) {
-        let e = self.engine.stats();
-        let n = self.stack.stats();
         let heap = self.stack.nic().platform.heap_stats();
-        let mut line = alloc::string::String::new();
-        let _ = write!(
-            line,
-            "stats: queries {} hits {} misses {} upstream {} timeouts {} servfail {} refused {} \
-             formerr {} dropped {} cache {} B in {} entries, frames in {} out {}, tcp open {}",
-            e.queries,
-            e.cache_hits,
-            e.cache_misses,
-            e.upstream_queries,
-            e.timeouts,
-            e.servfail,
-            e.refused,
-            e.formerr,
-            e.dropped_unknown_port
-                + e.dropped_wrong_source
-                + e.dropped_malformed
-                + e.dropped_id_mismatch
-                + e.dropped_question_mismatch
-                + e.dropped_case_mismatch
-                + e.client_dropped,
-            e.cache_bytes,
-            e.cache_entries,
-            n.frames_in,
-            n.frames_out,
-            n.tcp_open,
+        let line = stats_line(
+            self.engine.stats(),
+            &self.stack.stats(),
+            heap.map(|h| (h.used, h.total)),
         );
-        if let Some(h) = heap {
-            let _ = write!(line, ", heap {} of {} KiB", h.used / 1024, h.total / 1024);
-        }
         log::info!("{line}");
     }
+}
+
+/// The periodic `stats:` line. Tools parse it by key (`cargo xtask torture`): new
+/// fields go at the end.
+fn stats_line(e: &engine::Stats, n: &netstack::Stats, heap: Option<(usize, usize)>) -> String {
+    let mut line = String::new();
+    let _ = write!(
+        line,
+        "stats: queries {} hits {} misses {} upstream {} timeouts {} servfail {} refused {} \
+         formerr {} dropped {} cache {} B in {} entries, frames in {} out {}, tcp open {}",
+        e.queries,
+        e.cache_hits,
+        e.cache_misses,
+        e.upstream_queries,
+        e.timeouts,
+        e.servfail,
+        e.refused,
+        e.formerr,
+        e.dropped_unknown_port
+            + e.dropped_wrong_source
+            + e.dropped_malformed
+            + e.dropped_id_mismatch
+            + e.dropped_question_mismatch
+            + e.dropped_case_mismatch
+            + e.client_dropped,
+        e.cache_bytes,
+        e.cache_entries,
+        n.frames_in,
+        n.frames_out,
+        n.tcp_open,
+    );
+    if let Some((used, total)) = heap {
+        let _ = write!(line, ", heap {} of {} KiB", used / 1024, total / 1024);
+    }
+    // The tables' current sizes: upstream queries, resolutions, and resolutions
+    // waiting for an upstream slot (the engine's in-flight caps).
+    let _ = write!(
+        line,
+        ", in flight: upstream {} resolutions {} waiting {}",
+        e.in_flight_upstream, e.in_flight_resolutions, e.waiting
+    );
+    line
 }
 
 fn upstream_transport(tcp: bool) -> Transport {
@@ -429,5 +446,32 @@ impl core::fmt::Display for MacDisplay {
             "{:02x}:{:02x}:{:02x}:{:02x}:{:02x}:{:02x}",
             m[0], m[1], m[2], m[3], m[4], m[5]
         )
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn stats_line_keeps_its_fields_and_ends_with_the_table_sizes() {
+        let mut e = engine::Stats::default();
+        e.queries = 10;
+        e.servfail = 2;
+        e.cache_bytes = 4096;
+        e.in_flight_upstream = 32;
+        e.in_flight_resolutions = 120;
+        e.waiting = 88;
+        let n = netstack::Stats::default();
+        assert_eq!(
+            stats_line(&e, &n, Some((2048, 65536))),
+            "stats: queries 10 hits 0 misses 0 upstream 0 timeouts 0 servfail 2 refused 0 \
+             formerr 0 dropped 0 cache 4096 B in 0 entries, frames in 0 out 0, tcp open 0, \
+             heap 2 of 64 KiB, in flight: upstream 32 resolutions 120 waiting 88"
+        );
+        assert!(
+            stats_line(&e, &n, None)
+                .ends_with("tcp open 0, in flight: upstream 32 resolutions 120 waiting 88")
+        );
     }
 }

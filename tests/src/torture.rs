@@ -1019,9 +1019,6 @@ fn dead_clients(to: SocketAddr, clients: u16, bound: Duration) -> Result<String>
         let q = wire::query(0x3000 + i, &format!("dead{i}.shop.test"), wire::A);
         s.send_to(&q, to).map_err(|e| e.to_string())?;
         socks.push((s, 0x3000 + i));
-        // Clients arrive 2 ms apart, not in one burst: a burst of 200 datagrams within
-        // one poll overflows the netstack's 64-datagram port 53 buffer (72 were lost).
-        std::thread::sleep(Duration::from_millis(2));
     }
     let (mut servfail, mut other, mut silent) = (0, 0, 0);
     let mut slowest = Duration::ZERO;
@@ -1439,10 +1436,33 @@ struct Stats {
     servfail: u64,
     cache_bytes: u64,
     heap_kib: Option<u64>,
+    /// Gauges at the end of the line: upstream queries in flight, resolutions, and
+    /// resolutions waiting for an upstream slot (absent from older builds).
+    in_flight_upstream: Option<u64>,
+    resolutions: Option<u64>,
+    waiting: Option<u64>,
 }
 
 fn last_stats(log: &str) -> Option<Stats> {
-    let line = log.lines().rev().find(|l| l.contains("stats: queries"))?;
+    parse_stats(log.lines().rev().find(|l| l.contains("stats: queries"))?)
+}
+
+/// The highest (upstream in flight, resolutions, waiting) over the statistics lines in
+/// `log`.
+fn peak_in_flight(log: &str) -> (u64, u64, u64) {
+    log.lines()
+        .filter(|l| l.contains("stats: queries"))
+        .filter_map(parse_stats)
+        .fold((0, 0, 0), |(u, r, w), s| {
+            (
+                u.max(s.in_flight_upstream.unwrap_or(0)),
+                r.max(s.resolutions.unwrap_or(0)),
+                w.max(s.waiting.unwrap_or(0)),
+            )
+        })
+}
+
+fn parse_stats(line: &str) -> Option<Stats> {
     let after = |key: &str| -> Option<u64> {
         let i = line.find(key)? + key.len();
         line[i..].split_whitespace().next()?.parse().ok()
@@ -1451,6 +1471,9 @@ fn last_stats(log: &str) -> Option<Stats> {
         servfail: after(" servfail ")?,
         cache_bytes: after(", cache ").or_else(|| after(" cache "))?,
         heap_kib: after("heap "),
+        in_flight_upstream: after("in flight: upstream "),
+        resolutions: after(" resolutions "),
+        waiting: after(" waiting "),
     })
 }
 
@@ -1525,6 +1548,7 @@ fn memory_flood(lab: &Lab, r: &Resolver, mode: Mode, t: &mut Table) -> Result<()
     let to = server(r);
     let popular_before = lab.dig(r.v4, &["mail.shop.test", "A"])?;
     let servfail_before = last_stats(&r.guest.output()).map_or(0, |s| s.servfail);
+    let log_from = r.guest.output().len();
     let start = Instant::now();
     // Warm-up: the first fifth; then the rest in four parts, memory read after each.
     let parts = [
@@ -1561,9 +1585,12 @@ fn memory_flood(lab: &Lab, r: &Resolver, mode: Mode, t: &mut Table) -> Result<()
     let warm = mem[0];
     let end = *mem.last().unwrap_or(&0);
     let what = if kind == Kind::Hvt { "heap" } else { "RSS" };
+    let (peak_upstream, peak_tasks, peak_waiting) =
+        peak_in_flight(r.guest.output().get(log_from..).unwrap_or(""));
     let mut measured = format!(
         "cache max {} KiB; {what} KiB after warm-up..end {:?}; answered {answered} \
-         ({servfail} SERVFAIL), lost {lost} in {:.0?}",
+         ({servfail} SERVFAIL), lost {lost} in {:.0?}; peak {peak_upstream} upstream \
+         in flight, {peak_tasks} resolutions, {peak_waiting} waiting for a slot",
         max_cache / 1024,
         mem,
         elapsed
@@ -1580,8 +1607,9 @@ fn memory_flood(lab: &Lab, r: &Resolver, mode: Mode, t: &mut Table) -> Result<()
         why.push(format!("{what} grew from {warm} to {end} KiB"));
     }
     // SERVFAIL is an answer (the engine's limits at work: with every name in one zone,
-    // one server's in-flight cap of 32 refuses the rest at once), so it is measured,
-    // not a lost query; a crash or a silent drop is.
+    // one server's in-flight cap of 32 makes the rest wait, and a full wait queue or
+    // the query timeout answers SERVFAIL), so it is measured, not a lost query; a crash
+    // or a silent drop is.
     if lost > names / 100 {
         why.push(format!("{lost} queries unanswered, {servfail} SERVFAIL"));
     }
@@ -1677,4 +1705,31 @@ fn soak(lab: &Lab, r: &Resolver, secs: u64, t: &mut Table) -> Result<()> {
     };
     t.record("9 soak", kind.name(), tried, res);
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn stats_lines_old_and_new() {
+        let old = "stats: queries 10 hits 0 misses 0 upstream 5 timeouts 0 servfail 2 refused 0 \
+                   formerr 0 dropped 0 cache 4096 B in 3 entries, frames in 9 out 9, tcp open 0, \
+                   heap 2 of 64 KiB";
+        let s = parse_stats(old).unwrap();
+        assert_eq!((s.servfail, s.cache_bytes, s.heap_kib), (2, 4096, Some(2)));
+        assert_eq!(
+            (s.in_flight_upstream, s.resolutions, s.waiting),
+            (None, None, None)
+        );
+        let new = format!("{old}, in flight: upstream 32 resolutions 120 waiting 88");
+        let s = parse_stats(&new).unwrap();
+        assert_eq!((s.servfail, s.cache_bytes, s.heap_kib), (2, 4096, Some(2)));
+        assert_eq!(
+            (s.in_flight_upstream, s.resolutions, s.waiting),
+            (Some(32), Some(120), Some(88))
+        );
+        let log = format!("boot\n{new}\n{old}, in flight: upstream 3 resolutions 7 waiting 99\n");
+        assert_eq!(peak_in_flight(&log), (32, 120, 99));
+    }
 }

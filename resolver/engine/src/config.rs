@@ -152,10 +152,20 @@ pub struct Limits {
     pub max_ns_per_delegation: usize,
     /// Addresses kept per NS name. Default 8.
     pub max_addrs_per_ns: usize,
-    /// Queries outstanding to one server at once. Default 32.
+    /// Queries outstanding to one server at once. Default 32. A resolution whose
+    /// servers are all at this cap waits for a slot (see `max_waiting_resolutions`).
     pub max_in_flight_per_server: u16,
     /// Upstream queries outstanding in total (each holds a local port). Default 2048.
+    /// A resolution that finds them all in use waits for one to end, like at the
+    /// per-server cap.
     pub max_upstream_in_flight: usize,
+    /// Resolutions waiting for an upstream slot (the per-server or the total in-flight
+    /// cap was reached when they had to send). They send in arrival order as slots
+    /// free, or answer SERVFAIL when `query_timeout` runs out first. Past this cap a
+    /// resolution that would have to wait fails at once (SERVFAIL). Default 512, the
+    /// same as `max_client_queries`: every client query of a burst to one slow zone
+    /// may wait.
+    pub max_waiting_resolutions: usize,
     /// Servers whose RTT and capabilities are remembered (LRU). Default 4096.
     pub max_server_entries: usize,
     /// Transmits queued for the app; past it new ones are dropped. Default 4096.
@@ -188,6 +198,7 @@ impl Default for Limits {
             max_addrs_per_ns: 8,
             max_in_flight_per_server: 32,
             max_upstream_in_flight: 2048,
+            max_waiting_resolutions: 512,
             max_server_entries: 4096,
             max_transmit_queue: 4096,
             query_timeout: Duration::from_secs(10),

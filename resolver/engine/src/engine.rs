@@ -212,6 +212,18 @@ struct Task {
     fallbacks: u8,
     /// Whether the current delegation came from the cache (not from a referral).
     deleg_cached: bool,
+    /// In the wait queue for an upstream slot (`Engine::waiting`).
+    waiting: bool,
+}
+
+/// What [`Engine::pick_server`] found for a resolution's next query.
+enum Pick {
+    /// Send to this server.
+    Send(SocketAddr),
+    /// Every server left to try is at its in-flight cap; this is the best of them.
+    Wait(SocketAddr),
+    /// No server with a known address is left to try.
+    None,
 }
 
 #[derive(Clone, Debug)]
@@ -250,6 +262,12 @@ pub struct Engine {
     servers: LruCache<SocketAddr, ServerInfo, KeyedHasher>,
     tx: VecDeque<Transmit>,
     ready: VecDeque<TaskId>,
+    /// Resolutions waiting for an upstream slot, oldest first, each with the server it
+    /// waits for. At most `max_waiting_resolutions`.
+    waiting: VecDeque<(TaskId, SocketAddr)>,
+    /// An upstream slot was freed (or a woken resolution ran) since the wait queue was
+    /// last looked at.
+    slot_freed: bool,
     next_task: TaskId,
     client_waiters: usize,
     stats: Stats,
@@ -288,6 +306,8 @@ impl Engine {
             timers: BTreeSet::new(),
             tx: VecDeque::new(),
             ready: VecDeque::new(),
+            waiting: VecDeque::new(),
+            slot_freed: false,
             next_task: 1,
             client_waiters: 0,
             stats: Stats::default(),
@@ -355,13 +375,22 @@ impl Engine {
     }
 
     /// Internal consistency (for tests and fuzzing): one timer per pending query and per
-    /// resolution, the waiter count matches, every table within its limit.
+    /// resolution, the waiter count matches, the wait queue holds exactly the waiting
+    /// resolutions (none with a query out), every table within its limit.
     #[doc(hidden)]
     #[must_use]
     pub fn check_invariants(&self) -> bool {
         let waiters: usize = self.tasks.values().map(|t| t.waiters.len()).sum();
         let l = &self.cfg.limits;
-        self.timers.len() == self.pending.len() + self.tasks.len()
+        let marked = self.tasks.values().filter(|t| t.waiting).count();
+        marked == self.waiting.len()
+            && self.waiting.iter().all(|(tid, _)| {
+                self.tasks
+                    .get(tid)
+                    .is_some_and(|t| t.waiting && t.pending.is_none())
+            })
+            && self.waiting.len() <= l.max_waiting_resolutions
+            && self.timers.len() == self.pending.len() + self.tasks.len()
             && self.pending.iter().all(|(port, p)| {
                 self.timers.contains(&(p.deadline, Timer::Upstream(*port)))
                     && self
@@ -382,10 +411,14 @@ impl Engine {
             && self.cache.bytes() <= self.cfg.cache_bytes
     }
 
-    /// Remove a pending upstream query and its timer.
+    /// Remove a pending upstream query and its timer, and free its slot at the server.
     fn take_pending(&mut self, port: u16) -> Option<Pending> {
         let p = self.pending.remove(&port)?;
         self.timers.remove(&(p.deadline, Timer::Upstream(port)));
+        if let Some(i) = self.servers.get_mut(&p.server) {
+            i.in_flight = i.in_flight.saturating_sub(1);
+        }
+        self.slot_freed = true;
         Some(p)
     }
 
@@ -913,6 +946,7 @@ impl Engine {
                 qmin,
                 fallbacks: 0,
                 deleg_cached: false,
+                waiting: false,
             },
         );
         self.index.insert(key, tid);
@@ -935,12 +969,79 @@ impl Engine {
     }
 
     fn run(&mut self, now: Instant) {
-        while let Some(tid) = self.ready.pop_front() {
-            if let Some(task) = self.tasks.remove(&tid) {
-                self.advance(now, tid, task);
+        loop {
+            while let Some(tid) = self.ready.pop_front() {
+                if let Some(task) = self.tasks.remove(&tid) {
+                    self.advance(now, tid, task);
+                }
+            }
+            if !self.wake_waiting() {
+                break;
             }
         }
         self.update_gauges();
+    }
+
+    /// Put a resolution that has to send to `server` but finds no upstream slot into
+    /// the wait queue; false (and nothing changed) if the queue is full.
+    fn wait_for_slot(&mut self, tid: TaskId, task: &mut Task, server: SocketAddr) -> bool {
+        if self.waiting.len() >= self.cfg.limits.max_waiting_resolutions {
+            self.stats.wait_queue_full += 1;
+            return false;
+        }
+        task.waiting = true;
+        self.waiting.push_back((tid, server));
+        self.stats.waited += 1;
+        true
+    }
+
+    /// Move waiting resolutions whose server has a free slot (and for which a local
+    /// port is free) to the ready queue, oldest first, at most one per free slot.
+    /// Returns whether any moved; then it must be called again after they ran, since a
+    /// woken resolution may pick another server and leave its slot to the next one.
+    fn wake_waiting(&mut self) -> bool {
+        if !self.slot_freed || self.waiting.is_empty() {
+            self.slot_freed = false;
+            return false;
+        }
+        self.slot_freed = false;
+        let cap = self.cfg.limits.max_in_flight_per_server;
+        let mut ports = self
+            .cfg
+            .limits
+            .max_upstream_in_flight
+            .saturating_sub(self.pending.len());
+        // Free slots per server seen in this pass (a handful of servers at most).
+        let mut free: Vec<(SocketAddr, u16)> = Vec::new();
+        let mut woke = false;
+        let (servers, tasks, ready) = (&self.servers, &mut self.tasks, &mut self.ready);
+        self.waiting.retain(|&(tid, server)| {
+            let i = free
+                .iter()
+                .position(|(s, _)| *s == server)
+                .unwrap_or_else(|| {
+                    let used = servers.peek(&server).map_or(0, |i| i.in_flight);
+                    free.push((server, cap.saturating_sub(used)));
+                    free.len() - 1
+                });
+            let Some(t) = tasks.get_mut(&tid) else {
+                return false; // gone (cannot happen: `finish` takes it out)
+            };
+            let Some((_, slot)) = free.get_mut(i) else {
+                return true;
+            };
+            if ports == 0 || *slot == 0 {
+                return true;
+            }
+            *slot -= 1;
+            ports -= 1;
+            t.waiting = false;
+            ready.push_back(tid);
+            woke = true;
+            false
+        });
+        self.slot_freed = woke;
+        woke
     }
 
     fn update_gauges(&mut self) {
@@ -949,12 +1050,16 @@ impl Engine {
         self.stats.cache_evictions = self.cache.evictions();
         self.stats.in_flight_resolutions = self.tasks.len() as u64;
         self.stats.in_flight_upstream = self.pending.len() as u64;
+        self.stats.waiting = self.waiting.len() as u64;
     }
 
-    /// Move a resolution forward until it waits (on a server or a sub-resolution) or
-    /// ends. The task has been taken out of the table; this puts it back if it lives on.
+    /// Move a resolution forward until it waits (on a server, a sub-resolution or a
+    /// free upstream slot) or ends. The task has been taken out of the table; this puts
+    /// it back if it lives on. A resolution in the wait queue stays there until
+    /// `wake_waiting` moves it (a sub-resolution that ended meanwhile left its result
+    /// in the delegation, where the woken resolution finds it).
     fn advance(&mut self, now: Instant, tid: TaskId, mut task: Task) {
-        if task.pending.is_some() {
+        if task.pending.is_some() || task.waiting {
             self.tasks.insert(tid, task);
             return;
         }
@@ -1008,8 +1113,21 @@ impl Engine {
             if task.sent >= self.cfg.limits.max_upstream_per_query {
                 return self.fail(now, tid, task, ede::NO_REACHABLE_AUTHORITY);
             }
-            if let Some(server) = self.pick_server(&task) {
-                if self.send(now, tid, &mut task, server, false) {
+            let pick = match self.pick_server(&task) {
+                Pick::Send(server) => Some((server, false)),
+                Pick::Wait(server) => Some((server, true)),
+                Pick::None => None,
+            };
+            if let Some((server, busy)) = pick {
+                // Every candidate at its cap, or no local port free: wait for a slot
+                // rather than fail a burst (or fall back to slower ways).
+                let ports_full = self.pending.len() >= self.cfg.limits.max_upstream_in_flight;
+                let queued = if busy || ports_full {
+                    self.wait_for_slot(tid, &mut task, server)
+                } else {
+                    self.send(now, tid, &mut task, server, false)
+                };
+                if queued {
                     self.tasks.insert(tid, task);
                     return;
                 }
@@ -1183,10 +1301,16 @@ impl Engine {
         info
     }
 
-    fn pick_server(&mut self, task: &Task) -> Option<SocketAddr> {
-        let deleg = task.deleg.as_ref()?;
+    /// The best server to ask next: fewest tries by this resolution, then lowest SRTT,
+    /// among those below their in-flight cap; or, if all are at the cap, the best of
+    /// those to wait for.
+    fn pick_server(&mut self, task: &Task) -> Pick {
+        let Some(deleg) = task.deleg.as_ref() else {
+            return Pick::None;
+        };
         let max_in_flight = self.cfg.limits.max_in_flight_per_server;
         let mut best: Option<(u8, Duration, SocketAddr)> = None;
+        let mut busy: Option<(u8, Duration, SocketAddr)> = None;
         let addrs: Vec<SocketAddr> = deleg
             .ns
             .iter()
@@ -1198,15 +1322,21 @@ impl Engine {
                 continue;
             }
             let info = self.server_info(a);
-            if info.in_flight >= max_in_flight {
-                continue;
-            }
             let cand = (tries, info.srtt, a);
-            if best.is_none_or(|b| (cand.0, cand.1) < (b.0, b.1)) {
-                best = Some(cand);
+            let slot = if info.in_flight >= max_in_flight {
+                &mut busy
+            } else {
+                &mut best
+            };
+            if slot.is_none_or(|b| (cand.0, cand.1) < (b.0, b.1)) {
+                *slot = Some(cand);
             }
         }
-        best.map(|b| b.2)
+        match (best, busy) {
+            (Some(b), _) => Pick::Send(b.2),
+            (None, Some(b)) => Pick::Wait(b.2),
+            (None, None) => Pick::None,
+        }
     }
 
     fn pick_port(&mut self) -> Option<u16> {
@@ -1350,14 +1480,11 @@ impl Engine {
         };
         let max_rto = self.cfg.limits.max_rto;
         let min_rto = self.cfg.limits.min_rto;
-        if let Some(i) = self.servers.get_mut(&p.server) {
-            i.in_flight = i.in_flight.saturating_sub(1);
-            if timed_out {
+        if timed_out {
+            if let Some(i) = self.servers.get_mut(&p.server) {
                 i.srtt = (i.srtt.max(min_rto) * 2).min(max_rto);
                 i.samples = i.samples.max(1);
             }
-        }
-        if timed_out {
             self.stats.timeouts += 1;
         }
         let _ = now;
@@ -1450,7 +1577,6 @@ impl Engine {
         };
         let rtt = now.saturating_duration_since(p.sent_at);
         if let Some(i) = self.servers.get_mut(&p.server) {
-            i.in_flight = i.in_flight.saturating_sub(1);
             i.srtt = if i.samples == 0 {
                 rtt
             } else {
@@ -1735,11 +1861,11 @@ impl Engine {
 
     fn finish(&mut self, _now: Instant, tid: TaskId, task: Task, ans: Answer) {
         self.timers.remove(&(task.deadline, Timer::Resolution(tid)));
-        if let Some(port) = task.pending
-            && let Some(p) = self.take_pending(port)
-            && let Some(i) = self.servers.get_mut(&p.server)
-        {
-            i.in_flight = i.in_flight.saturating_sub(1);
+        if let Some(port) = task.pending {
+            let _ = self.take_pending(port);
+        }
+        if task.waiting {
+            self.waiting.retain(|(w, _)| *w != tid);
         }
         let key = (task.name.to_lowercase(), u16::from(task.qtype));
         if self.index.get(&key) == Some(&tid) {

@@ -1,7 +1,8 @@
 //! Plain counters; the app prints or exports them as it likes.
 
 /// Counters kept by the engine. All are monotonic except the gauges
-/// (`cache_bytes`, `cache_entries`, `in_flight_*`), which describe the current state.
+/// (`cache_bytes`, `cache_entries`, `in_flight_*`, `waiting`), which describe the current
+/// state.
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
 #[non_exhaustive]
 pub struct Stats {
@@ -61,4 +62,10 @@ pub struct Stats {
     pub in_flight_resolutions: u64,
     /// Upstream queries currently awaiting an answer.
     pub in_flight_upstream: u64,
+    /// Resolutions currently waiting for an upstream slot (in-flight caps reached).
+    pub waiting: u64,
+    /// Times a resolution had to wait for an upstream slot.
+    pub waited: u64,
+    /// Resolutions failed (SERVFAIL) because the wait queue was full.
+    pub wait_queue_full: u64,
 }

@@ -31,12 +31,16 @@ fuzz_target!(|data: &[u8]| {
             root_hints: vec!["192.0.2.1".parse().unwrap()],
         }
     };
-    let cfg = EngineConfig {
+    let mut cfg = EngineConfig {
         mode,
         qname_minimisation: sel & 2 == 2,
         cache_bytes: 8192,
         ..EngineConfig::default()
     };
+    if sel & 8 == 8 {
+        // One query at a time per server: the second resolution waits for a slot.
+        cfg.limits.max_in_flight_per_server = 1;
+    }
     let mut e = Engine::new(cfg, [sel; 32]);
     let client = Client {
         addr: "192.168.1.2:5353".parse().unwrap(),

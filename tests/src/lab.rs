@@ -95,11 +95,7 @@ impl Lab {
             lab.servers.push(p);
         }
         if let Some(delay) = delay {
-            let addrs: Vec<&str> = zones::servers()
-                .iter()
-                .flat_map(|s| s.addrs.iter().copied())
-                .collect();
-            lab.relay = Some(Relay::start(&lab.ns, &addrs, delay)?);
+            lab.relay = Some(Relay::start(&lab.ns, &server_addrs(), delay)?);
         }
         for server in zones::servers() {
             let zone = server.zones[0].0;
@@ -188,6 +184,51 @@ impl Lab {
         self.relay.as_ref().map(Relay::forwarded)
     }
 
+    /// The delay relay in front of the servers, if there is one.
+    pub fn relay(&self) -> Option<&Relay> {
+        self.relay.as_ref()
+    }
+
+    /// Changes the round-trip delay between resolvers and the authoritative servers of a
+    /// running lab: `Some(d)` restarts every NSD on [`crate::relay::BACKEND_PORT`] behind
+    /// a new relay adding `d`; `None` takes the relay away and puts NSD back on port 53.
+    /// An old relay is first let finish what it holds (its late answers are delivered,
+    /// bounded by its delay), so its sockets are free. Waits (bounded) until the servers
+    /// answer again (behind a relay: asked directly, as the relay would take `d`).
+    pub fn set_upstream_delay(&mut self, delay: Option<Duration>) -> Result<()> {
+        if let Some(r) = &self.relay
+            && !r.wait_idle(Duration::from_secs(5))
+        {
+            return Err(format!(
+                "the relay still holds {} queries after its delay of {:?}",
+                r.busy(),
+                r.delay()
+            ));
+        }
+        self.relay = None;
+        for p in &mut self.servers {
+            p.kill();
+        }
+        self.servers.clear();
+        let port = if delay.is_some() {
+            crate::relay::BACKEND_PORT
+        } else {
+            53
+        };
+        for server in zones::servers() {
+            let p = self.start_nsd(&server, port)?;
+            self.servers.push(p);
+        }
+        if let Some(d) = delay {
+            self.relay = Some(Relay::start(&self.ns, &server_addrs(), d)?);
+        }
+        for server in zones::servers() {
+            let zone = server.zones[0].0;
+            self.wait_answering_on(server.addrs[0], port, zone)?;
+        }
+        Ok(())
+    }
+
     /// NSD's response rate limiting is off (`rrl-ratelimit: 0`): Debian's default of 200
     /// responses a second per /24 would drop the answers of a resolver under load (the
     /// torture run's unique-name flood saw 30 % of upstream queries time out).
@@ -220,9 +261,14 @@ impl Lab {
     }
 
     fn wait_answering(&self, addr: &str, zone: &str) -> Result<()> {
+        self.wait_answering_on(addr, 53, zone)
+    }
+
+    fn wait_answering_on(&self, addr: &str, port: u16, zone: &str) -> Result<()> {
         let deadline = Instant::now() + Duration::from_secs(10);
+        let port = port.to_string();
         loop {
-            if let Ok(a) = self.dig(addr, &["+norec", zone, "SOA"])
+            if let Ok(a) = self.dig(addr, &["-p", &port, "+norec", zone, "SOA"])
                 && a.status == "NOERROR"
                 && !a.answer.is_empty()
             {
@@ -364,6 +410,14 @@ impl Drop for Lab {
             let _ = std::fs::remove_dir_all(&self.dir);
         }
     }
+}
+
+/// Every address of every lab server.
+fn server_addrs() -> Vec<&'static str> {
+    zones::servers()
+        .iter()
+        .flat_map(|s| s.addrs.iter().copied())
+        .collect()
 }
 
 fn write(path: &Path, text: &str) -> Result<()> {

@@ -7,11 +7,17 @@
 //! resolver therefore sees one round trip of `delay` more per upstream query, as if each
 //! authoritative server sat behind a link of that round-trip time. The relay also counts
 //! the queries it forwards: the upstream queries the resolvers sent.
+//!
+//! [`crate::lab::Lab::set_upstream_delay`] puts a relay in front of a running lab's
+//! servers (and takes it away again), e.g. to make every server answer only after the
+//! resolver has given up; [`Relay::answered`] then counts the late answers delivered
+//! and [`Relay::busy`] says when the last of them is out.
 
+use std::collections::HashMap;
 use std::io::{Read, Write};
 use std::net::{IpAddr, SocketAddr, TcpListener, TcpStream, UdpSocket};
-use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::sync::{Arc, Mutex};
 use std::thread::JoinHandle;
 use std::time::Duration;
 
@@ -30,8 +36,47 @@ const TICK: Duration = Duration::from_millis(50);
 /// within [`UPSTREAM_TIMEOUT`] plus the delay).
 pub struct Relay {
     stop: Arc<AtomicBool>,
-    forwarded: Arc<AtomicU64>,
+    counts: Arc<Counts>,
+    delay: Duration,
     listeners: Vec<JoinHandle<()>>,
+}
+
+/// What a relay has done so far.
+#[derive(Default)]
+struct Counts {
+    /// Queries forwarded (UDP datagrams plus TCP connections).
+    forwarded: AtomicU64,
+    /// Answers sent back to the asker (UDP datagrams plus TCP chunks).
+    answered: AtomicU64,
+    /// Queries and connections still being relayed.
+    busy: AtomicU64,
+    /// Answers delivered, by the address of the asker.
+    answered_to: Mutex<HashMap<IpAddr, u64>>,
+}
+
+impl Counts {
+    fn delivered(&self, to: IpAddr) {
+        self.answered.fetch_add(1, Ordering::Relaxed);
+        if let Ok(mut m) = self.answered_to.lock() {
+            *m.entry(to).or_default() += 1;
+        }
+    }
+}
+
+/// Holds one unit of [`Counts::busy`] until dropped.
+struct Busy(Arc<Counts>);
+
+impl Busy {
+    fn new(c: &Arc<Counts>) -> Busy {
+        c.busy.fetch_add(1, Ordering::Relaxed);
+        Busy(c.clone())
+    }
+}
+
+impl Drop for Busy {
+    fn drop(&mut self) {
+        self.0.busy.fetch_sub(1, Ordering::Relaxed);
+    }
 }
 
 impl Relay {
@@ -46,8 +91,8 @@ impl Relay {
             })
             .collect::<Result<Vec<IpAddr>>>()?;
         let stop = Arc::new(AtomicBool::new(false));
-        let forwarded = Arc::new(AtomicU64::new(0));
-        let (s, f) = (stop.clone(), forwarded.clone());
+        let counts = Arc::new(Counts::default());
+        let (s, f) = (stop.clone(), counts.clone());
         // Threads started from a thread inside the namespace stay inside it.
         let listeners = ns.run_inside(move || -> Result<Vec<JoinHandle<()>>> {
             let mut out = Vec::new();
@@ -73,14 +118,51 @@ impl Relay {
         })??;
         Ok(Relay {
             stop,
-            forwarded,
+            counts,
+            delay,
             listeners,
         })
     }
 
     /// Queries forwarded so far (UDP datagrams plus TCP connections).
     pub fn forwarded(&self) -> u64 {
-        self.forwarded.load(Ordering::Relaxed)
+        self.counts.forwarded.load(Ordering::Relaxed)
+    }
+
+    /// Answers delivered so far (UDP datagrams plus TCP chunks towards the asker).
+    pub fn answered(&self) -> u64 {
+        self.counts.answered.load(Ordering::Relaxed)
+    }
+
+    /// Answers delivered so far to `asker`.
+    pub fn answered_to(&self, asker: IpAddr) -> u64 {
+        self.counts
+            .answered_to
+            .lock()
+            .map_or(0, |m| m.get(&asker).copied().unwrap_or(0))
+    }
+
+    /// Queries and TCP connections still being relayed (held, or waiting for a server).
+    pub fn busy(&self) -> u64 {
+        self.counts.busy.load(Ordering::Relaxed)
+    }
+
+    /// The round-trip delay this relay adds.
+    pub fn delay(&self) -> Duration {
+        self.delay
+    }
+
+    /// Waits until nothing is being relayed any more (every late answer is out), at
+    /// most the delay plus the server timeout plus `slack`; false if it timed out.
+    pub fn wait_idle(&self, slack: Duration) -> bool {
+        let deadline = std::time::Instant::now() + self.delay + UPSTREAM_TIMEOUT + slack;
+        while self.busy() > 0 {
+            if std::time::Instant::now() > deadline {
+                return false;
+            }
+            std::thread::sleep(TICK);
+        }
+        true
     }
 }
 
@@ -98,7 +180,7 @@ fn udp_loop(
     back: SocketAddr,
     delay: Duration,
     stop: &AtomicBool,
-    forwarded: &Arc<AtomicU64>,
+    counts: &Arc<Counts>,
 ) {
     let sock = Arc::new(sock);
     let mut buf = [0u8; 65_535];
@@ -106,11 +188,15 @@ fn udp_loop(
         let Ok((n, client)) = sock.recv_from(&mut buf) else {
             continue;
         };
-        forwarded.fetch_add(1, Ordering::Relaxed);
+        counts.forwarded.fetch_add(1, Ordering::Relaxed);
         let query = buf[..n].to_vec();
         let front = sock.clone();
+        let busy = Busy::new(counts);
         // One thread per query: the delay must not serialise concurrent queries.
         std::thread::spawn(move || {
+            // Declared first, dropped last: busy until the socket clone is gone too.
+            let busy = busy;
+            let front = front;
             std::thread::sleep(delay / 2);
             let local: SocketAddr = if back.is_ipv4() {
                 "0.0.0.0:0".parse().unwrap_or(back)
@@ -128,7 +214,9 @@ fn udp_loop(
                 .and_then(|_| up.recv(&mut answer));
             if let Ok(len) = got {
                 std::thread::sleep(delay / 2);
-                let _ = front.send_to(&answer[..len], client);
+                if front.send_to(&answer[..len], client).is_ok() {
+                    busy.0.delivered(client.ip());
+                }
             }
         });
     }
@@ -139,15 +227,17 @@ fn tcp_loop(
     back: SocketAddr,
     delay: Duration,
     stop: &AtomicBool,
-    forwarded: &Arc<AtomicU64>,
+    counts: &Arc<Counts>,
 ) {
     while !stop.load(Ordering::Relaxed) {
-        let Ok((client, _)) = listener.accept() else {
+        let Ok((client, peer)) = listener.accept() else {
             std::thread::sleep(TICK);
             continue;
         };
-        forwarded.fetch_add(1, Ordering::Relaxed);
+        counts.forwarded.fetch_add(1, Ordering::Relaxed);
+        let busy = Busy::new(counts);
         std::thread::spawn(move || {
+            let busy = busy;
             let _ = client.set_nonblocking(false);
             let Ok(server) = TcpStream::connect_timeout(&back, UPSTREAM_TIMEOUT) else {
                 return;
@@ -155,15 +245,21 @@ fn tcp_loop(
             let (Ok(c2), Ok(s2)) = (client.try_clone(), server.try_clone()) else {
                 return;
             };
-            let up = std::thread::spawn(move || copy_delayed(client, server, delay / 2));
-            copy_delayed(s2, c2, delay / 2);
+            let up = std::thread::spawn(move || copy_delayed(client, server, delay / 2, None));
+            copy_delayed(s2, c2, delay / 2, Some((&busy.0, peer.ip())));
             let _ = up.join();
         });
     }
 }
 
-/// Copies `from` → `to`, holding each chunk for `hold`, until either side closes.
-fn copy_delayed(mut from: TcpStream, mut to: TcpStream, hold: Duration) {
+/// Copies `from` → `to`, holding each chunk for `hold`, until either side closes;
+/// counts the chunks delivered to the asker in `delivered`.
+fn copy_delayed(
+    mut from: TcpStream,
+    mut to: TcpStream,
+    hold: Duration,
+    delivered: Option<(&Counts, IpAddr)>,
+) {
     let _ = from.set_read_timeout(Some(UPSTREAM_TIMEOUT));
     let mut buf = [0u8; 16_384];
     loop {
@@ -173,6 +269,9 @@ fn copy_delayed(mut from: TcpStream, mut to: TcpStream, hold: Duration) {
                 std::thread::sleep(hold);
                 if to.write_all(&buf[..n]).is_err() {
                     break;
+                }
+                if let Some((c, asker)) = delivered {
+                    c.delivered(asker);
                 }
             }
         }

@@ -140,9 +140,12 @@ pub const ITEMS: &[(u8, &str)] = &[
 pub fn run(mode: Mode, only: &[u8]) -> Result<Table> {
     let want = |n: u8| only.is_empty() || only.contains(&n);
     let mut t = Table::default();
-    let lab = Lab::start(LabOptions::default())?;
+    let mut lab = Lab::start(LabOptions::default())?;
     if want(7) {
         bad_boot_arguments(&lab, mode, &mut t)?;
+    }
+    if want(4) {
+        huge_counts(&lab, mode, &mut t)?;
     }
     if [1, 2, 3, 4, 5, 6, 9].into_iter().any(want) {
         let hints = format!("--root-hints={}", lab.root_hints());
@@ -154,6 +157,8 @@ pub fn run(mode: Mode, only: &[u8]) -> Result<Table> {
             cache.as_str(),
             "--tcp-connections=4",
             "--stats-interval=1",
+            // Off by default; on here so that item 3 sees it apply (a stale name).
+            "--serve-stale=on",
         ];
         args.extend(extra.split_whitespace());
         let mut resolvers = boot_both(&lab, &args)?;
@@ -193,6 +198,11 @@ pub fn run(mode: Mode, only: &[u8]) -> Result<Table> {
         }
         if want(3) {
             dead_upstreams(&lab, &mut resolvers, mode, &mut t)?;
+            let slow = slow_upstreams(&mut lab, &mut resolvers, mode, &mut t);
+            // Whatever happened, the servers answer at once again for the later items.
+            let back = lab.set_upstream_delay(None);
+            slow?;
+            back?;
         }
         if want(2) {
             std::thread::scope(|s| -> Result<()> {
@@ -764,6 +774,127 @@ fn garbage_storm(lab: &Lab, r: &Resolver, mode: Mode, t: &mut Table) -> Result<(
     Ok(())
 }
 
+/// Guest memory of the small hvt image [`huge_counts`] boots (its heap is 5.5 MiB).
+const SMALL_MEM_MIB: u32 = 8;
+
+/// 12-byte headers whose counts claim 65535 questions or records: each count field
+/// alone, then all four. A parser that reserves room for what the header claims makes
+/// a 5.8 MB allocation from one of them (it halted the hvt image booted with
+/// `--mem=8`, from any source address, and left glibc holding 4x the live heap).
+fn huge_count_headers() -> Vec<Vec<u8>> {
+    let mut out = Vec::new();
+    for field in [4usize, 6, 8, 10] {
+        let mut h = vec![0x12, 0x34, 0x01, 0x00, 0, 0, 0, 0, 0, 0, 0, 0];
+        h[field] = 0xff;
+        h[field + 1] = 0xff;
+        out.push(h);
+    }
+    let mut all = vec![0xff; 12];
+    all[2] = 0x01;
+    all[3] = 0x00;
+    out.push(all);
+    out
+}
+
+/// Item 4, huge counts: a fresh resolver of each build (hvt with [`SMALL_MEM_MIB`] of
+/// memory) gets [`huge_count_headers`] from an allowed and an outside address; it must
+/// stay up, answer each from the header alone (never larger than the query), keep its
+/// heap's held size, and resolve afterwards. Runs before the item resolvers boot, on
+/// their TAPs.
+fn huge_counts(lab: &Lab, mode: Mode, t: &mut Table) -> Result<()> {
+    let rounds = if mode == Mode::Long { 20 } else { 4 };
+    for kind in Kind::ALL {
+        let (tap, v4, _) = lab_addresses(kind);
+        let a4 = format!("--ipv4={v4}/24");
+        let hints = format!("--root-hints={}", lab.root_hints());
+        let args = [
+            a4.as_str(),
+            "--ipv4-gateway=10.53.0.1",
+            hints.as_str(),
+            "--stats-interval=1",
+        ];
+        let mut g = Guest::boot_with(lab, kind, tap, SMALL_MEM_MIB, &args)?;
+        g.wait_for("ready: serving DNS", Duration::from_secs(60))?;
+        let held_before = wait_stats(&g, Duration::from_secs(10)).and_then(|s| s.heap_total_kib);
+        let lines_before = g.output().lines().count();
+        let to = SocketAddr::V4(SocketAddrV4::new(
+            v4.parse().unwrap_or(Ipv4Addr::UNSPECIFIED),
+            53,
+        ));
+        let (sent, replies, largest) =
+            lab.ns().run_inside(move || -> Result<(u32, u32, usize)> {
+                let (mut sent, mut replies, mut largest) = (0u32, 0u32, 0usize);
+                for src in ["10.53.0.1:0", &format!("{OUTSIDE_CLIENT}:0")] {
+                    let sock = UdpSocket::bind(src).map_err(|e| format!("bind {src}: {e}"))?;
+                    for _ in 0..rounds {
+                        for h in huge_count_headers() {
+                            sent += 1;
+                            if let Some(a) = ask(&sock, to, &h, Duration::from_secs(3)) {
+                                replies += 1;
+                                largest = largest.max(a.len());
+                            }
+                        }
+                    }
+                }
+                Ok((sent, replies, largest))
+            })??;
+        // A statistics line from after the packets.
+        let deadline = Instant::now() + Duration::from_secs(10);
+        while g.output().lines().count() == lines_before && Instant::now() < deadline {
+            std::thread::sleep(Duration::from_millis(200));
+        }
+        let held_after = last_stats(&g.output()).and_then(|s| s.heap_total_kib);
+        let alive = g.proc.try_status().is_none();
+        let resolves = alive
+            && lab
+                .dig(v4, &["www.shop.test", "A"])
+                .is_ok_and(|d| d.status == "NOERROR" && !d.answer.is_empty());
+        let mem = if kind == Kind::Hvt {
+            format!(" --mem={SMALL_MEM_MIB}")
+        } else {
+            String::new()
+        };
+        let tried = format!("{sent} 12-byte headers claiming 65535 questions/records, in+out{mem}");
+        let measured = format!(
+            "{replies} header-only replies (largest {largest} B), heap held {} -> {} KiB",
+            held_before.map_or("?".into(), |h| h.to_string()),
+            held_after.map_or("?".into(), |h| h.to_string()),
+        );
+        let grew = matches!((held_before, held_after), (Some(b), Some(a)) if a > b + 512);
+        let res = if !alive {
+            Err(format!("halted: {}", g.proc.tail(6)))
+        } else if replies != sent || largest > 12 {
+            Err(format!("want {sent} replies of at most 12 B: {measured}"))
+        } else if grew {
+            Err(format!("the allocator had to grow: {measured}"))
+        } else if !resolves {
+            Err(format!("no answer afterwards: {measured}"))
+        } else {
+            Ok(format!("{measured}; resolves after"))
+        };
+        t.record("4 huge counts", kind.name(), tried, res);
+        // The item resolvers boot on this TAP with this address and another MAC: the
+        // lab must not keep sending to this guest's.
+        drop(g);
+        lab.ns().ip(&["neigh", "flush", "dev", "br0"])?;
+    }
+    Ok(())
+}
+
+/// Waits (bounded) for a statistics line and returns it.
+fn wait_stats(g: &Guest, timeout: Duration) -> Option<Stats> {
+    let deadline = Instant::now() + timeout;
+    loop {
+        if let Some(s) = last_stats(&g.output()) {
+            return Some(s);
+        }
+        if Instant::now() > deadline {
+            return None;
+        }
+        std::thread::sleep(Duration::from_millis(200));
+    }
+}
+
 // ---------------------------------------------------------------------------------------
 // 5. TCP abuse. The resolvers run with --tcp-connections=4 and the netstack's 10 s idle
 // timeout.
@@ -1058,6 +1189,438 @@ fn dead_clients(to: SocketAddr, clients: u16, bound: Duration) -> Result<String>
     } else {
         Err(format!("{m}; {other} other answers, {silent} unanswered"))
     }
+}
+
+// ---------------------------------------------------------------------------------------
+// 3. Slow upstreams.
+
+/// The round trip the lab's servers answer after in the slow-upstream item: beyond the
+/// engine's largest per-try timeout (3 s), so every answer comes after the resolver gave
+/// up on the try it answers; the long mode takes the issue's 10 s (the engine's whole
+/// query timeout).
+fn slow_delay(mode: Mode) -> Duration {
+    match mode {
+        Mode::Short => Duration::from_secs(6),
+        Mode::Long => Duration::from_secs(10),
+    }
+}
+
+/// A name with a one-second TTL, cached before the servers turn slow: stale by then, so
+/// serve-stale applies to it.
+const STALE_NAME: &str = "fleeting.shop.test";
+const STALE_ADDR: [u8; 4] = [203, 0, 113, 26];
+/// What the wildcard bench zone answers for any name.
+const BENCH_ADDR: [u8; 4] = [203, 0, 113, 99];
+
+/// What a slow-upstream client asks and what a right answer is.
+#[derive(Debug, Clone)]
+struct SlowAsk {
+    name: String,
+    /// `None`: NXDOMAIN; `Some(a)`: one A record `a`.
+    want: Option<[u8; 4]>,
+    /// Whether a stale answer may come (serve-stale applies).
+    stale_ok: bool,
+}
+
+/// Client `i` of `wave`: the first asks [`STALE_NAME`]; the rest alternate between a
+/// name that does not exist under shop.test (NXDOMAIN) and one under the wildcard
+/// bench zone (an A record), so that a late answer applied to the wrong question would
+/// show as the wrong kind of answer.
+fn slow_ask(wave: u32, i: u16) -> SlowAsk {
+    if i == 0 {
+        SlowAsk {
+            name: STALE_NAME.into(),
+            want: Some(STALE_ADDR),
+            stale_ok: true,
+        }
+    } else if i % 2 == 1 {
+        SlowAsk {
+            name: format!("slow{wave}-{i}.shop.test"),
+            want: None,
+            stale_ok: false,
+        }
+    } else {
+        SlowAsk {
+            name: format!("slow{wave}-{i}.bench.example"),
+            want: Some(BENCH_ADDR),
+            stale_ok: false,
+        }
+    }
+}
+
+/// Skips a (possibly compressed) name at `at`; the offset after it.
+fn skip_name(m: &[u8], mut at: usize) -> Option<usize> {
+    loop {
+        let len = *m.get(at)?;
+        if len == 0 {
+            return Some(at + 1);
+        }
+        if len & 0xc0 == 0xc0 {
+            return Some(at + 2);
+        }
+        at += 1 + usize::from(len);
+    }
+}
+
+/// The addresses of the A records in the answer section of `m`.
+fn answer_addrs(m: &[u8]) -> Option<Vec<[u8; 4]>> {
+    let count = |at: usize| Some(u16::from_be_bytes([*m.get(at)?, *m.get(at + 1)?]));
+    let (qd, an) = (count(4)?, count(6)?);
+    let mut at = 12;
+    for _ in 0..qd {
+        at = skip_name(m, at)? + 4;
+    }
+    let mut out = Vec::new();
+    for _ in 0..an {
+        at = skip_name(m, at)?;
+        let ty = count(at)?;
+        let len = usize::from(count(at + 8)?);
+        let data = m.get(at + 10..at + 10 + len)?;
+        if ty == wire::A && len == 4 {
+            out.push([data[0], data[1], data[2], data[3]]);
+        }
+        at += 10 + len;
+    }
+    Some(out)
+}
+
+/// The answers the clients of one wave got.
+#[derive(Debug, Default, Clone)]
+struct SlowOutcome {
+    servfail: u32,
+    stale: u32,
+    /// Right answers (a late answer the resolver could still use): not expected, as
+    /// every answer comes after its try timed out, and reported.
+    right: u32,
+    wrong: Vec<String>,
+    silent: u32,
+    slowest: Duration,
+}
+
+/// `clients` queries at once (2 ms apart) for [`slow_ask`] names; each must be
+/// answered within `bound` with SERVFAIL, a stale answer where it applies, or (counted
+/// apart) the right answer, never anything else.
+fn slow_clients(to: SocketAddr, wave: u32, clients: u16, bound: Duration) -> Result<SlowOutcome> {
+    let mut socks = Vec::new();
+    let start = Instant::now();
+    for i in 0..clients {
+        let s = UdpSocket::bind("10.53.0.1:0").map_err(|e| e.to_string())?;
+        let ask = slow_ask(wave, i);
+        let id = 0x5000 + i;
+        s.send_to(&wire::query(id, &ask.name, wire::A), to)
+            .map_err(|e| e.to_string())?;
+        socks.push((s, id, ask));
+        std::thread::sleep(Duration::from_millis(2));
+    }
+    let mut o = SlowOutcome::default();
+    let mut buf = [0u8; 4096];
+    for (s, id, ask) in &socks {
+        loop {
+            let left = (start + bound)
+                .checked_duration_since(Instant::now())
+                .unwrap_or(Duration::from_millis(1));
+            let _ = s.set_read_timeout(Some(left));
+            let Ok((n, _)) = s.recv_from(&mut buf) else {
+                o.silent += 1;
+                break;
+            };
+            let m = &buf[..n];
+            let Some(h) = wire::header(m).filter(|h| h.id == *id) else {
+                continue;
+            };
+            o.slowest = o.slowest.max(start.elapsed());
+            let addrs = answer_addrs(m).unwrap_or_default();
+            match (h.rcode, ask.want) {
+                (2, _) => o.servfail += 1,
+                (0, Some(a)) if addrs == [a] && ask.stale_ok => o.stale += 1,
+                (0, Some(a)) if addrs == [a] => o.right += 1,
+                (3, None) => o.right += 1,
+                (rcode, _) => o
+                    .wrong
+                    .push(format!("{}: rcode {rcode}, A {addrs:?}", ask.name)),
+            }
+            break;
+        }
+    }
+    Ok(o)
+}
+
+/// Checks with dig that `ask` now gets its right answer, or SERVFAIL (a resolver may
+/// remember a failure for a while, RFC 9520); `Err` with what came instead.
+fn check_after(lab: &Lab, r: &Resolver, ask: &SlowAsk) -> Result<bool> {
+    let d = lab.dig(r.v4, &[&ask.name, "A"])?;
+    let a: Vec<String> = d
+        .answer
+        .iter()
+        .filter(|l| l.contains(" IN A "))
+        .map(|l| l.rsplit(' ').next().unwrap_or("").to_string())
+        .collect();
+    let right = match ask.want {
+        None => d.status == "NXDOMAIN" && a.is_empty(),
+        Some(w) => d.status == "NOERROR" && a == [Ipv4Addr::from(w).to_string()],
+    };
+    if right {
+        Ok(true)
+    } else if d.status == "SERVFAIL" {
+        Ok(false)
+    } else {
+        Err(format!("{}: {} {:?}", ask.name, d.status, d.answer))
+    }
+}
+
+/// Item 3, slow: every lab server answers only after [`slow_delay`] (a relay in front of
+/// them). Clients must get SERVFAIL, or a stale answer for a stale name, within the
+/// bound; the answers that arrive after the resolver gave up must be dropped without
+/// harm (no exit, nothing wrong cached); the resolver must stop sending once it gave
+/// up, its in-flight figures must come back to zero (and, over the long mode's waves,
+/// not grow), and it must resolve again once the delay is gone.
+fn slow_upstreams(
+    lab: &mut Lab,
+    resolvers: &mut [Resolver],
+    mode: Mode,
+    t: &mut Table,
+) -> Result<()> {
+    let delay = slow_delay(mode);
+    // As for dead upstreams: the 10 s query timeout plus slack for the emulated guest.
+    let bound = Duration::from_secs(15);
+    let waves: u32 = if mode == Mode::Long { 3 } else { 1 };
+    let count = |kind: Kind| match (mode, kind) {
+        (Mode::Long, Kind::Unix) => 200u16,
+        _ => 20,
+    };
+    // The bench zone's delegation cached (one upstream query per bench name later), and
+    // the one-second name cached so it is stale by the time it is asked again.
+    for r in resolvers.iter() {
+        for name in ["warm.bench.example", STALE_NAME] {
+            let d = lab.dig(r.v4, &[name, "A"])?;
+            if d.status != "NOERROR" {
+                return Err(format!(
+                    "{}: {name} did not resolve: {}",
+                    r.kind().name(),
+                    d.raw
+                ));
+            }
+        }
+    }
+    let before: Vec<Stats> = resolvers
+        .iter()
+        .map(|r| last_stats(&r.guest.output()).unwrap_or_default())
+        .collect();
+    lab.set_upstream_delay(Some(delay))?;
+    std::thread::sleep(Duration::from_millis(1500)); // STALE_NAME expires
+    let mut outcomes: Vec<Vec<Result<SlowOutcome>>> = vec![Vec::new(); resolvers.len()];
+    let mut peaks: Vec<Vec<Vec<(String, u64)>>> = vec![Vec::new(); resolvers.len()];
+    for wave in 0..waves {
+        let lines: Vec<usize> = resolvers
+            .iter()
+            .map(|r| r.guest.output().lines().count())
+            .collect();
+        let lab_ref: &Lab = lab;
+        let res = std::thread::scope(|s| {
+            let hs: Vec<_> = resolvers
+                .iter()
+                .map(|r| {
+                    let to = server(r);
+                    let clients = count(r.kind());
+                    s.spawn(move || {
+                        lab_ref
+                            .ns()
+                            .run_inside(move || slow_clients(to, wave, clients, bound))
+                    })
+                })
+                .collect();
+            hs.into_iter()
+                .map(|h| {
+                    h.join()
+                        .map_err(|_| "slow-upstream thread panicked".to_string())
+                        .and_then(|r| r)
+                        .and_then(|r| r)
+                })
+                .collect::<Vec<_>>()
+        });
+        for (i, o) in res.into_iter().enumerate() {
+            outcomes[i].push(o);
+            let log = resolvers[i].guest.output();
+            peaks[i].push(gauge_peaks(&stats_since(&log, lines[i])));
+        }
+    }
+    // Every late answer delivered (the relay holds each for the delay), then a moment
+    // for the resolvers to take them in.
+    let idle = lab
+        .relay()
+        .is_none_or(|r| r.wait_idle(Duration::from_secs(5)));
+    // Answers to either of a resolver's addresses (it may ask the servers over IPv6).
+    let late: Vec<u64> = resolvers
+        .iter()
+        .map(|r| {
+            lab.relay().map_or(0, |relay| {
+                [r.v4, r.v6]
+                    .iter()
+                    .filter_map(|a| a.parse().ok())
+                    .map(|a| relay.answered_to(a))
+                    .sum()
+            })
+        })
+        .collect();
+    std::thread::sleep(Duration::from_secs(3));
+    let settled: Vec<Option<Stats>> = resolvers
+        .iter()
+        .map(|r| last_stats(&r.guest.output()))
+        .collect();
+    // Nothing is still being retried: the upstream counter stands still.
+    std::thread::sleep(Duration::from_secs(3));
+    let later: Vec<Option<Stats>> = resolvers
+        .iter()
+        .map(|r| last_stats(&r.guest.output()))
+        .collect();
+    let forwarded = lab.upstream_queries().unwrap_or(0);
+    let exited: Vec<Option<String>> = resolvers
+        .iter_mut()
+        .map(|r| {
+            r.guest
+                .proc
+                .try_status()
+                .map(|st| format!("exited ({st}): {}", r.guest.proc.tail(10)))
+        })
+        .collect();
+    lab.set_upstream_delay(None)?;
+    let lab: &Lab = lab;
+    for (i, r) in resolvers.iter().enumerate() {
+        let kind = r.kind();
+        let clients = count(kind);
+        let tried =
+            format!("{clients} clients x {waves} wave(s), every server answering after {delay:?}");
+        let res = (|| -> Result<String> {
+            let os: Vec<SlowOutcome> = outcomes[i].iter().cloned().collect::<Result<_>>()?;
+            let sum = |f: fn(&SlowOutcome) -> u32| os.iter().map(f).sum::<u32>();
+            let (servfail, stale, right, silent) = (
+                sum(|o| o.servfail),
+                sum(|o| o.stale),
+                sum(|o| o.right),
+                sum(|o| o.silent),
+            );
+            let wrong: Vec<String> = os.iter().flat_map(|o| o.wrong.clone()).collect();
+            let slowest = os.iter().map(|o| o.slowest).max().unwrap_or_default();
+            let (b, s1, s2) = (
+                &before[i],
+                settled[i].clone().unwrap_or_default(),
+                later[i].clone().unwrap_or_default(),
+            );
+            let sent = s1.upstream.saturating_sub(b.upstream);
+            let mut m = format!(
+                "SERVFAIL {servfail}, stale {stale}, real answer {right} of {}, slowest {slowest:.1?} \
+                 (bound {bound:?}); {sent} upstream queries ({:.1} per client), {} timeouts; \
+                 {} late answers delivered, {} frames in, dropped +{}",
+                u32::from(clients) * waves,
+                sent as f64 / f64::from(u32::from(clients) * waves),
+                s1.timeouts.saturating_sub(b.timeouts),
+                late[i],
+                s1.frames_in.saturating_sub(b.frames_in),
+                s1.dropped.saturating_sub(b.dropped),
+            );
+            let mut why = Vec::new();
+            if !wrong.is_empty() {
+                why.push(format!("wrong answers: {}", wrong.join("; ")));
+            }
+            if silent > 0 {
+                why.push(format!("{silent} unanswered within the bound"));
+            }
+            // The resolvers run with --serve-stale=on: the stale name's client of each wave
+            // must get the expired record, not SERVFAIL.
+            if stale != waves {
+                why.push(format!(
+                    "{stale} stale answers for {waves} asks of {STALE_NAME}"
+                ));
+            }
+            if s2.upstream != s1.upstream {
+                why.push(format!(
+                    "still sending upstream after the clients were answered ({} -> {})",
+                    s1.upstream, s2.upstream
+                ));
+            }
+            // In-flight figures: back to zero, and no wave's peak above the first's.
+            if !s2.gauges.is_empty() {
+                m.push_str(&format!(
+                    "; peaks by wave [{}], after: {}",
+                    peaks[i]
+                        .iter()
+                        .map(|p| fmt_gauges(p))
+                        .collect::<Vec<_>>()
+                        .join(" | "),
+                    fmt_gauges(&s2.gauges)
+                ));
+                if s2.gauges.iter().any(|(_, v)| *v != 0) {
+                    why.push(format!(
+                        "in-flight figures not back to 0: {}",
+                        fmt_gauges(&s2.gauges)
+                    ));
+                }
+                if let Some(first) = peaks[i].first() {
+                    for (w, p) in peaks[i].iter().enumerate().skip(1) {
+                        for (k, v) in p {
+                            let f = first.iter().find(|(fk, _)| fk == k).map_or(0, |x| x.1);
+                            if *v > f + f / 2 + 4 {
+                                why.push(format!("{k} grew: {f} in wave 1, {v} in wave {}", w + 1));
+                            }
+                        }
+                    }
+                }
+            }
+            if let (Some(hb), Some(ha)) = (b.heap_kib, s2.heap_kib) {
+                m.push_str(&format!("; heap {hb} -> {ha} KiB"));
+                if ha > hb + (hb / 10).max(512) {
+                    why.push(format!("heap grew from {hb} to {ha} KiB"));
+                }
+            }
+            if !idle {
+                why.push("the relay still held late answers".into());
+            }
+            if let Some(e) = &exited[i] {
+                why.push(e.clone());
+            }
+            // Recovery, then nothing wrong cached: every name of the last wave (a sample
+            // of at most 40) gets its right answer or SERVFAIL.
+            let start = Instant::now();
+            loop {
+                if let Ok(d) = lab.dig(r.v4, &["recover-slow.shop.test", "A"])
+                    && d.status == "NXDOMAIN"
+                    && !d.authority.is_empty()
+                {
+                    break;
+                }
+                if start.elapsed() > Duration::from_secs(40) {
+                    why.push("no recovery within 40 s of the delay's removal".into());
+                    break;
+                }
+                std::thread::sleep(Duration::from_millis(500));
+            }
+            m.push_str(&format!("; recovered in {:.1?}", start.elapsed()));
+            let step = (clients / 40).max(1);
+            let (mut ok, mut fail, mut bad) = (0, 0, Vec::new());
+            for c in (0..clients).step_by(usize::from(step)) {
+                match check_after(lab, r, &slow_ask(waves - 1, c)) {
+                    Ok(true) => ok += 1,
+                    Ok(false) => fail += 1,
+                    Err(e) => bad.push(e),
+                }
+            }
+            m.push_str(&format!(
+                "; after: {ok} right, {fail} SERVFAIL, {} wrong",
+                bad.len()
+            ));
+            if !bad.is_empty() {
+                why.push(format!("cache polluted: {}", bad.join("; ")));
+            }
+            if why.is_empty() {
+                Ok(m)
+            } else {
+                Err(format!("{}: {m}", why.join("; ")))
+            }
+        })();
+        t.record("3 slow upstreams", kind.name(), tried, res);
+    }
+    eprintln!("torture: slow upstreams: the relay forwarded {forwarded} queries in all");
+    Ok(())
 }
 
 // ---------------------------------------------------------------------------------------
@@ -1430,21 +1993,83 @@ fn spoof_round(
 /// The cache budget the lab's resolvers boot with, small so a flood reaches it.
 pub const CACHE_CAP: u64 = 256 * 1024;
 
-/// Numbers from the last statistics line (`--stats-interval=1`) in `log`.
-#[derive(Debug, Clone, Copy, Default)]
+/// Numbers from one statistics line (`--stats-interval=1`).
+#[derive(Debug, Clone, Default)]
 struct Stats {
+    upstream: u64,
+    timeouts: u64,
     servfail: u64,
+    dropped: u64,
     cache_bytes: u64,
+    frames_in: u64,
+    /// Heap in use and held, KiB (the guest's own heap on hvt, glibc's on unix).
     heap_kib: Option<u64>,
-    /// Gauges at the end of the line: upstream queries in flight, resolutions, and
-    /// resolutions waiting for an upstream slot (absent from older builds).
+    heap_total_kib: Option<u64>,
+    /// Gauges of the engine's tables (in flight, tasks, waiting clients…) when the line
+    /// has them: every `name N` pair whose name says it is a current count.
+    gauges: Vec<(String, u64)>,
+    /// The gauges the app prints at the end of the line: upstream queries in flight,
+    /// resolutions, and resolutions waiting for an upstream slot (absent from older
+    /// builds).
     in_flight_upstream: Option<u64>,
     resolutions: Option<u64>,
     waiting: Option<u64>,
 }
 
+/// Every `words N` pair of a statistics line, in order: "queries 5 hits 3" gives
+/// ("queries", 5), ("hits", 3); "cache 9 B in 2 entries" gives ("cache", 9), ("B in", 2).
+fn stats_pairs(line: &str) -> Vec<(String, u64)> {
+    let body = line.split_once("stats:").map_or(line, |(_, b)| b);
+    let mut out = Vec::new();
+    for segment in body.split(',') {
+        let mut words: Vec<&str> = Vec::new();
+        for tok in segment.split_whitespace() {
+            match tok.parse::<u64>() {
+                Ok(n) => {
+                    out.push((words.join(" "), n));
+                    words.clear();
+                }
+                Err(_) => words.push(tok),
+            }
+        }
+    }
+    out
+}
+
+fn parse_stats(line: &str) -> Option<Stats> {
+    let pairs = stats_pairs(line);
+    let get = |key: &str| pairs.iter().find(|(k, _)| k == key).map(|(_, v)| *v);
+    let heap_at = pairs.iter().position(|(k, _)| k == "heap");
+    Some(Stats {
+        upstream: get("upstream")?,
+        timeouts: get("timeouts")?,
+        servfail: get("servfail")?,
+        dropped: get("dropped").unwrap_or(0),
+        cache_bytes: get("cache")?,
+        frames_in: get("frames in").unwrap_or(0),
+        heap_kib: heap_at.map(|i| pairs[i].1),
+        heap_total_kib: heap_at
+            .and_then(|i| pairs.get(i + 1))
+            .filter(|(k, _)| k == "of")
+            .map(|(_, v)| *v),
+        gauges: pairs
+            .iter()
+            .filter(|(k, _)| {
+                ["flight", "task", "resolutions", "wait", "pending", "queue"]
+                    .iter()
+                    .any(|g| k.contains(g))
+            })
+            .cloned()
+            .collect(),
+        in_flight_upstream: get("in flight: upstream"),
+        resolutions: get("resolutions"),
+        waiting: get("waiting"),
+    })
+}
+
 fn last_stats(log: &str) -> Option<Stats> {
-    parse_stats(log.lines().rev().find(|l| l.contains("stats: queries"))?)
+    let line = log.lines().rev().find(|l| l.contains("stats: queries"))?;
+    parse_stats(line)
 }
 
 /// The highest (upstream in flight, resolutions, waiting) over the statistics lines in
@@ -1462,34 +2087,53 @@ fn peak_in_flight(log: &str) -> (u64, u64, u64) {
         })
 }
 
-fn parse_stats(line: &str) -> Option<Stats> {
-    let after = |key: &str| -> Option<u64> {
-        let i = line.find(key)? + key.len();
-        line[i..].split_whitespace().next()?.parse().ok()
-    };
-    Some(Stats {
-        servfail: after(" servfail ")?,
-        cache_bytes: after(", cache ").or_else(|| after(" cache "))?,
-        heap_kib: after("heap "),
-        in_flight_upstream: after("in flight: upstream "),
-        resolutions: after(" resolutions "),
-        waiting: after(" waiting "),
-    })
+/// Every statistics line of `log` after the first `skip` lines of it.
+fn stats_since(log: &str, skip: usize) -> Vec<Stats> {
+    log.lines()
+        .skip(skip)
+        .filter(|l| l.contains("stats: queries"))
+        .filter_map(parse_stats)
+        .collect()
 }
 
-/// Resident memory of a process in KiB (the unix build has no heap statistics).
-fn rss_kib(pid: u32) -> Option<u64> {
+/// The largest value each gauge took in `lines`, in the order the gauges appear.
+fn gauge_peaks(lines: &[Stats]) -> Vec<(String, u64)> {
+    let mut peaks: Vec<(String, u64)> = Vec::new();
+    for s in lines {
+        for (k, v) in &s.gauges {
+            match peaks.iter_mut().find(|(pk, _)| pk == k) {
+                Some(p) => p.1 = p.1.max(*v),
+                None => peaks.push((k.clone(), *v)),
+            }
+        }
+    }
+    peaks
+}
+
+fn fmt_gauges(g: &[(String, u64)]) -> String {
+    g.iter()
+        .map(|(k, v)| format!("{k} {v}"))
+        .collect::<Vec<_>>()
+        .join(", ")
+}
+
+/// Anonymous resident memory of a process in KiB (for the record: the checks use the
+/// heap figures of the statistics line, which RSS follows only loosely).
+fn rss_anon_kib(pid: u32) -> Option<u64> {
     let s = std::fs::read_to_string(format!("/proc/{pid}/status")).ok()?;
-    let l = s.lines().find(|l| l.starts_with("VmRSS:"))?;
+    let l = s.lines().find(|l| l.starts_with("RssAnon:"))?;
     l.split_whitespace().nth(1)?.parse().ok()
 }
 
-/// Memory as the run can see it: the guest heap for hvt, RSS for unix.
+/// Heap in use, KiB, from the last statistics line: the guest's allocator on hvt,
+/// glibc's own accounting (mallinfo2) on unix.
 fn memory_kib(r: &Resolver) -> Option<u64> {
-    match r.kind() {
-        Kind::Hvt => last_stats(&r.guest.output()).and_then(|s| s.heap_kib),
-        Kind::Unix => rss_kib(r.guest.proc.pid()),
-    }
+    last_stats(&r.guest.output()).and_then(|s| s.heap_kib)
+}
+
+/// Heap held (in use plus free), KiB: flat unless the allocator had to grow.
+fn heap_held_kib(r: &Resolver) -> Option<u64> {
+    last_stats(&r.guest.output()).and_then(|s| s.heap_total_kib)
 }
 
 /// Sends `names` queries (`u<seed>-<i>.shop.test`, all distinct), at most `window` in
@@ -1584,7 +2228,7 @@ fn memory_flood(lab: &Lab, r: &Resolver, mode: Mode, t: &mut Table) -> Result<()
     let tried = format!("{names} distinct names, cap {} KiB", CACHE_CAP / 1024);
     let warm = mem[0];
     let end = *mem.last().unwrap_or(&0);
-    let what = if kind == Kind::Hvt { "heap" } else { "RSS" };
+    let what = "heap";
     let (peak_upstream, peak_tasks, peak_waiting) =
         peak_in_flight(r.guest.output().get(log_from..).unwrap_or(""));
     let mut measured = format!(
@@ -1637,11 +2281,21 @@ fn memory_flood(lab: &Lab, r: &Resolver, mode: Mode, t: &mut Table) -> Result<()
 
 /// Mixed load for `secs`: cached and cold names, NXDOMAIN, TCP queries, a little
 /// garbage; memory is read every 30 s and must be flat after the first minute.
+///
+/// Memory is the heap as the resolver's statistics line gives it, on both builds: in
+/// use (what a leak moves) and held by the allocator (what fragmentation moves). RSS
+/// of the unix build is only reported: it once grew 7.3 -> 10.4 MiB in a long soak
+/// while glibc's in-use bytes stayed at 1.9 MiB. A garbage header claiming 65535
+/// questions made a transient 5.8 MB allocation; glibc then held 7.6 MiB and the churn
+/// touched more of it over the minutes. The engine no longer parses such headers, and
+/// the held figure is checked so that a transient giant allocation shows here.
 fn soak(lab: &Lab, r: &Resolver, secs: u64, t: &mut Table) -> Result<()> {
     let kind = r.kind();
     let to = server(r);
     let start = Instant::now();
     let mut mem = Vec::new();
+    let mut held = Vec::new();
+    let mut rss = Vec::new();
     let (mut answered, mut lost, mut tcp_ok, mut tcp_n) = (0u32, 0u32, 0u32, 0u32);
     let mut round = 0u32;
     let window = if kind == Kind::Hvt { 4 } else { 32 };
@@ -1675,6 +2329,10 @@ fn soak(lab: &Lab, r: &Resolver, secs: u64, t: &mut Table) -> Result<()> {
         })?;
         if Instant::now() >= next_mem {
             mem.push(memory_kib(r).unwrap_or(0));
+            held.push(heap_held_kib(r).unwrap_or(0));
+            if kind == Kind::Unix {
+                rss.push(rss_anon_kib(r.guest.proc.pid()).unwrap_or(0));
+            }
             next_mem += Duration::from_secs(30);
         }
     }
@@ -1682,15 +2340,23 @@ fn soak(lab: &Lab, r: &Resolver, secs: u64, t: &mut Table) -> Result<()> {
         "{secs} s mixed load: {} UDP queries, {tcp_n} TCP, garbage",
         answered + lost
     );
-    let what = if kind == Kind::Hvt { "heap" } else { "RSS" };
-    let measured = format!(
-        "answered {answered}, lost {lost}, TCP {tcp_ok}/{tcp_n}; {what} KiB every 30 s {mem:?}"
+    let mut measured = format!(
+        "answered {answered}, lost {lost}, TCP {tcp_ok}/{tcp_n}; heap KiB every 30 s in use \
+         {mem:?}, held {held:?}"
     );
-    let warm = mem.get(1).copied().unwrap_or(0);
-    let end = mem.last().copied().unwrap_or(0);
+    if !rss.is_empty() {
+        measured.push_str(&format!("; RssAnon KiB {rss:?}"));
+    }
     let mut why = Vec::new();
-    if warm > 0 && end > warm + (warm / 10).max(512) {
-        why.push(format!("{what} grew from {warm} to {end} KiB"));
+    // Flat: after the first minute, the end no more than 10 % (and 512 KiB) above.
+    for (what, series) in [("heap in use", &mem), ("heap held", &held)] {
+        let warm = series.get(1).copied().unwrap_or(0);
+        let end = series.last().copied().unwrap_or(0);
+        if warm == 0 {
+            why.push(format!("no {what} figure in the statistics line"));
+        } else if end > warm + (warm / 10).max(512) {
+            why.push(format!("{what} grew from {warm} to {end} KiB"));
+        }
     }
     if lost > (answered + lost) / 100 {
         why.push(format!("{lost} lost"));
@@ -1731,5 +2397,63 @@ mod tests {
         );
         let log = format!("boot\n{new}\n{old}, in flight: upstream 3 resolutions 7 waiting 99\n");
         assert_eq!(peak_in_flight(&log), (32, 120, 99));
+    }
+
+    const LINE: &str = "[   12.000001] INFO  resolver::app: stats: queries 10 hits 4 misses 6 \
+        upstream 9 timeouts 2 servfail 1 refused 0 formerr 0 dropped 3 cache 2048 B in 7 \
+        entries, frames in 40 out 38, tcp open 1, heap 1930 of 2128 KiB";
+
+    #[test]
+    fn reads_the_statistics_line() {
+        let s = parse_stats(LINE).unwrap();
+        assert_eq!(
+            (s.upstream, s.timeouts, s.servfail, s.dropped),
+            (9, 2, 1, 3)
+        );
+        assert_eq!((s.cache_bytes, s.frames_in), (2048, 40));
+        assert_eq!((s.heap_kib, s.heap_total_kib), (Some(1930), Some(2128)));
+        assert!(s.gauges.is_empty());
+        let old = LINE.replace(", heap 1930 of 2128 KiB", "");
+        assert_eq!(parse_stats(&old).unwrap().heap_kib, None);
+    }
+
+    #[test]
+    fn takes_in_flight_figures_appended_to_the_line() {
+        let line = format!("{LINE}, upstream in flight 5, tasks 3, waiting clients 7");
+        let s = parse_stats(&line).unwrap();
+        assert_eq!(s.upstream, 9, "the counter, not the gauge");
+        assert_eq!(
+            s.gauges,
+            [
+                ("upstream in flight".to_string(), 5),
+                ("tasks".to_string(), 3),
+                ("waiting clients".to_string(), 7)
+            ]
+        );
+        let idle = parse_stats(&format!("{LINE}, upstream in flight 0, tasks 0")).unwrap();
+        assert_eq!(
+            gauge_peaks(&[s, idle]),
+            [
+                ("upstream in flight".to_string(), 5),
+                ("tasks".to_string(), 3),
+                ("waiting clients".to_string(), 7)
+            ]
+        );
+    }
+
+    #[test]
+    fn finds_the_a_records_of_an_answer() {
+        let mut m = wire::query(7, "x.bench.example", wire::A);
+        m[2] |= 0x80;
+        m[7] = 2; // two answers, the second with a compressed name
+        for last in [99u8, 100] {
+            m.extend_from_slice(&[0xc0, 12, 0, 1, 0, 1, 0, 0, 0, 60, 0, 4, 203, 0, 113, last]);
+        }
+        assert_eq!(
+            answer_addrs(&m).unwrap(),
+            [[203, 0, 113, 99], [203, 0, 113, 100]]
+        );
+        assert_eq!(answer_addrs(&m[..m.len() - 1]), None);
+        assert_eq!(huge_count_headers().len(), 5);
     }
 }

@@ -4,7 +4,8 @@
 //! with a CNAME chain across zones, a glueless delegation, a zone whose only server speaks
 //! IPv6, a name whose TXT RRset does not fit in 1232 bytes (so UDP answers are truncated
 //! and resolvers must retry over TCP), names that do not exist and names without the
-//! asked type. And a wildcard zone, [`BENCH_ZONE`], with as many names as a benchmark
+//! asked type, and one with a TTL of a second (stale almost at once, for serve-stale).
+//! And a wildcard zone, [`BENCH_ZONE`], with as many names as a benchmark
 //! wants.
 
 /// One authoritative server of the lab: the addresses it listens on and its zones.
@@ -122,6 +123,7 @@ pub fn servers() -> Vec<Server> {
                          www IN CNAME www.cdn.example.\n\
                          alias IN CNAME www\n\
                          mail IN A 203.0.113.25\n\
+                         fleeting 1 IN A 203.0.113.26\n\
                          @ IN MX 10 mail\n\
                          {}",
                         big_txt()

@@ -44,8 +44,10 @@ commands:
                 packages), builds both images, the unix build and the tender (release),
                 then runs `cargo test --workspace`
                   -- ARGS                 passed on to cargo test
-  fuzz          run the engine's fuzz targets (nightly + cargo-fuzz)
+  fuzz          run the fuzz targets of the engine and the tender's loader (nightly +
+                cargo-fuzz); `test` runs each for 20 s
                   --seconds N (default 600)  [client_query] [upstream_response]
+                  [elf_image] [manifest]
   bench         the performance table: builds release images, starts the lab, runs
                 the engine's criterion bench, dnsperf against hvt (tender, and
                 solo5-hvt if on PATH), unix and Unbound, the exit-cost limit, cold

@@ -49,7 +49,8 @@ pub fn run(args: &[String]) -> Result<()> {
     }
     // Skipped when a test filter was given (someone is running a few tests, not the suite).
     if passthrough.is_empty() {
-        // A smoke run of each fuzz target, so they keep building and a shallow crash shows.
+        // A smoke run of each fuzz target (the engine's and the tender's loader), so they
+        // keep building and a shallow crash shows.
         for target in crate::fuzz::TARGETS {
             crate::fuzz::fuzz(target, FUZZ_SMOKE_SECONDS)?;
         }

@@ -16,9 +16,6 @@ use crate::arch::Arch;
 use crate::cli::{Options, Profile};
 use crate::{Result, build, build_tender, cargo, dist, error};
 
-/// The tender's fuzz targets (`tender/fuzz`).
-pub const TENDER_FUZZ_TARGETS: &[&str] = &["elf_image", "manifest"];
-
 pub fn run(args: &[String]) -> Result<()> {
     let mut mode = Mode::Short;
     let mut items: Vec<u8> = Vec::new();
@@ -151,40 +148,19 @@ fn tender_hardening(table: &mut Table, secs: u64) -> Result<()> {
         "bad pointers/lengths to all 8 hypercalls".into(),
         res,
     );
-    for target in TENDER_FUZZ_TARGETS {
-        let res = fuzz_tender(target, secs);
+    for target in crate::fuzz::tender_targets() {
+        let res = crate::fuzz::fuzz(target, secs)
+            .map(|runs| format!("{runs} runs, no crash, no panic"))
+            .map_err(|e| {
+                let lines: Vec<&str> = e.0.lines().collect();
+                lines[lines.len().saturating_sub(12)..].join(" | ")
+            });
         table.record(
             "8 loader fuzz",
             "tender",
-            format!("{target}, {secs} s of libFuzzer"),
+            format!("{}, {secs} s of libFuzzer", target.name),
             res,
         );
     }
     Ok(())
-}
-
-/// Runs one `tender/fuzz` target; `Ok` with the run count when libFuzzer found nothing.
-fn fuzz_tender(target: &str, secs: u64) -> std::result::Result<String, String> {
-    let dir = cargo::workspace_root().join("tender/fuzz");
-    let out = cargo::tool("cargo")
-        .current_dir(&dir)
-        .args(["+nightly", "fuzz", "run", "-O", "-a", target, "--"])
-        .arg(format!("-max_total_time={secs}"))
-        .arg("-print_final_stats=1")
-        .output()
-        .map_err(|e| format!("cannot run cargo +nightly fuzz (see `cargo xtask fuzz`): {e}"))?;
-    let log = String::from_utf8_lossy(&out.stderr);
-    let runs = log
-        .lines()
-        .find_map(|l| l.strip_prefix("stat::number_of_executed_units:"))
-        .map_or("?".to_string(), |n| n.trim().to_string());
-    if out.status.success() {
-        Ok(format!("{runs} runs, no crash, no panic"))
-    } else {
-        let tail: Vec<&str> = log.lines().rev().take(12).collect();
-        Err(format!(
-            "failed after {runs} runs: {}",
-            tail.into_iter().rev().collect::<Vec<_>>().join(" | ")
-        ))
-    }
 }

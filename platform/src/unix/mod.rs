@@ -179,9 +179,26 @@ impl Platform {
         std::env::consts::ARCH
     }
 
-    /// `None`: on unix the heap is the C library's and is not ours to report.
+    /// The C library's own accounting of its heap (glibc's mallinfo2): `used` is the bytes
+    /// in live allocations, `total` what malloc holds from the kernel (its arenas plus the
+    /// large blocks it maps one by one). Unlike RSS, `used` does not move when malloc
+    /// merely touches more of the pages it already holds, or when the kernel drops file
+    /// pages, so it is what shows a leak (the torture soak reads it). `None` where the C
+    /// library keeps no such account (musl).
     pub fn heap_stats(&self) -> Option<HeapStats> {
-        None
+        #[cfg(all(target_os = "linux", target_env = "gnu"))]
+        {
+            // SAFETY: mallinfo2 takes malloc's locks and only reads its state.
+            let m = unsafe { libc::mallinfo2() };
+            Some(HeapStats {
+                used: m.uordblks.saturating_add(m.hblkhd),
+                total: m.arena.saturating_add(m.hblkhd),
+            })
+        }
+        #[cfg(not(all(target_os = "linux", target_env = "gnu")))]
+        {
+            None
+        }
     }
 }
 

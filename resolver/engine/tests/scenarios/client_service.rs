@@ -40,6 +40,24 @@ fn formerr_for_unparsable_query_echoes_id() {
     assert_eq!(net.engine.stats().formerr, 1);
 }
 
+/// A bare header claiming 65535 questions: hickory would reserve 5.8 MB for them before
+/// failing on the first, which halted a small hvt image. The engine must answer from
+/// the header alone, FORMERR inside and REFUSED outside.
+#[test]
+fn header_claiming_65535_questions_is_answered_from_the_header() {
+    let mut net = Net::new(recursive_config());
+    let bytes = [0x12, 0x34, 0x01, 0x00, 0xff, 0xff, 0, 0, 0, 0, 0, 0];
+    net.send_from(client(), &bytes);
+    let (_, reply) = net.replies.pop().unwrap();
+    assert_eq!(&reply[..2], &[0x12, 0x34]);
+    assert_eq!(reply[3] & 0x0f, 1, "FORMERR");
+    net.send_from(public_client(), &bytes);
+    let (_, reply) = net.replies.pop().unwrap();
+    assert_eq!(reply[3] & 0x0f, 5, "REFUSED");
+    assert!(reply.len() <= bytes.len(), "no amplification");
+    assert!(net.log.is_empty());
+}
+
 #[test]
 fn formerr_for_no_question() {
     let mut net = Net::new(recursive_config());

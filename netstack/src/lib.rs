@@ -94,11 +94,12 @@ pub struct NetConfig {
     pub limits: NetLimits,
 }
 
-/// Caps on every buffer and queue of the [`Stack`]. Memory use follows from these and
-/// is allocated when the stack is created (except message reassembly, which grows up
-/// to the stated maxima as bytes arrive).
+/// Caps on every buffer and queue of the [`Stack`]. Memory use follows from these. The
+/// port 53 UDP socket and one port 53 TCP listener are allocated when the stack is
+/// created; further TCP listeners (one ahead of the clients), upstream sockets and
+/// message reassembly grow on demand up to the stated maxima and are then reused.
 ///
-/// With the defaults the socket buffers take about 1.3 MiB. Counts, sizes and the two
+/// With the defaults the socket buffers take at most about 1.3 MiB. Counts, sizes and the two
 /// timeouts must be at least 1 ([`NewError::ZeroLimit`]); `tcp_clients`,
 /// `upstream_*_sockets` and `udp_reply_sources` may be 0 to switch that part off.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]

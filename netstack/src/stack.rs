@@ -249,6 +249,34 @@ fn tcp_socket(rx: usize, tx: usize, timeout_ns: u64) -> tcp::Socket<'static> {
     s
 }
 
+/// A port 53 listener, unless `tcp_clients` is 0.
+fn new_listener(
+    sockets: &mut SocketSet<'static>,
+    limits: &NetLimits,
+    now: u64,
+) -> Option<ServerConn> {
+    if limits.tcp_clients == 0 {
+        return None;
+    }
+    let mut s = tcp_socket(
+        limits.tcp_rx_buffer,
+        limits.tcp_tx_buffer,
+        limits.tcp_idle_timeout_ns,
+    );
+    let _ = s.listen(DNS_PORT);
+    Some(ServerConn {
+        handle: sockets.add(s),
+        conn: 0,
+        peer: None,
+        reader: FrameReader::new(limits.tcp_max_query),
+        pending: 0,
+        tx: VecDeque::new(),
+        tx_off: 0,
+        last_activity: now,
+        closing: false,
+    })
+}
+
 impl<N: Nic> Stack<N> {
     /// Builds the interface over `nic` with `config`'s addresses and routes and the
     /// sockets (their buffers are allocated here, except upstream UDP sockets: those are
@@ -310,42 +338,20 @@ impl<N: Nic> Stack<N> {
         let _ = udp.bind(DNS_PORT);
         let udp = sockets.add(udp);
 
-        let server = (0..limits.tcp_clients)
-            .map(|_| {
-                let mut s = tcp_socket(
-                    limits.tcp_rx_buffer,
-                    limits.tcp_tx_buffer,
-                    limits.tcp_idle_timeout_ns,
-                );
-                let _ = s.listen(DNS_PORT);
-                ServerConn {
-                    handle: sockets.add(s),
-                    conn: 0,
-                    peer: None,
-                    reader: FrameReader::new(limits.tcp_max_query),
-                    pending: 0,
-                    tx: VecDeque::new(),
-                    tx_off: 0,
-                    last_activity: now_ns,
-                    closing: false,
-                }
-            })
+        // Port 53 TCP sockets are made on demand too, up to `tcp_clients`, and then
+        // reused: one listener waits from the start, and `service_tcp_server` adds the
+        // next as soon as a client takes it (every frame is serviced before the next one
+        // is read, so a burst of SYNs still finds a listener until the cap). Upstream TCP
+        // sockets are made on first use, up to `upstream_tcp_sockets`.
+        let server = new_listener(&mut sockets, &limits, now_ns)
+            .into_iter()
             .collect();
         // Upstream UDP sockets are made on first use, up to `upstream_udp_sockets`, and
-        // then reused: the same bound, but a boot does not zero ~770 KiB of buffers it
-        // may never need (most of the boot time under a slow hypervisor; issue 7), and
+        // then reused: the same bounds, but a boot does not zero ~1 MiB of socket buffers
+        // it may never need (most of the boot time under a slow hypervisor; issue 7), and
         // polls do not walk sockets that were never used.
         let upstream_udp = Vec::new();
-        let upstream_tcp = (0..limits.upstream_tcp_sockets)
-            .map(|_| UpstreamTcp {
-                handle: sockets.add(tcp_socket(
-                    limits.upstream_tcp_rx_buffer,
-                    limits.upstream_tcp_tx_buffer,
-                    limits.upstream_tcp_timeout_ns,
-                )),
-                active: None,
-            })
-            .collect();
+        let upstream_tcp = Vec::new();
         let dhcp = config.dhcp.then(|| sockets.add(dhcpv4::Socket::new()));
 
         Ok(Stack {
@@ -604,6 +610,24 @@ impl<N: Nic> Stack<N> {
         Some(self.upstream_udp.len() - 1)
     }
 
+    /// Adds one socket to the upstream TCP pool unless it is full; returns its index.
+    fn new_upstream_tcp(&mut self) -> Option<usize> {
+        let l = &self.limits;
+        if self.upstream_tcp.len() >= l.upstream_tcp_sockets {
+            return None;
+        }
+        let sock = tcp_socket(
+            l.upstream_tcp_rx_buffer,
+            l.upstream_tcp_tx_buffer,
+            l.upstream_tcp_timeout_ns,
+        );
+        self.upstream_tcp.push(UpstreamTcp {
+            handle: self.sockets.add(sock),
+            active: None,
+        });
+        Some(self.upstream_tcp.len() - 1)
+    }
+
     /// Releases the upstream UDP socket bound to `local_port` (datagrams still waiting
     /// in it are dropped). Returns whether one was bound.
     pub fn close_udp(&mut self, local_port: u16) -> bool {
@@ -642,10 +666,12 @@ impl<N: Nic> Stack<N> {
         }) {
             return Err(SendError::PortInUse);
         }
-        let Some(u) = self.upstream_tcp.iter_mut().find(|u| u.active.is_none()) else {
+        let free = self.upstream_tcp.iter().position(|u| u.active.is_none());
+        let Some(i) = free.or_else(|| self.new_upstream_tcp()) else {
             self.stats.upstream_no_socket += 1;
             return Err(SendError::NoFreeSocket);
         };
+        let u = &mut self.upstream_tcp[i];
         let sock = self.sockets.get_mut::<tcp::Socket>(u.handle);
         // A socket lingering in TIME-WAIT is not open and may be reused.
         if sock.is_open() {
@@ -715,6 +741,12 @@ impl<N: Nic> Stack<N> {
             event_queue_full: self.events.held_back,
             ..self.stats
         }
+    }
+
+    /// Port 53 TCP sockets and upstream TCP sockets made so far.
+    #[cfg(test)]
+    pub(crate) fn tcp_sockets(&self) -> (usize, usize) {
+        (self.server.len(), self.upstream_tcp.len())
     }
 
     /// The NIC, for the platform (e.g. to check it for errors).
@@ -808,6 +840,7 @@ impl<N: Nic> Stack<N> {
 
     fn service_tcp_server(&mut self) {
         let now = self.now;
+        self.spare_listener();
         for i in 0..self.server.len() {
             let c = &mut self.server[i];
             let sock = self.sockets.get_mut::<tcp::Socket>(c.handle);
@@ -869,6 +902,22 @@ impl<N: Nic> Stack<N> {
             if !sock.may_recv() && c.pending == 0 && c.tx.is_empty() && sock.may_send() {
                 sock.close();
             }
+        }
+    }
+
+    /// Makes sure a listener waits for the next client unless `tcp_clients` are made:
+    /// adds one when every port 53 socket carries a connection.
+    fn spare_listener(&mut self) {
+        if self.server.len() >= self.limits.tcp_clients {
+            return;
+        }
+        let sockets = &mut self.sockets;
+        let waiting = self
+            .server
+            .iter()
+            .any(|c| c.conn == 0 && sockets.get_mut::<tcp::Socket>(c.handle).is_listening());
+        if !waiting && let Some(c) = new_listener(&mut self.sockets, &self.limits, self.now) {
+            self.server.push(c);
         }
     }
 

@@ -594,6 +594,44 @@ fn tcp_connections_up_to_the_cap_and_the_next_is_refused() {
 }
 
 #[test]
+fn tcp_sockets_are_made_on_demand_up_to_the_caps() {
+    let limits = NetLimits {
+        tcp_clients: 3,
+        upstream_tcp_sockets: 2,
+        ..NetLimits::default()
+    };
+    let (mut a, mut raw) = with_raw(limits);
+    // One listener waits; no upstream socket exists before the first exchange.
+    assert_eq!(a.tcp_sockets(), (1, 0));
+    // Two SYNs in one burst: each finds a listener, and a third listener waits.
+    let socks: Vec<_> = (0..2).map(|i| raw.connect(sa(A4, 53), 53000 + i)).collect();
+    let mut now = 0;
+    run_until!(
+        now,
+        SEC,
+        [a, raw],
+        socks.iter().all(|&s| raw.sock(s).may_send())
+    );
+    assert_eq!(a.tcp_sockets(), (3, 0));
+    let third = raw.connect(sa(A4, 53), 53002);
+    run_until!(now, SEC, [a, raw], raw.sock(third).may_send());
+    // At the cap: no fourth socket, and a fourth client is refused.
+    assert_eq!(a.tcp_sockets(), (3, 0));
+    let extra = raw.connect(sa(A4, 53), 53003);
+    run_until!(now, SEC, [a, raw], !raw.sock(extra).is_open());
+    assert_eq!(a.tcp_sockets(), (3, 0));
+    // Upstream sockets: made on first use, reused once free, never past the cap.
+    a.send_tcp(42000, sa(B4, 53), b"q").unwrap();
+    assert_eq!(a.tcp_sockets(), (3, 1));
+    a.send_tcp(42001, sa(B4, 53), b"q").unwrap();
+    assert_eq!(
+        a.send_tcp(42002, sa(B4, 53), b"q"),
+        Err(SendError::NoFreeSocket)
+    );
+    assert_eq!(a.tcp_sockets(), (3, 2));
+}
+
+#[test]
 fn tcp_idle_connection_is_closed_and_listener_rearmed() {
     let limits = NetLimits {
         tcp_clients: 1,

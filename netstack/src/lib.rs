@@ -99,14 +99,16 @@ pub struct NetConfig {
 /// created; further TCP listeners (one ahead of the clients), upstream sockets and
 /// message reassembly grow on demand up to the stated maxima and are then reused.
 ///
-/// With the defaults the socket buffers take at most about 1.3 MiB. Counts, sizes and the two
-/// timeouts must be at least 1 ([`NewError::ZeroLimit`]); `tcp_clients`,
+/// With the defaults the socket buffers take at most about 1.3 MiB. Counts, sizes and
+/// the two timeouts must be at least 1 ([`NewError::ZeroLimit`]); `tcp_clients`,
 /// `upstream_*_sockets` and `udp_reply_sources` may be 0 to switch that part off.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct NetLimits {
     /// Frames processed by one [`Stack::poll`] at most; if more are waiting,
-    /// [`Stack::poll_delay`] returns 0 so the main loop comes straight back.
-    /// Default 1024.
+    /// [`Stack::poll_delay`] returns 0 so the main loop comes straight back. Small, so
+    /// that answers go out between batches: a guest slower than its offered load (a
+    /// backlog after boot, an emulating hypervisor) must not read for seconds before it
+    /// answers. Default 16.
     pub max_frames_per_poll: usize,
     /// Data events (queries, responses) queued for the application at most. When the
     /// queue is full, data stays in the socket buffers (which then drop new datagrams or
@@ -167,7 +169,7 @@ pub struct NetLimits {
 impl Default for NetLimits {
     fn default() -> Self {
         NetLimits {
-            max_frames_per_poll: 1024,
+            max_frames_per_poll: 16,
             event_queue: 256,
             udp_rx_packets: 64,
             udp_rx_bytes: 64 * 1024,

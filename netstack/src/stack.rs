@@ -383,9 +383,9 @@ impl<N: Nic> Stack<N> {
         })
     }
 
-    /// Reads every waiting frame from the NIC (up to
-    /// [`NetLimits::max_frames_per_poll`]), runs timers, moves data between sockets and
-    /// the event queue, and sends everything that is ready.
+    /// Sends what was queued since the last poll, reads the waiting frames from the NIC
+    /// (up to [`NetLimits::max_frames_per_poll`]), runs timers, moves data between
+    /// sockets and the event queue, and sends everything that is ready.
     ///
     /// Returns true if anything happened that the application may want to look at
     /// (events queued, or socket state changed).
@@ -395,7 +395,12 @@ impl<N: Nic> Stack<N> {
         self.events.backlog = false;
         let ts = instant(now_ns);
         let events_before = self.events.q.len();
-        let mut changed = false;
+        // Our timers first, ahead of smoltcp's own socket timeouts (which fire in egress).
+        self.service_timers();
+        // Replies queued since the last poll leave before more frames are read: on a
+        // slow guest a backlog of frames would otherwise hold every answer back until
+        // the whole budget is read.
+        let mut changed = self.egress(ts);
 
         let mut budget = self.limits.max_frames_per_poll;
         loop {
@@ -421,16 +426,23 @@ impl<N: Nic> Stack<N> {
         self.iface.poll_maintenance(ts);
         self.service_dhcp();
         self.service_data();
-        self.service_timers();
+        changed |= self.egress(ts);
+        // After egress, so that the reset of an aborted connection went out first.
+        self.rearm_listeners();
+        changed || self.events.q.len() != events_before
+    }
+
+    /// Sends what every socket has ready, in a bounded number of rounds. Returns
+    /// whether a socket's state changed.
+    fn egress(&mut self, ts: Instant) -> bool {
+        let mut changed = false;
         for _ in 0..EGRESS_ROUNDS {
             match self.iface.poll_egress(ts, &mut self.dev, &mut self.sockets) {
                 PollResult::None => break,
                 PollResult::SocketStateChanged => changed = true,
             }
         }
-        // After egress, so that the reset of an aborted connection went out first.
-        self.rearm_listeners();
-        changed || self.events.q.len() != events_before
+        changed
     }
 
     /// The next event for the application, oldest first.

@@ -145,6 +145,11 @@ impl Loop {
             if self.stats_every > 0 {
                 deadline = Some(earliest(deadline, self.next_stats));
             }
+            // Work already due (more frames or events waiting): straight back, without a
+            // POLL exit or a ppoll(2) that could not block anyway.
+            if deadline.is_some_and(|d| d <= now) {
+                continue;
+            }
             self.stack.nic_mut().platform.wait_until(deadline);
         }
     }

@@ -19,16 +19,19 @@
 //!
 //! ```text
 //! loop {
-//!     stack.poll(now);                          // all ready frames in, all output out
-//!     while let Some(ev) = stack.next_event() { /* hand to the engine */ }
-//!     /* stack.reply(..), stack.send_udp(..), stack.send_tcp(..) */
+//!     stack.poll(now);                          // a batch of frames in, output out
+//!     while let Some(ev) = stack.next_event() {
+//!         /* hand to the engine; stack.reply(..), stack.send_udp(..), stack.send_tcp(..) */
+//!         stack.flush();                        // optional: send it right away
+//!     }
 //!     stack.poll(now);                          // flush what was just queued
 //!     wait_until(min(engine_deadline, stack.poll_delay(now)));
 //! }
 //! ```
 //!
 //! [`Stack::reply`] and the `send_*` calls queue data at once; it reaches the wire on
-//! the next [`Stack::poll`]. They take their notion of "now" from the last `poll`.
+//! the next [`Stack::poll`] or [`Stack::flush`]. They take their notion of "now" from
+//! the last `poll`.
 //!
 //! # Limits worth knowing upstream of this crate
 //!

@@ -432,6 +432,14 @@ impl<N: Nic> Stack<N> {
         changed || self.events.q.len() != events_before
     }
 
+    /// Sends what was queued since the last [`poll`](Self::poll) (replies, upstream
+    /// queries) without reading any frame, at the time of that poll. A main loop that
+    /// calls it after each event's replies gets the first answer of a batch out before
+    /// the rest of the batch is worked on. Returns whether a socket's state changed.
+    pub fn flush(&mut self) -> bool {
+        self.egress(instant(self.now))
+    }
+
     /// Sends what every socket has ready, in a bounded number of rounds. Returns
     /// whether a socket's state changed.
     fn egress(&mut self, ts: Instant) -> bool {

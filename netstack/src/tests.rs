@@ -463,6 +463,10 @@ fn udp_round_trip(server: IpAddr, client_ip: IpAddr) {
     assert_eq!(transport, Transport::Udp);
     assert_eq!(data, b"query-1");
     a.reply(client, transport, b"answer-1").unwrap();
+    // flush puts it on the wire without a poll (which would read frames first).
+    let out = a.stats().frames_out;
+    a.flush();
+    assert_eq!(a.stats().frames_out, out + 1);
     let mut eb = Vec::new();
     run_until!(now, SEC, [a, b], drain(&mut b, &mut eb) == 1);
     assert_eq!(

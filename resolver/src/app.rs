@@ -117,6 +117,8 @@ impl Loop {
             while let Some(ev) = self.stack.next_event() {
                 self.handle_event(at, ev);
                 self.drain(at);
+                // Each answer leaves now, not after the whole batch was worked on.
+                self.stack.flush();
             }
             self.engine.handle_timeout(at);
             self.drain(at);

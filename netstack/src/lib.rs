@@ -22,9 +22,10 @@
 //!     stack.poll(now);                          // a batch of frames in, output out
 //!     while let Some(ev) = stack.next_event() {
 //!         /* hand to the engine; stack.reply(..), stack.send_udp(..), stack.send_tcp(..) */
-//!         stack.flush();                        // optional: send it right away
+//!         stack.flush();                        // send it right away
 //!     }
-//!     stack.poll(now);                          // flush what was just queued
+//!     /* engine timeouts: more stack.send_*(..) */
+//!     stack.flush();                            // send what was just queued
 //!     wait_until(min(engine_deadline, stack.poll_delay(now)));
 //! }
 //! ```

@@ -123,7 +123,10 @@ impl Loop {
             self.engine.handle_timeout(at);
             self.drain(at);
             self.release_ports();
-            self.stack.poll(now);
+            // Send what the timeouts queued. Not a second poll: its frames' events would
+            // wait behind the next poll's batch, and on unix it cost a read(2) that finds
+            // nothing; frames that arrived meanwhile wake the wait below at once.
+            self.stack.flush();
 
             if self.stats_every > 0 && now >= self.next_stats {
                 self.log_stats();

@@ -18,6 +18,9 @@ mod solo5_cmdline;
 #[cfg(all(test, not(target_os = "none")))]
 #[path = "solo5/scale.rs"]
 mod solo5_scale;
+#[cfg(all(test, not(target_os = "none")))]
+#[path = "solo5/zeroed.rs"]
+mod solo5_zeroed;
 
 #[cfg(unix)]
 mod unix;

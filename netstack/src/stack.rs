@@ -158,6 +158,8 @@ pub struct Stack<N: Nic> {
     pub(crate) events: EventQueue,
     /// The last poll stopped at the frame budget.
     budget_hit: bool,
+    /// Replies or queries were queued since the last egress.
+    tx_queued: bool,
     udp: SocketHandle,
     pub(crate) reply_sources: ReplySources,
     server: Vec<ServerConn>,
@@ -368,6 +370,7 @@ impl<N: Nic> Stack<N> {
                 backlog: false,
             },
             budget_hit: false,
+            tx_queued: false,
             udp,
             reply_sources: ReplySources {
                 q: VecDeque::new(),
@@ -400,7 +403,7 @@ impl<N: Nic> Stack<N> {
         // Replies queued since the last poll leave before more frames are read: on a
         // slow guest a backlog of frames would otherwise hold every answer back until
         // the whole budget is read.
-        let mut changed = self.egress(ts);
+        let mut changed = self.tx_queued && self.egress(ts);
 
         let mut budget = self.limits.max_frames_per_poll;
         loop {
@@ -437,12 +440,15 @@ impl<N: Nic> Stack<N> {
     /// calls it after each event's replies gets the first answer of a batch out before
     /// the rest of the batch is worked on. Returns whether a socket's state changed.
     pub fn flush(&mut self) -> bool {
-        self.egress(instant(self.now))
+        // Nothing queued: the last egress left nothing to send, and smoltcp's own timers
+        // wait for the next poll.
+        self.tx_queued && self.egress(instant(self.now))
     }
 
     /// Sends what every socket has ready, in a bounded number of rounds. Returns
     /// whether a socket's state changed.
     fn egress(&mut self, ts: Instant) -> bool {
+        self.tx_queued = false;
         let mut changed = false;
         for _ in 0..EGRESS_ROUNDS {
             match self.iface.poll_egress(ts, &mut self.dev, &mut self.sockets) {
@@ -505,7 +511,10 @@ impl<N: Nic> Stack<N> {
             Transport::Udp => {
                 let r = self.reply_udp(client, data);
                 match r {
-                    Ok(()) => self.stats.udp_replies += 1,
+                    Ok(()) => {
+                        self.stats.udp_replies += 1;
+                        self.tx_queued = true;
+                    }
                     Err(_) => self.stats.udp_reply_errors += 1,
                 }
                 r
@@ -554,6 +563,7 @@ impl<N: Nic> Stack<N> {
         c.pending = c.pending.saturating_sub(1);
         c.tx.push_back(framed);
         self.stats.tcp_replies += 1;
+        self.tx_queued = true;
         let sock = self.sockets.get_mut::<tcp::Socket>(c.handle);
         flush_tx(
             sock,
@@ -610,6 +620,7 @@ impl<N: Nic> Stack<N> {
                 udp::SendError::BufferFull => SendError::BufferFull,
             })?;
         self.stats.upstream_udp_sent += 1;
+        self.tx_queued = true;
         Ok(())
     }
 
@@ -713,6 +724,7 @@ impl<N: Nic> Stack<N> {
             established: false,
         });
         self.stats.upstream_tcp_started += 1;
+        self.tx_queued = true;
         Ok(())
     }
 

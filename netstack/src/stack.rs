@@ -11,8 +11,9 @@ use smoltcp::iface::{
 use smoltcp::socket::{dhcpv4, tcp, udp};
 use smoltcp::time::{Duration, Instant};
 use smoltcp::wire::{
-    EthernetAddress, HardwareAddress, IpAddress, IpCidr, IpEndpoint, IpListenEndpoint, Ipv4Cidr,
-    Ipv6Cidr,
+    ArpOperation, ArpPacket, ArpRepr, EthernetAddress, EthernetFrame, EthernetProtocol,
+    EthernetRepr, HardwareAddress, IpAddress, IpCidr, IpEndpoint, IpListenEndpoint, Ipv4Address,
+    Ipv4Cidr, Ipv6Cidr,
 };
 
 use crate::device::NicDevice;
@@ -356,7 +357,7 @@ impl<N: Nic> Stack<N> {
         let upstream_tcp = Vec::new();
         let dhcp = config.dhcp.then(|| sockets.add(dhcpv4::Socket::new()));
 
-        Ok(Stack {
+        let mut stack = Stack {
             iface,
             dev,
             sockets,
@@ -383,7 +384,9 @@ impl<N: Nic> Stack<N> {
             dhcp,
             dhcp_leased: false,
             stats: Stats::default(),
-        })
+        };
+        stack.announce_ipv4();
+        Ok(stack)
     }
 
     /// Sends what was queued since the last poll, reads the waiting frames from the NIC
@@ -809,6 +812,7 @@ impl<N: Nic> Stack<N> {
                     addrs.retain(|a| !matches!(a, IpCidr::Ipv4(_)));
                     let _ = addrs.insert(0, IpCidr::Ipv4(cidr));
                 });
+                self.announce_ipv4();
                 match router {
                     Some(r) => {
                         let _ = self.iface.routes_mut().add_default_ipv4_route(r);
@@ -840,6 +844,45 @@ impl<N: Nic> Stack<N> {
                 self.stats.dhcp_deconfigured += 1;
                 self.events.push(Event::Dhcp(DhcpEvent::Deconfigured));
             }
+        }
+    }
+
+    /// Announces each IPv4 address with a gratuitous ARP request (RFC 5227 §2.3): a
+    /// neighbour that has an entry for the address updates it at once. After a reboot
+    /// with another MAC (the hvt tenders pick a random one), the router and clients would
+    /// otherwise keep sending to the old one until their entry goes stale; and clients
+    /// whose resolution of the address timed out while we booted send at once.
+    fn announce_ipv4(&mut self) {
+        let mac = EthernetAddress(self.dev.nic.mac());
+        let mut v4 = [Ipv4Address::UNSPECIFIED; 3];
+        let mut n = 0;
+        for c in self.iface.ip_addrs() {
+            if let (IpAddress::Ipv4(a), Some(slot)) = (c.address(), v4.get_mut(n)) {
+                *slot = a;
+                n += 1;
+            }
+        }
+        for &addr in v4.iter().take(n) {
+            // 14 bytes of Ethernet header, 28 of ARP: exactly what the reprs emit.
+            let mut frame = [0u8; 42];
+            let (eth, arp) = frame.split_at_mut(14);
+            EthernetRepr {
+                src_addr: mac,
+                dst_addr: EthernetAddress::BROADCAST,
+                ethertype: EthernetProtocol::Arp,
+            }
+            .emit(&mut EthernetFrame::new_unchecked(eth));
+            ArpRepr::EthernetIpv4 {
+                operation: ArpOperation::Request,
+                source_hardware_addr: mac,
+                source_protocol_addr: addr,
+                target_hardware_addr: EthernetAddress([0; 6]),
+                target_protocol_addr: addr,
+            }
+            .emit(&mut ArpPacket::new_unchecked(arp));
+            self.dev.nic.send(&frame);
+            self.dev.stats.frames_out += 1;
+            self.dev.stats.bytes_out += frame.len() as u64;
         }
     }
 

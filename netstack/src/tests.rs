@@ -316,6 +316,29 @@ fn icmp_socket(raw: &mut Raw) -> SocketHandle {
 }
 
 #[test]
+fn a_new_stack_announces_its_ipv4_address() {
+    let (ab, ba) = link();
+    let a = stack(MAC_A, ba, ab.clone(), &config(A4, A6, NetLimits::default()));
+    let frame = ab.borrow_mut().pop_front().expect("an announcement");
+    let eth = smoltcp::wire::EthernetFrame::new_checked(&frame[..]).unwrap();
+    assert_eq!(eth.dst_addr(), EthernetAddress::BROADCAST);
+    assert_eq!(eth.ethertype(), smoltcp::wire::EthernetProtocol::Arp);
+    let arp = smoltcp::wire::ArpPacket::new_checked(eth.payload()).unwrap();
+    assert_eq!(
+        smoltcp::wire::ArpRepr::parse(&arp).unwrap(),
+        smoltcp::wire::ArpRepr::EthernetIpv4 {
+            operation: smoltcp::wire::ArpOperation::Request,
+            source_hardware_addr: EthernetAddress(MAC_A),
+            source_protocol_addr: A4,
+            target_hardware_addr: EthernetAddress([0; 6]),
+            target_protocol_addr: A4,
+        }
+    );
+    assert!(ab.borrow().is_empty());
+    assert_eq!(a.stats().frames_out, 1);
+}
+
+#[test]
 fn arp_resolution_and_ipv4_ping() {
     let (mut a, mut raw) = with_raw(NetLimits::default());
     let h = icmp_socket(&mut raw);

@@ -112,7 +112,7 @@ pub struct NetLimits {
     /// [`Stack::poll_delay`] returns 0 so the main loop comes straight back. Small, so
     /// that answers go out between batches: a guest slower than its offered load (a
     /// backlog after boot, an emulating hypervisor) must not read for seconds before it
-    /// answers. Default 16.
+    /// answers. Default 8.
     pub max_frames_per_poll: usize,
     /// Data events (queries, responses) queued for the application at most. When the
     /// queue is full, data stays in the socket buffers (which then drop new datagrams or
@@ -173,7 +173,7 @@ pub struct NetLimits {
 impl Default for NetLimits {
     fn default() -> Self {
         NetLimits {
-            max_frames_per_poll: 16,
+            max_frames_per_poll: 8,
             event_queue: 256,
             udp_rx_packets: 64,
             udp_rx_bytes: 64 * 1024,

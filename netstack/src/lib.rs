@@ -19,16 +19,20 @@
 //!
 //! ```text
 //! loop {
-//!     stack.poll(now);                          // all ready frames in, all output out
-//!     while let Some(ev) = stack.next_event() { /* hand to the engine */ }
-//!     /* stack.reply(..), stack.send_udp(..), stack.send_tcp(..) */
-//!     stack.poll(now);                          // flush what was just queued
+//!     stack.poll(now);                          // a batch of frames in, output out
+//!     while let Some(ev) = stack.next_event() {
+//!         /* hand to the engine; stack.reply(..), stack.send_udp(..), stack.send_tcp(..) */
+//!         stack.flush();                        // send it right away
+//!     }
+//!     /* engine timeouts: more stack.send_*(..) */
+//!     stack.flush();                            // send what was just queued
 //!     wait_until(min(engine_deadline, stack.poll_delay(now)));
 //! }
 //! ```
 //!
 //! [`Stack::reply`] and the `send_*` calls queue data at once; it reaches the wire on
-//! the next [`Stack::poll`]. They take their notion of "now" from the last `poll`.
+//! the next [`Stack::poll`] or [`Stack::flush`]. They take their notion of "now" from
+//! the last `poll`.
 //!
 //! # Limits worth knowing upstream of this crate
 //!
@@ -96,19 +100,22 @@ pub struct NetConfig {
     pub limits: NetLimits,
 }
 
-/// Caps on every buffer and queue of the [`Stack`]. Memory use follows from these and
-/// is allocated when the stack is created (except message reassembly, which grows up
-/// to the stated maxima as bytes arrive).
+/// Caps on every buffer and queue of the [`Stack`]. Memory use follows from these. The
+/// port 53 UDP socket and one port 53 TCP listener are allocated when the stack is
+/// created; further TCP listeners (one ahead of the clients), upstream sockets and
+/// message reassembly grow on demand up to the stated maxima and are then reused.
 ///
-/// With the defaults the socket buffers take about 1.3 MiB. Counts, sizes and the two
-/// timeouts must be at least 1 ([`NewError::ZeroLimit`]); `tcp_clients`,
+/// With the defaults the socket buffers take at most about 1.3 MiB. Counts, sizes and
+/// the two timeouts must be at least 1 ([`NewError::ZeroLimit`]); `tcp_clients`,
 /// `upstream_*_sockets`, `udp_reply_sources` and `icmp_errors_per_sec` may be 0 to
 /// switch that part off.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct NetLimits {
     /// Frames processed by one [`Stack::poll`] at most; if more are waiting,
-    /// [`Stack::poll_delay`] returns 0 so the main loop comes straight back.
-    /// Default 1024.
+    /// [`Stack::poll_delay`] returns 0 so the main loop comes straight back. Small, so
+    /// that answers go out between batches: a guest slower than its offered load (a
+    /// backlog after boot, an emulating hypervisor) must not read for seconds before it
+    /// answers. Default 8.
     pub max_frames_per_poll: usize,
     /// Data events (queries, responses) queued for the application at most. When the
     /// queue is full, `poll` stops reading frames (they wait in the NIC) and data
@@ -185,7 +192,7 @@ pub struct NetLimits {
 impl Default for NetLimits {
     fn default() -> Self {
         NetLimits {
-            max_frames_per_poll: 1024,
+            max_frames_per_poll: 8,
             event_queue: 256,
             udp_rx_packets: 64,
             udp_rx_bytes: 64 * 1024,

@@ -11,8 +11,9 @@ use smoltcp::iface::{
 use smoltcp::socket::{dhcpv4, tcp, udp};
 use smoltcp::time::{Duration, Instant};
 use smoltcp::wire::{
-    EthernetAddress, HardwareAddress, IpAddress, IpCidr, IpEndpoint, IpListenEndpoint, Ipv4Cidr,
-    Ipv6Cidr,
+    ArpOperation, ArpPacket, ArpRepr, EthernetAddress, EthernetFrame, EthernetProtocol,
+    EthernetRepr, HardwareAddress, IpAddress, IpCidr, IpEndpoint, IpListenEndpoint, Ipv4Address,
+    Ipv4Cidr, Ipv6Cidr,
 };
 
 use crate::device::{IcmpErrorLimiter, NicDevice};
@@ -165,6 +166,8 @@ pub struct Stack<N: Nic> {
     pub(crate) events: EventQueue,
     /// The last poll stopped at the frame budget.
     budget_hit: bool,
+    /// Replies or queries were queued since the last egress.
+    tx_queued: bool,
     udp: SocketHandle,
     pub(crate) reply_sources: ReplySources,
     server: Vec<ServerConn>,
@@ -256,6 +259,34 @@ fn tcp_socket(rx: usize, tx: usize, timeout_ns: u64) -> tcp::Socket<'static> {
     s
 }
 
+/// A port 53 listener, unless `tcp_clients` is 0.
+fn new_listener(
+    sockets: &mut SocketSet<'static>,
+    limits: &NetLimits,
+    now: u64,
+) -> Option<ServerConn> {
+    if limits.tcp_clients == 0 {
+        return None;
+    }
+    let mut s = tcp_socket(
+        limits.tcp_rx_buffer,
+        limits.tcp_tx_buffer,
+        limits.tcp_idle_timeout_ns,
+    );
+    let _ = s.listen(DNS_PORT);
+    Some(ServerConn {
+        handle: sockets.add(s),
+        conn: 0,
+        peer: None,
+        reader: FrameReader::new(limits.tcp_max_query),
+        pending: 0,
+        tx: VecDeque::new(),
+        tx_off: 0,
+        last_activity: now,
+        closing: false,
+    })
+}
+
 impl<N: Nic> Stack<N> {
     /// Builds the interface over `nic` with `config`'s addresses and routes and the
     /// sockets (their buffers are allocated here, except upstream UDP sockets: those are
@@ -318,45 +349,23 @@ impl<N: Nic> Stack<N> {
         let _ = udp.bind(DNS_PORT);
         let udp = sockets.add(udp);
 
-        let server = (0..limits.tcp_clients)
-            .map(|_| {
-                let mut s = tcp_socket(
-                    limits.tcp_rx_buffer,
-                    limits.tcp_tx_buffer,
-                    limits.tcp_idle_timeout_ns,
-                );
-                let _ = s.listen(DNS_PORT);
-                ServerConn {
-                    handle: sockets.add(s),
-                    conn: 0,
-                    peer: None,
-                    reader: FrameReader::new(limits.tcp_max_query),
-                    pending: 0,
-                    tx: VecDeque::new(),
-                    tx_off: 0,
-                    last_activity: now_ns,
-                    closing: false,
-                }
-            })
+        // Port 53 TCP sockets are made on demand too, up to `tcp_clients`, and then
+        // reused: one listener waits from the start, and `service_tcp_server` adds the
+        // next as soon as a client takes it (every frame is serviced before the next one
+        // is read, so a burst of SYNs still finds a listener until the cap). Upstream TCP
+        // sockets are made on first use, up to `upstream_tcp_sockets`.
+        let server = new_listener(&mut sockets, &limits, now_ns)
+            .into_iter()
             .collect();
         // Upstream UDP sockets are made on first use, up to `upstream_udp_sockets`, and
-        // then reused: the same bound, but a boot does not zero ~770 KiB of buffers it
-        // may never need (most of the boot time under a slow hypervisor; issue 7), and
+        // then reused: the same bounds, but a boot does not zero ~1 MiB of socket buffers
+        // it may never need (most of the boot time under a slow hypervisor; issue 7), and
         // polls do not walk sockets that were never used.
         let upstream_udp = Vec::new();
-        let upstream_tcp = (0..limits.upstream_tcp_sockets)
-            .map(|_| UpstreamTcp {
-                handle: sockets.add(tcp_socket(
-                    limits.upstream_tcp_rx_buffer,
-                    limits.upstream_tcp_tx_buffer,
-                    limits.upstream_tcp_timeout_ns,
-                )),
-                active: None,
-            })
-            .collect();
+        let upstream_tcp = Vec::new();
         let dhcp = config.dhcp.then(|| sockets.add(dhcpv4::Socket::new()));
 
-        Ok(Stack {
+        let mut stack = Stack {
             iface,
             dev,
             sockets,
@@ -370,6 +379,7 @@ impl<N: Nic> Stack<N> {
                 backlog: false,
             },
             budget_hit: false,
+            tx_queued: false,
             udp,
             reply_sources: ReplySources {
                 q: VecDeque::new(),
@@ -382,12 +392,14 @@ impl<N: Nic> Stack<N> {
             dhcp,
             dhcp_leased: false,
             stats: Stats::default(),
-        })
+        };
+        stack.announce_ipv4();
+        Ok(stack)
     }
 
-    /// Reads every waiting frame from the NIC (up to
-    /// [`NetLimits::max_frames_per_poll`]), runs timers, moves data between sockets and
-    /// the event queue, and sends everything that is ready.
+    /// Sends what was queued since the last poll, reads the waiting frames from the NIC
+    /// (up to [`NetLimits::max_frames_per_poll`]), runs timers, moves data between
+    /// sockets and the event queue, and sends everything that is ready.
     ///
     /// Returns true if anything happened that the application may want to look at
     /// (events queued, or socket state changed).
@@ -397,7 +409,12 @@ impl<N: Nic> Stack<N> {
         self.events.backlog = false;
         let ts = instant(now_ns);
         let events_before = self.events.q.len();
-        let mut changed = false;
+        // Our timers first, ahead of smoltcp's own socket timeouts (which fire in egress).
+        self.service_timers();
+        // Replies queued since the last poll leave before more frames are read: on a
+        // slow guest a backlog of frames would otherwise hold every answer back until
+        // the whole budget is read.
+        let mut changed = self.tx_queued && self.egress(ts);
 
         let mut budget = self.limits.max_frames_per_poll;
         loop {
@@ -432,18 +449,27 @@ impl<N: Nic> Stack<N> {
         self.iface.poll_maintenance(ts);
         self.service_dhcp();
         self.service_data();
-        self.service_timers();
-        changed |= self.egress();
+        changed |= self.egress(ts);
         // After egress, so that the reset of an aborted connection went out first.
         self.rearm_listeners();
         changed || self.events.q.len() != events_before
     }
 
+    /// Sends what was queued since the last [`poll`](Self::poll) (replies, upstream
+    /// queries) without reading any frame, at the time of that poll. A main loop that
+    /// calls it after each event's replies gets the first answer of a batch out before
+    /// the rest of the batch is worked on. Returns whether a socket's state changed.
+    pub fn flush(&mut self) -> bool {
+        // Nothing queued: the last egress left nothing to send, and smoltcp's own timers
+        // wait for the next poll.
+        self.tx_queued && self.egress(instant(self.now))
+    }
+
     /// Puts what the sockets have queued on the wire: rounds of egress until none sends
     /// anything, at most enough rounds to empty the port 53 UDP socket. Returns whether
     /// a socket's state changed.
-    fn egress(&mut self) -> bool {
-        let ts = instant(self.now);
+    fn egress(&mut self, ts: Instant) -> bool {
+        self.tx_queued = false;
         let mut changed = false;
         for _ in 0..EGRESS_ROUNDS.max(self.limits.udp_tx_packets) {
             match self.iface.poll_egress(ts, &mut self.dev, &mut self.sockets) {
@@ -506,7 +532,10 @@ impl<N: Nic> Stack<N> {
             Transport::Udp => {
                 let r = self.reply_udp(client, data);
                 match r {
-                    Ok(()) => self.stats.udp_replies += 1,
+                    Ok(()) => {
+                        self.stats.udp_replies += 1;
+                        self.tx_queued = true;
+                    }
                     Err(_) => self.stats.udp_reply_errors += 1,
                 }
                 r
@@ -539,7 +568,7 @@ impl<N: Nic> Stack<N> {
             // A burst of answers: put the queued ones on the wire now instead of
             // refusing this one (a `poll` empties the buffer only once).
             self.stats.udp_reply_flushes += 1;
-            self.egress();
+            self.egress(instant(self.now));
             let sock = self.sockets.get_mut::<udp::Socket>(self.udp);
             sent = sock.send_slice(data, meta);
         }
@@ -564,6 +593,7 @@ impl<N: Nic> Stack<N> {
         c.pending = c.pending.saturating_sub(1);
         c.tx.push_back(framed);
         self.stats.tcp_replies += 1;
+        self.tx_queued = true;
         let sock = self.sockets.get_mut::<tcp::Socket>(c.handle);
         flush_tx(
             sock,
@@ -620,6 +650,7 @@ impl<N: Nic> Stack<N> {
                 udp::SendError::BufferFull => SendError::BufferFull,
             })?;
         self.stats.upstream_udp_sent += 1;
+        self.tx_queued = true;
         Ok(())
     }
 
@@ -638,6 +669,24 @@ impl<N: Nic> Stack<N> {
             port: None,
         });
         Some(self.upstream_udp.len() - 1)
+    }
+
+    /// Adds one socket to the upstream TCP pool unless it is full; returns its index.
+    fn new_upstream_tcp(&mut self) -> Option<usize> {
+        let l = &self.limits;
+        if self.upstream_tcp.len() >= l.upstream_tcp_sockets {
+            return None;
+        }
+        let sock = tcp_socket(
+            l.upstream_tcp_rx_buffer,
+            l.upstream_tcp_tx_buffer,
+            l.upstream_tcp_timeout_ns,
+        );
+        self.upstream_tcp.push(UpstreamTcp {
+            handle: self.sockets.add(sock),
+            active: None,
+        });
+        Some(self.upstream_tcp.len() - 1)
     }
 
     /// Releases the upstream UDP socket bound to `local_port` (datagrams still waiting
@@ -678,10 +727,12 @@ impl<N: Nic> Stack<N> {
         }) {
             return Err(SendError::PortInUse);
         }
-        let Some(u) = self.upstream_tcp.iter_mut().find(|u| u.active.is_none()) else {
+        let free = self.upstream_tcp.iter().position(|u| u.active.is_none());
+        let Some(i) = free.or_else(|| self.new_upstream_tcp()) else {
             self.stats.upstream_no_socket += 1;
             return Err(SendError::NoFreeSocket);
         };
+        let u = &mut self.upstream_tcp[i];
         let sock = self.sockets.get_mut::<tcp::Socket>(u.handle);
         // A socket lingering in TIME-WAIT is not open and may be reused.
         if sock.is_open() {
@@ -703,6 +754,7 @@ impl<N: Nic> Stack<N> {
             established: false,
         });
         self.stats.upstream_tcp_started += 1;
+        self.tx_queued = true;
         Ok(())
     }
 
@@ -754,6 +806,12 @@ impl<N: Nic> Stack<N> {
         }
     }
 
+    /// Port 53 TCP sockets and upstream TCP sockets made so far.
+    #[cfg(test)]
+    pub(crate) fn tcp_sockets(&self) -> (usize, usize) {
+        (self.server.len(), self.upstream_tcp.len())
+    }
+
     /// The NIC, for the platform (e.g. to check it for errors).
     pub fn nic(&self) -> &N {
         &self.dev.nic
@@ -782,6 +840,7 @@ impl<N: Nic> Stack<N> {
                     addrs.retain(|a| !matches!(a, IpCidr::Ipv4(_)));
                     let _ = addrs.insert(0, IpCidr::Ipv4(cidr));
                 });
+                self.announce_ipv4();
                 match router {
                     Some(r) => {
                         let _ = self.iface.routes_mut().add_default_ipv4_route(r);
@@ -816,6 +875,45 @@ impl<N: Nic> Stack<N> {
         }
     }
 
+    /// Announces each IPv4 address with a gratuitous ARP request (RFC 5227 §2.3): a
+    /// neighbour that has an entry for the address updates it at once. After a reboot
+    /// with another MAC (the hvt tenders pick a random one), the router and clients would
+    /// otherwise keep sending to the old one until their entry goes stale; and clients
+    /// whose resolution of the address timed out while we booted send at once.
+    fn announce_ipv4(&mut self) {
+        let mac = EthernetAddress(self.dev.nic.mac());
+        let mut v4 = [Ipv4Address::UNSPECIFIED; 3];
+        let mut n = 0;
+        for c in self.iface.ip_addrs() {
+            if let (IpAddress::Ipv4(a), Some(slot)) = (c.address(), v4.get_mut(n)) {
+                *slot = a;
+                n += 1;
+            }
+        }
+        for &addr in v4.iter().take(n) {
+            // 14 bytes of Ethernet header, 28 of ARP: exactly what the reprs emit.
+            let mut frame = [0u8; 42];
+            let (eth, arp) = frame.split_at_mut(14);
+            EthernetRepr {
+                src_addr: mac,
+                dst_addr: EthernetAddress::BROADCAST,
+                ethertype: EthernetProtocol::Arp,
+            }
+            .emit(&mut EthernetFrame::new_unchecked(eth));
+            ArpRepr::EthernetIpv4 {
+                operation: ArpOperation::Request,
+                source_hardware_addr: mac,
+                source_protocol_addr: addr,
+                target_hardware_addr: EthernetAddress([0; 6]),
+                target_protocol_addr: addr,
+            }
+            .emit(&mut ArpPacket::new_unchecked(arp));
+            self.dev.nic.send(&frame);
+            self.dev.stats.frames_out += 1;
+            self.dev.stats.bytes_out += frame.len() as u64;
+        }
+    }
+
     /// Moves received data from all sockets to the event queue, and queued replies and
     /// queries into the sockets.
     fn service_data(&mut self) {
@@ -845,6 +943,7 @@ impl<N: Nic> Stack<N> {
 
     fn service_tcp_server(&mut self) {
         let now = self.now;
+        self.spare_listener();
         for i in 0..self.server.len() {
             let c = &mut self.server[i];
             let sock = self.sockets.get_mut::<tcp::Socket>(c.handle);
@@ -906,6 +1005,22 @@ impl<N: Nic> Stack<N> {
             if !sock.may_recv() && c.pending == 0 && c.tx.is_empty() && sock.may_send() {
                 sock.close();
             }
+        }
+    }
+
+    /// Makes sure a listener waits for the next client unless `tcp_clients` are made:
+    /// adds one when every port 53 socket carries a connection.
+    fn spare_listener(&mut self) {
+        if self.server.len() >= self.limits.tcp_clients {
+            return;
+        }
+        let sockets = &mut self.sockets;
+        let waiting = self
+            .server
+            .iter()
+            .any(|c| c.conn == 0 && sockets.get_mut::<tcp::Socket>(c.handle).is_listening());
+        if !waiting && let Some(c) = new_listener(&mut self.sockets, &self.limits, self.now) {
+            self.server.push(c);
         }
     }
 

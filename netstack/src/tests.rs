@@ -317,6 +317,29 @@ fn icmp_socket(raw: &mut Raw) -> SocketHandle {
 }
 
 #[test]
+fn a_new_stack_announces_its_ipv4_address() {
+    let (ab, ba) = link();
+    let a = stack(MAC_A, ba, ab.clone(), &config(A4, A6, NetLimits::default()));
+    let frame = ab.borrow_mut().pop_front().expect("an announcement");
+    let eth = smoltcp::wire::EthernetFrame::new_checked(&frame[..]).unwrap();
+    assert_eq!(eth.dst_addr(), EthernetAddress::BROADCAST);
+    assert_eq!(eth.ethertype(), smoltcp::wire::EthernetProtocol::Arp);
+    let arp = smoltcp::wire::ArpPacket::new_checked(eth.payload()).unwrap();
+    assert_eq!(
+        smoltcp::wire::ArpRepr::parse(&arp).unwrap(),
+        smoltcp::wire::ArpRepr::EthernetIpv4 {
+            operation: smoltcp::wire::ArpOperation::Request,
+            source_hardware_addr: EthernetAddress(MAC_A),
+            source_protocol_addr: A4,
+            target_hardware_addr: EthernetAddress([0; 6]),
+            target_protocol_addr: A4,
+        }
+    );
+    assert!(ab.borrow().is_empty());
+    assert_eq!(a.stats().frames_out, 1);
+}
+
+#[test]
 fn arp_resolution_and_ipv4_ping() {
     let (mut a, mut raw) = with_raw(NetLimits::default());
     let h = icmp_socket(&mut raw);
@@ -464,6 +487,10 @@ fn udp_round_trip(server: IpAddr, client_ip: IpAddr) {
     assert_eq!(transport, Transport::Udp);
     assert_eq!(data, b"query-1");
     a.reply(client, transport, b"answer-1").unwrap();
+    // flush puts it on the wire without a poll (which would read frames first).
+    let out = a.stats().frames_out;
+    a.flush();
+    assert_eq!(a.stats().frames_out, out + 1);
     let mut eb = Vec::new();
     run_until!(now, SEC, [a, b], drain(&mut b, &mut eb) == 1);
     assert_eq!(
@@ -592,6 +619,44 @@ fn tcp_connections_up_to_the_cap_and_the_next_is_refused() {
     run_until!(now, SEC, [a, raw], raw.sock(again).may_send());
     assert_eq!(a.stats().tcp_open, 3);
     assert_eq!(a.stats().tcp_accepted, 4);
+}
+
+#[test]
+fn tcp_sockets_are_made_on_demand_up_to_the_caps() {
+    let limits = NetLimits {
+        tcp_clients: 3,
+        upstream_tcp_sockets: 2,
+        ..NetLimits::default()
+    };
+    let (mut a, mut raw) = with_raw(limits);
+    // One listener waits; no upstream socket exists before the first exchange.
+    assert_eq!(a.tcp_sockets(), (1, 0));
+    // Two SYNs in one burst: each finds a listener, and a third listener waits.
+    let socks: Vec<_> = (0..2).map(|i| raw.connect(sa(A4, 53), 53000 + i)).collect();
+    let mut now = 0;
+    run_until!(
+        now,
+        SEC,
+        [a, raw],
+        socks.iter().all(|&s| raw.sock(s).may_send())
+    );
+    assert_eq!(a.tcp_sockets(), (3, 0));
+    let third = raw.connect(sa(A4, 53), 53002);
+    run_until!(now, SEC, [a, raw], raw.sock(third).may_send());
+    // At the cap: no fourth socket, and a fourth client is refused.
+    assert_eq!(a.tcp_sockets(), (3, 0));
+    let extra = raw.connect(sa(A4, 53), 53003);
+    run_until!(now, SEC, [a, raw], !raw.sock(extra).is_open());
+    assert_eq!(a.tcp_sockets(), (3, 0));
+    // Upstream sockets: made on first use, reused once free, never past the cap.
+    a.send_tcp(42000, sa(B4, 53), b"q").unwrap();
+    assert_eq!(a.tcp_sockets(), (3, 1));
+    a.send_tcp(42001, sa(B4, 53), b"q").unwrap();
+    assert_eq!(
+        a.send_tcp(42002, sa(B4, 53), b"q"),
+        Err(SendError::NoFreeSocket)
+    );
+    assert_eq!(a.tcp_sockets(), (3, 2));
 }
 
 #[test]
@@ -1071,7 +1136,14 @@ fn garbage_frames_do_not_panic() {
             while a.next_event().is_some() {}
         }
     }
-    a.poll(6 * SEC);
+    // Read the rest, a frame budget at a time.
+    for _ in 0..1000 {
+        a.poll(6 * SEC);
+        while a.next_event().is_some() {}
+        if a.poll_delay(6 * SEC) != Some(0) {
+            break;
+        }
+    }
     assert!(a.stats().frames_in > 4000);
 }
 
@@ -1531,12 +1603,21 @@ fn burst_between_polls(la: NetLimits, n: u16) -> (usize, usize, usize, crate::St
     (queries, replies, rounds, a.stats())
 }
 
+/// The defaults, but one poll reads as many frames as have arrived (the event queue
+/// permitting), so that a burst meets the socket buffers and the event queue at once.
+fn whole_burst_per_poll() -> NetLimits {
+    NetLimits {
+        max_frames_per_poll: 4096,
+        ..NetLimits::default()
+    }
+}
+
 #[test]
 fn udp_burst_of_256_between_two_polls_is_all_answered() {
     // 256 answers queued in one go overflow the 64-datagram transmit buffer: each
     // `reply` that finds it full sends the queued ones first. (Before, 192 of the 256
     // answers were refused with BufferFull: one poll sends eight datagrams per socket.)
-    let (queries, replies, rounds, st) = burst_between_polls(NetLimits::default(), 256);
+    let (queries, replies, rounds, st) = burst_between_polls(whole_burst_per_poll(), 256);
     assert_eq!((queries, replies), (256, 256));
     assert_eq!(rounds, 1);
     assert!(st.udp_reply_flushes >= 3, "{st:?}");
@@ -1548,7 +1629,7 @@ fn udp_burst_of_1024_between_two_polls_waits_in_the_nic() {
     // Four times the event queue: A stops reading frames while the queue is full and
     // takes the rest in later iterations of the loop. (Before, the 256 queued events
     // plus the 64 datagrams of the socket buffer were kept and 704 queries dropped.)
-    let (queries, replies, rounds, st) = burst_between_polls(NetLimits::default(), 1024);
+    let (queries, replies, rounds, st) = burst_between_polls(whole_burst_per_poll(), 1024);
     assert_eq!((queries, replies), (1024, 1024));
     assert_eq!(rounds, 4);
     assert!(st.poll_held_back >= 3, "{st:?}");
@@ -1618,6 +1699,8 @@ fn icmp_errors_are_rate_limited(dst: IpAddr) {
     let la = NetLimits {
         icmp_errors_per_sec: 5,
         icmp_error_burst: 3,
+        // The whole spray in one poll.
+        max_frames_per_poll: 1000,
         ..NetLimits::default()
     };
     let lb = NetLimits {

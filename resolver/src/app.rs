@@ -80,24 +80,13 @@ pub fn main(p: Platform) -> i32 {
             return 1;
         }
     };
-    for (addr, prefix) in stack.addresses() {
-        log::info!("address {addr}/{prefix}");
-    }
-    match stack.gateways() {
-        (None, None) => {}
-        (v4, v6) => {
-            if let Some(g) = v4 {
-                log::info!("gateway {g}");
-            }
-            if let Some(g) = v6 {
-                log::info!("gateway {g}");
-            }
-        }
-    }
     if net_cfg.dhcp {
         log::info!("dhcp: asking for an IPv4 address");
     }
-    log::info!("ready: serving DNS on port 53 (UDP and TCP)");
+    log::info!(
+        "ready: serving DNS on port 53 (UDP and TCP){}",
+        Where(&stack)
+    );
 
     let mut lp = Loop {
         engine,
@@ -129,11 +118,16 @@ impl Loop {
             while let Some(ev) = self.stack.next_event() {
                 self.handle_event(at, ev);
                 self.drain(at);
+                // Each answer leaves now, not after the whole batch was worked on.
+                self.stack.flush();
             }
             self.engine.handle_timeout(at);
             self.drain(at);
             self.release_ports();
-            self.stack.poll(now);
+            // Send what the timeouts queued. Not a second poll: its frames' events would
+            // wait behind the next poll's batch, and on unix it cost a read(2) that finds
+            // nothing; frames that arrived meanwhile wake the wait below at once.
+            self.stack.flush();
 
             if self.stats_every > 0 && now >= self.next_stats {
                 self.log_stats();
@@ -145,6 +139,11 @@ impl Loop {
             }
             if self.stats_every > 0 {
                 deadline = Some(earliest(deadline, self.next_stats));
+            }
+            // Work already due (more frames or events waiting): straight back, without a
+            // POLL exit or a ppoll(2) that could not block anyway.
+            if deadline.is_some_and(|d| d <= now) {
+                continue;
             }
             self.stack.nic_mut().platform.wait_until(deadline);
         }
@@ -384,7 +383,12 @@ fn net_config(cfg: &Config) -> NetConfig {
     }
 }
 
+/// The engine's limits, at debug level: the config line already shows the mode, the
+/// cache size and the client caps, and formatting is not free at boot (issue 7).
 fn log_limits(e: &EngineConfig, cfg: &Config) {
+    if !log::log_enabled!(log::Level::Debug) {
+        return;
+    }
     let l = &e.limits;
     let mode = match &e.mode {
         Mode::Recursive { root_hints } => {
@@ -394,7 +398,7 @@ fn log_limits(e: &EngineConfig, cfg: &Config) {
             alloc::format!("forwarding to {} upstreams", upstreams.len())
         }
     };
-    log::info!(
+    log::debug!(
         "mode: {mode}; limits: cache {} KiB, clients {}, tcp connections {}, upstream per query {}, \
          referrals {}, cname chain {}, query timeout {} ms",
         e.cache_bytes / 1024,
@@ -433,6 +437,27 @@ fn fault() -> ! {
     // registers and halts; on unix the process dies with SIGSEGV. It never returns.
     let v = unsafe { core::ptr::read_volatile(bad) };
     panic!("--selftest=fault: reading address 0x8 gave {v:#x} instead of a fault");
+}
+
+/// ` at ADDR/LEN, …, gateway GW, …` for the ready line: one line (and one console
+/// write) instead of one per address.
+struct Where<'a>(&'a Stack<PlatformNic>);
+
+impl core::fmt::Display for Where<'_> {
+    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+        for (i, (addr, prefix)) in self.0.addresses().into_iter().enumerate() {
+            let sep = if i == 0 { " at" } else { "," };
+            write!(f, "{sep} {addr}/{prefix}")?;
+        }
+        let (v4, v6) = self.0.gateways();
+        if let Some(g) = v4 {
+            write!(f, ", gateway {g}")?;
+        }
+        if let Some(g) = v6 {
+            write!(f, ", gateway {g}")?;
+        }
+        Ok(())
+    }
 }
 
 /// `aa:bb:cc:dd:ee:ff`.

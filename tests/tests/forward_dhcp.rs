@@ -17,7 +17,7 @@ fn forwarding_to_unbound() -> e2e::Result<()> {
         let kind = r.kind().name();
         r.guest
             .output()
-            .contains("forwarding to 1 upstreams")
+            .contains(&format!("forward to {UNBOUND_ADDR}:53"))
             .then_some(())
             .ok_or(format!(
                 "{kind}: banner does not say forwarding:\n{}",

@@ -32,6 +32,7 @@ mod hypercall;
 mod notes;
 mod scale;
 mod sync;
+mod zeroed;
 
 pub use clock::MonotonicClock;
 pub use console::init_logger;

@@ -3,9 +3,9 @@
 //! and whether the property held, gathered into one table.
 //!
 //! A [`Mode`] sizes every item: [`Mode::Short`] runs in the normal test suite (a couple of
-//! minutes in all), [`Mode::Long`] on demand. Against the hvt image the guest's code is
-//! emulated on this project's KVM host (kvm_pvm, about 1000× slower than native), so
-//! floods are paced for it and the items compare properties held, never speed.
+//! minutes in all), [`Mode::Long`] on demand. Floods against the hvt image are paced as
+//! they were when the guest ran in kvm_pvm's instruction emulator (docs/KVM-PVM.md; the
+//! tender now runs it natively there): the items compare properties held, never speed.
 //!
 //! Every wait is bounded; the lab and the resolvers are torn down on drop.
 

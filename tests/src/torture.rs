@@ -1295,6 +1295,8 @@ struct SlowOutcome {
     wrong: Vec<String>,
     silent: u32,
     slowest: Duration,
+    /// Answered within a second: shed at once (a cap) rather than waited for.
+    at_once: u32,
 }
 
 /// `clients` queries at once (2 ms apart) for [`slow_ask`] names; each must be
@@ -1329,6 +1331,9 @@ fn slow_clients(to: SocketAddr, wave: u32, clients: u16, bound: Duration) -> Res
                 continue;
             };
             o.slowest = o.slowest.max(start.elapsed());
+            if start.elapsed() < Duration::from_secs(1) {
+                o.at_once += 1;
+            }
             let addrs = answer_addrs(m).unwrap_or_default();
             match (h.rcode, ask.want) {
                 (2, _) => o.servfail += 1,
@@ -1493,11 +1498,12 @@ fn slow_upstreams(
         let res = (|| -> Result<String> {
             let os: Vec<SlowOutcome> = outcomes[i].iter().cloned().collect::<Result<_>>()?;
             let sum = |f: fn(&SlowOutcome) -> u32| os.iter().map(f).sum::<u32>();
-            let (servfail, stale, right, silent) = (
+            let (servfail, stale, right, silent, at_once) = (
                 sum(|o| o.servfail),
                 sum(|o| o.stale),
                 sum(|o| o.right),
                 sum(|o| o.silent),
+                sum(|o| o.at_once),
             );
             let wrong: Vec<String> = os.iter().flat_map(|o| o.wrong.clone()).collect();
             let slowest = os.iter().map(|o| o.slowest).max().unwrap_or_default();
@@ -1508,8 +1514,8 @@ fn slow_upstreams(
             );
             let sent = s1.upstream.saturating_sub(b.upstream);
             let mut m = format!(
-                "SERVFAIL {servfail}, stale {stale}, real answer {right} of {}, slowest {slowest:.1?} \
-                 (bound {bound:?}); {sent} upstream queries ({:.1} per client), {} timeouts; \
+                "SERVFAIL {servfail}, stale {stale}, real answer {right} of {}, {at_once} within 1 s, \
+                 slowest {slowest:.1?} (bound {bound:?}); {sent} upstream queries ({:.1} per client), {} timeouts; \
                  {} late answers delivered, {} frames in, dropped +{}",
                 u32::from(clients) * waves,
                 sent as f64 / f64::from(u32::from(clients) * waves),

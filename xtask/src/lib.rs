@@ -62,9 +62,9 @@ commands:
                 boots them in QEMU (TCG, EL2) with KVM inside; the unikernel must
                 answer ping and a DNS query (needs qemu-system-arm, installed if root)
                   --timeout SECONDS       bound on the emulated machine (default 300)
-  torture       hostile clients, dead upstreams, bad boot arguments against both builds
-                in the lab, and the tender's hostile-guest test and loader fuzzing; prints
-                one table of what held (root)
+  torture       hostile clients, dead and slow upstreams, bad boot arguments against both
+                builds in the lab, and the tender's hostile-guest test and loader
+                fuzzing; prints one table of what held (root)
                   --long                  the issue's sizes (default: the short mode CI runs)
                   --items 3,5,…           only these items (1-9; 8 = tender)
                   --fuzz-seconds N        per tender fuzz target (default 20, long 300)

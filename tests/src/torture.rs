@@ -205,68 +205,52 @@ pub fn run(mode: Mode, only: &[u8]) -> Result<Table> {
             back?;
         }
         if want(2) {
-            std::thread::scope(|s| -> Result<()> {
-                let hs: Vec<_> = resolvers
-                    .iter()
-                    .map(|r| {
-                        let lab = &lab;
-                        s.spawn(move || {
-                            let mut t = Table::default();
-                            memory_flood(lab, r, mode, &mut t).map(|_| t)
-                        })
-                    })
-                    .collect();
-                for (h, r) in hs.into_iter().zip(&resolvers) {
-                    match h.join() {
-                        Ok(Ok(sub)) => t.rows.extend(sub.rows),
-                        Ok(Err(e)) => {
-                            t.record("2 memory flood", r.kind().name(), "-".into(), Err(e))
-                        }
-                        Err(_) => t.record(
-                            "2 memory flood",
-                            r.kind().name(),
-                            "-".into(),
-                            Err("the thread panicked".into()),
-                        ),
-                    }
-                }
-                Ok(())
-            })?;
+            on_each_resolver(&resolvers, "2 memory flood", &mut t, |r, t| {
+                memory_flood(&lab, r, mode, t)
+            });
         }
         // The soak runs only in long mode (or when asked for by number).
         if (mode == Mode::Long && only.is_empty()) || only.contains(&9) {
             let secs = if mode == Mode::Long { 600 } else { 60 };
-            std::thread::scope(|s| -> Result<()> {
-                let hs: Vec<_> = resolvers
-                    .iter()
-                    .map(|r| {
-                        let lab = &lab;
-                        s.spawn(move || {
-                            let mut t = Table::default();
-                            soak(lab, r, secs, &mut t).map(|_| t)
-                        })
-                    })
-                    .collect();
-                for (h, r) in hs.into_iter().zip(&resolvers) {
-                    match h.join() {
-                        Ok(Ok(sub)) => t.rows.extend(sub.rows),
-                        Ok(Err(e)) => t.record("9 soak", r.kind().name(), "-".into(), Err(e)),
-                        Err(_) => t.record(
-                            "9 soak",
-                            r.kind().name(),
-                            "-".into(),
-                            Err("the thread panicked".into()),
-                        ),
-                    }
-                }
-                Ok(())
-            })?;
+            on_each_resolver(&resolvers, "9 soak", &mut t, |r, t| soak(&lab, r, secs, t));
         }
         for r in &mut resolvers {
             still_running(r, &mut t);
         }
     }
     Ok(t)
+}
+
+/// Runs `item` against every resolver at once, one thread each, and adds their rows to
+/// `t`; an item that fails or panics becomes a failed row for that build.
+fn on_each_resolver<F>(resolvers: &[Resolver], name: &str, t: &mut Table, item: F)
+where
+    F: Fn(&Resolver, &mut Table) -> Result<()> + Sync,
+{
+    std::thread::scope(|s| {
+        let item = &item;
+        let hs: Vec<_> = resolvers
+            .iter()
+            .map(|r| {
+                s.spawn(move || {
+                    let mut sub = Table::default();
+                    item(r, &mut sub).map(|_| sub)
+                })
+            })
+            .collect();
+        for (h, r) in hs.into_iter().zip(resolvers) {
+            match h.join() {
+                Ok(Ok(sub)) => t.rows.extend(sub.rows),
+                Ok(Err(e)) => t.record(name, r.kind().name(), "-".into(), Err(e)),
+                Err(_) => t.record(
+                    name,
+                    r.kind().name(),
+                    "-".into(),
+                    Err("the thread panicked".into()),
+                ),
+            }
+        }
+    });
 }
 
 /// A row that fails if the resolver exited (a crash, or a halt) during the items.

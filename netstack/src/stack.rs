@@ -288,9 +288,9 @@ fn new_listener(
 }
 
 impl<N: Nic> Stack<N> {
-    /// Builds the interface over `nic` with `config`'s addresses and routes and the
-    /// sockets (their buffers are allocated here, except upstream UDP sockets: those are
-    /// made on first use, up to `upstream_udp_sockets`).
+    /// Builds the interface over `nic` with `config`'s addresses and routes, the port 53
+    /// UDP socket and one port 53 TCP listener (more listeners and the upstream sockets
+    /// are made on demand, up to their caps), and announces its IPv4 addresses.
     ///
     /// `seed` feeds smoltcp's generator (TCP initial sequence numbers, DHCP transaction
     /// ids): pass fresh entropy on every boot.
@@ -358,8 +358,8 @@ impl<N: Nic> Stack<N> {
             .into_iter()
             .collect();
         // Upstream UDP sockets are made on first use, up to `upstream_udp_sockets`, and
-        // then reused: the same bounds, but a boot does not zero ~1 MiB of socket buffers
-        // it may never need (most of the boot time under a slow hypervisor; issue 7), and
+        // then reused: the same bound, but a boot does not zero ~770 KiB of buffers it
+        // may never need (most of the boot time under a slow hypervisor; issue 7), and
         // polls do not walk sockets that were never used.
         let upstream_udp = Vec::new();
         let upstream_tcp = Vec::new();

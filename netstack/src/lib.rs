@@ -221,18 +221,7 @@ impl Default for NetLimits {
     }
 }
 
-/// How a client's query arrived, and so how to reply.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
-pub enum Transport {
-    /// A UDP datagram to port 53.
-    Udp,
-    /// A message on TCP connection `conn` to port 53. Ids are not reused until the
-    /// counter wraps after 2³² connections.
-    Tcp {
-        /// The connection's id.
-        conn: u32,
-    },
-}
+pub use common::Transport;
 
 /// Something the application should know about.
 #[derive(Clone, Debug, PartialEq, Eq)]

@@ -156,10 +156,6 @@ impl Loop {
                 transport,
                 data,
             } => {
-                let transport = match transport {
-                    netstack::Transport::Udp => Transport::Udp,
-                    netstack::Transport::Tcp { conn } => Transport::Tcp { conn },
-                };
                 self.engine.handle_query(
                     at,
                     Client {
@@ -212,11 +208,7 @@ impl Loop {
         while let Some(t) = self.engine.poll_transmit() {
             match t {
                 Transmit::ToClient { client, payload } => {
-                    let transport = match client.transport {
-                        Transport::Udp => netstack::Transport::Udp,
-                        Transport::Tcp { conn } => netstack::Transport::Tcp { conn },
-                    };
-                    if let Err(e) = self.stack.reply(client.addr, transport, &payload) {
+                    if let Err(e) = self.stack.reply(client.addr, client.transport, &payload) {
                         log::debug!("reply to {}: {e}", client.addr);
                     }
                 }

@@ -22,25 +22,7 @@ use crate::scrub::{Meaning, classify, cname_target};
 use crate::stats::Stats;
 use crate::time::Instant;
 
-/// How a message travels: UDP, or a TCP connection (identified by the netstack).
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
-pub enum Transport {
-    /// A UDP datagram.
-    Udp,
-    /// A message on a TCP connection. For upstream traffic `conn` may be 0.
-    Tcp {
-        /// The netstack's connection id.
-        conn: u32,
-    },
-}
-
-impl Transport {
-    /// Whether this is TCP.
-    #[must_use]
-    pub const fn is_tcp(self) -> bool {
-        matches!(self, Self::Tcp { .. })
-    }
-}
+pub use common::Transport;
 
 /// A client that sent us a query: echoed back on the answer's [`Transmit`].
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]

@@ -3,7 +3,7 @@
 //! Nothing here touches a file, guest memory or KVM: [`inspect`] reads the header and the
 //! two Solo5 notes, [`plan_load`] decides where every loadable segment goes. Both take
 //! untrusted bytes and return `Result`; no input can make them panic (every read goes
-//! through [`Bytes`], which bounds-checks, and all address arithmetic is checked). This is
+//! through a `Bytes` reader, which bounds-checks, and all address arithmetic is checked). This is
 //! the surface a fuzz target drives.
 //!
 //! The rules are those of Solo5 v0.12.1's `tenders/common/elf.c` and `hvt_main.c` (see

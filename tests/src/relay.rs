@@ -33,7 +33,7 @@ const UPSTREAM_TIMEOUT: Duration = Duration::from_secs(3);
 const TICK: Duration = Duration::from_millis(50);
 
 /// A running relay. Dropping it stops the listeners (queries in flight finish on their own
-/// within [`UPSTREAM_TIMEOUT`] plus the delay).
+/// within 3 s plus the delay).
 pub struct Relay {
     stop: Arc<AtomicBool>,
     counts: Arc<Counts>,

@@ -91,7 +91,7 @@ const CHECK_MEM: u64 = 32 << 20;
 /// Builds, checks and installs the hvt image for `arch`.
 pub fn build_hvt(arch: Arch, profile: &Profile) -> Result<HvtImage> {
     let triple = arch.hvt_target();
-    cargo::ensure_target_installed(triple)?;
+    crate::toolchain::ensure_targets(&[triple])?;
     let mut args = vec![
         "-p".to_string(),
         "resolver".to_string(),

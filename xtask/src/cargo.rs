@@ -61,31 +61,6 @@ pub fn tool(program: &str) -> Command {
     cmd
 }
 
-/// Fails with the `rustup` command to run if the standard library for `triple` is not
-/// installed for the workspace's toolchain.
-pub fn ensure_target_installed(triple: &str) -> Result<()> {
-    let out = tool("rustc")
-        .args(["--print", "sysroot"])
-        .output()
-        .map_err(|e| error(format_args!("cannot run rustc: {e}")))?;
-    if !out.status.success() {
-        return Err(error("`rustc --print sysroot` failed"));
-    }
-    let sysroot = PathBuf::from(String::from_utf8_lossy(&out.stdout).trim());
-    if sysroot
-        .join("lib/rustlib")
-        .join(triple)
-        .join("lib")
-        .is_dir()
-    {
-        Ok(())
-    } else {
-        Err(error(format_args!(
-            "the Rust target {triple} is not installed: run `rustup target add {triple}`"
-        )))
-    }
-}
-
 /// Runs `cargo build <args>` (cargo's progress and diagnostics go to the terminal) and
 /// returns the path of the executable `bin` it produced.
 pub fn build_bin(args: &[String], envs: &[(&str, &str)], bin: &str) -> Result<PathBuf> {
@@ -158,7 +133,7 @@ fn json_string_after(s: &str, key: &str) -> Option<String> {
 
 /// Builds the bin `bin` of `package` as a Linux program for `arch`: natively on a host of
 /// that arch, otherwise as a static musl binary (linked by rust-lld) if that target is
-/// installed. Returns the executable.
+/// installed (added to the pinned toolchain if it is not). Returns the executable.
 pub fn build_linux_bin(arch: Arch, profile: &Profile, package: &str, bin: &str) -> Result<PathBuf> {
     let mut args = vec!["-p".to_string(), package.to_string()];
     args.extend(profile.cargo_args());
@@ -166,12 +141,7 @@ pub fn build_linux_bin(arch: Arch, profile: &Profile, package: &str, bin: &str) 
         return build_bin(&args, &[], bin);
     }
     let triple = arch.cross_linux_target();
-    ensure_target_installed(triple).map_err(|_| {
-        error(format_args!(
-            "cannot build {package} for {arch} on this {} machine: run `rustup target add {triple}`",
-            std::env::consts::ARCH
-        ))
-    })?;
+    crate::toolchain::ensure_targets(&[triple])?;
     args.extend(["--target".to_string(), triple.to_string()]);
     build_bin(&args, &arch.cross_linux_env(), bin)
 }
@@ -193,16 +163,6 @@ mod tests {
         assert_eq!(
             artifact_executable(r#"{"reason":"build-finished","success":true}"#, "resolver"),
             None
-        );
-    }
-
-    #[test]
-    fn names_the_rustup_command_for_a_missing_target() {
-        assert!(ensure_target_installed("x86_64-unknown-none").is_ok());
-        let e = ensure_target_installed("riscv32imc-unknown-none-elf").unwrap_err();
-        assert!(
-            e.0.ends_with("run `rustup target add riscv32imc-unknown-none-elf`"),
-            "{e}"
         );
     }
 

@@ -142,18 +142,9 @@ pub fn fuzz(target: &Target, seconds: u64) -> Result<u64> {
     Ok(runs.unwrap_or(0))
 }
 
-/// Nightly must be there; cargo-fuzz is installed if it is not.
+/// Nightly and cargo-fuzz are installed if they are not.
 fn ensure_tools() -> Result<()> {
-    let nightly = cargo::tool("cargo")
-        .args(["+nightly", "--version"])
-        .output()
-        .map(|o| o.status.success())
-        .unwrap_or(false);
-    if !nightly {
-        return Err(error(
-            "fuzzing needs the nightly toolchain: run `rustup toolchain install nightly`",
-        ));
-    }
+    crate::toolchain::ensure_nightly()?;
     let have = cargo::tool("cargo")
         .args(["+nightly", "fuzz", "--version"])
         .output()

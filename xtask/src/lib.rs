@@ -1,8 +1,9 @@
 //! The project's build pipeline, in the cargo-xtask pattern: `cargo xtask <command>`.
 //!
 //! One module per subcommand; shared pieces are [`arch`] (the `Arch` enum that owns the
-//! target triples), [`cargo`] (a nested cargo with a clean environment) and [`elf`] (reads
-//! an hvt image's program headers and Solo5 notes back, also for tests).
+//! target triples), [`cargo`] (a nested cargo with a clean environment) and [`toolchain`]
+//! (adds what `rust-toolchain.toml` pins and rustup did not install). Images are read back
+//! with the tender's own loader checks (`tender::elf`).
 
 pub mod arch;
 pub mod bench;
@@ -16,6 +17,7 @@ pub mod fuzz;
 pub mod run;
 pub mod test;
 pub mod test_aarch64;
+pub mod toolchain;
 pub mod torture;
 
 use std::fmt;
@@ -40,10 +42,14 @@ commands:
                   --release | --profile P   -- BOOT ARGS
   demo          build, start a private lab internet (NSD, Unbound), boot the unikernel
                 in it and dig through it; tears everything down (root, no internet)
-  test          the test suite: installs what the end-to-end tests need (Debian
-                packages), builds both images, the unix build and the tender (release),
-                then runs `cargo test --workspace`
-                  -- ARGS                 passed on to cargo test
+  test          all of CI: adds what rust-toolchain.toml pins and is missing (targets,
+                rustfmt, clippy; nightly for fuzzing), installs the Debian packages
+                the end-to-end tests need, checks fmt, clippy (host and both
+                bare-metal targets) and docs, builds both images, the unix build and
+                the tender (release), runs `cargo test --workspace`, a fuzz smoke run
+                and `bench --short`
+                  -- ARGS                 passed on to cargo test (skips the lints,
+                                          fuzzing and bench)
   fuzz          run the fuzz targets of the engine and the tender's loader (nightly +
                 cargo-fuzz); `test` runs each for 20 s
                   --seconds N (default 600)  [client_query] [upstream_response]

@@ -1,7 +1,9 @@
-//! `cargo xtask test`: the README's test command. Installs the Debian packages the
-//! end-to-end tests need (as the demo does), builds what they boot — the hvt image for
-//! both arches, the unix build and the tender, all release — and runs the whole
-//! workspace's tests with the artifacts' paths in the environment.
+//! `cargo xtask test`: the README's test command, and all of CI. Completes the pinned
+//! toolchain (targets, rustfmt, clippy; nightly for the fuzz smoke run) and installs the
+//! Debian packages the end-to-end tests need (as the demo does), checks formatting, lints
+//! the host code and the bare-metal code for both arches, builds what the tests boot —
+//! the hvt image for both arches, the unix build and the tender, all release — and runs
+//! the whole workspace's tests with the artifacts' paths in the environment.
 
 use crate::arch::Arch;
 use crate::cli::{Options, Profile};
@@ -33,7 +35,12 @@ pub fn run(args: &[String]) -> Result<()> {
             "unknown option `{a}`: usage is `cargo xtask test [-- CARGO TEST ARGS]`"
         )));
     }
+    crate::toolchain::ensure_complete()?;
     e2e::packages::require(TOOLS).map_err(error)?;
+    // A filtered run is someone running a few tests: no lints, no fuzzing, no bench.
+    if passthrough.is_empty() {
+        lint()?;
+    }
     let env = build_artifacts()?;
     let mut cmd = cargo::tool("cargo");
     cmd.args(["test", "--workspace"]).args(passthrough);
@@ -47,7 +54,6 @@ pub fn run(args: &[String]) -> Result<()> {
     if !status.success() {
         return Err(error("tests failed (cargo's report is above)"));
     }
-    // Skipped when a test filter was given (someone is running a few tests, not the suite).
     if passthrough.is_empty() {
         // A smoke run of each fuzz target (the engine's and the tender's loader), so they
         // keep building and a shallow crash shows.
@@ -59,6 +65,53 @@ pub fn run(args: &[String]) -> Result<()> {
         crate::bench::run(&["--short".to_string()])?;
     }
     Ok(())
+}
+
+/// The static checks, cheapest first: formatting, clippy for the host (every crate, every
+/// target kind) and clippy for the bare-metal targets (the solo5 platform's unsafe code
+/// and `asm!` exist only there), all with warnings as errors, and the docs.
+pub fn lint() -> Result<()> {
+    let mut steps: Vec<(String, Vec<String>, Vec<(&str, &str)>)> = vec![
+        (
+            "cargo fmt --all -- --check".into(),
+            words("fmt --all -- --check"),
+            vec![],
+        ),
+        (
+            "cargo clippy --workspace --all-targets -- -D warnings".into(),
+            words("clippy --workspace --all-targets -- -D warnings"),
+            vec![],
+        ),
+    ];
+    for arch in [Arch::X86_64, Arch::Aarch64] {
+        let t = arch.hvt_target();
+        let args = format!("clippy -p platform -p resolver --target {t} -- -D warnings");
+        steps.push((format!("cargo {args}"), words(&args), vec![]));
+    }
+    steps.push((
+        "RUSTDOCFLAGS=\"-D warnings\" cargo doc --workspace --no-deps".into(),
+        words("doc --workspace --no-deps"),
+        vec![("RUSTDOCFLAGS", "-D warnings")],
+    ));
+    for (shown, args, envs) in steps {
+        println!("running: {shown}");
+        let ok = cargo::tool("cargo")
+            .args(&args)
+            .envs(envs)
+            .status()
+            .map_err(|e| error(format_args!("cannot run cargo: {e}")))?
+            .success();
+        if !ok {
+            return Err(error(format_args!(
+                "`{shown}` failed (its report is above)"
+            )));
+        }
+    }
+    Ok(())
+}
+
+fn words(s: &str) -> Vec<String> {
+    s.split_whitespace().map(str::to_string).collect()
 }
 
 /// Builds every artifact the end-to-end tests boot and returns the environment that

@@ -182,7 +182,7 @@ impl Cpu for X86_64 {
     const NAME: &'static str = "x86_64";
 
     unsafe fn init() {
-        // SAFETY (whole fn): boot path, single CPU, nothing else touches these tables yet;
+        // SAFETY: (the whole fn) boot path, single CPU, nothing else touches these tables yet;
         // every descriptor below is valid for 64-bit mode and the tables are 'static.
         unsafe {
             let tss = &mut *TSS.as_ptr();

@@ -3,7 +3,6 @@
 use alloc::string::String;
 use alloc::vec::Vec;
 use core::fmt::Write as _;
-use core::time::Duration;
 
 use config::{Config, ConfigError, LogLevel, Mode as ConfigMode, Selftest};
 use engine::{Cidr, Client, Engine, EngineConfig, Instant, Mode, Transmit, Transport};
@@ -11,9 +10,6 @@ use netstack::{DhcpEvent, Event, NetConfig, NetLimits, Stack};
 use platform::Platform;
 
 use crate::nic::PlatformNic;
-
-/// How long serve-stale may answer from expired data (RFC 8767 suggests 1 to 3 days).
-const STALE_WINDOW: Duration = Duration::from_secs(86_400);
 
 /// Boots and serves until the platform stops us. Returns the exit status: 0 after
 /// `--help`, 1 for a bad boot argument or a network device that cannot be used.
@@ -353,7 +349,7 @@ fn engine_config(cfg: &Config) -> EngineConfig {
         cache_bytes: cfg.cache_size,
         qname_minimisation: cfg.qname_minimisation,
         use_ipv6: cfg.ipv6.is_some(),
-        serve_stale: cfg.serve_stale.then_some(STALE_WINDOW),
+        serve_stale: cfg.serve_stale.then_some(common::defaults::STALE_WINDOW),
         ..EngineConfig::default()
     };
     e.limits.max_client_queries = cfg.max_clients;

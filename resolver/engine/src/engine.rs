@@ -50,8 +50,9 @@ pub enum Transmit {
         /// The local port to send from, picked at random by the engine among ports it
         /// does not use already. The response must be given back with this port.
         local_port: u16,
-        /// Whether to use TCP (after a truncated UDP answer).
-        tcp: bool,
+        /// UDP, or TCP after a truncated UDP answer (`conn` is 0: the netstack owns
+        /// upstream connections).
+        transport: Transport,
         /// The DNS message (no TCP length prefix).
         payload: Vec<u8>,
     },
@@ -1474,10 +1475,15 @@ impl Engine {
         if tcp {
             self.stats.upstream_tcp += 1;
         }
+        let transport = if tcp {
+            Transport::Tcp { conn: 0 }
+        } else {
+            Transport::Udp
+        };
         self.push_tx(Transmit::ToServer {
             server,
             local_port: port,
-            tcp,
+            transport,
             payload,
         });
         true

@@ -1,7 +1,6 @@
 //! The engine state machine: client service, resolutions, upstream queries, timers.
 
 use alloc::collections::{BTreeMap, BTreeSet, VecDeque};
-use alloc::string::String;
 use alloc::vec::Vec;
 use core::net::{IpAddr, SocketAddr};
 use core::num::NonZeroUsize;
@@ -9,64 +8,22 @@ use core::time::Duration;
 
 use chacha20::ChaCha20Rng;
 use hickory_proto::op::{Edns, Message, MessageType, OpCode, Query, ResponseCode};
-use hickory_proto::rr::rdata::HINFO;
-use hickory_proto::rr::rdata::opt::EdnsOption;
 use hickory_proto::rr::{DNSClass, Name, RData, Record, RecordType};
 use lru::LruCache;
 use rand_core::{Rng, SeedableRng};
 
-use crate::cache::{Cache, Data, Hit, KeyBuf, KeyedHasher, Policy, Probe, Rank, Wire, WireKind};
+use crate::answer::{self, Answer, CachedChain, Shape, Waiter};
+use crate::cache::{Cache, Data, Hit, KeyedHasher, Policy, Rank};
+use crate::chain::{self, Walk};
 use crate::config::{EngineConfig, Mode};
-use crate::fast::{Owner, Question, Reply, same_name};
-use crate::scrub::{Meaning, classify, cname_target};
+use crate::ede::Ede;
+use crate::io::{Client, Transmit, Transport};
+use crate::scrub::{Meaning, classify};
 use crate::stats::Stats;
 use crate::time::Instant;
-
-pub use common::Transport;
-
-/// A client that sent us a query: echoed back on the answer's [`Transmit`].
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
-pub struct Client {
-    /// The client's address and port.
-    pub addr: SocketAddr,
-    /// How the query came in (and how the answer must leave).
-    pub transport: Transport,
-}
-
-/// Something for the app to send.
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub enum Transmit {
-    /// An answer to a client, on the transport it asked on.
-    ToClient {
-        /// Who asked (address and transport, as given to [`Engine::handle_query`]).
-        client: Client,
-        /// The DNS message (no TCP length prefix; the netstack frames it).
-        payload: Vec<u8>,
-    },
-    /// A query to an upstream server.
-    ToServer {
-        /// The server's address and port.
-        server: SocketAddr,
-        /// The local port to send from, picked at random by the engine among ports it
-        /// does not use already. The response must be given back with this port.
-        local_port: u16,
-        /// UDP, or TCP after a truncated UDP answer (`conn` is 0: the netstack owns
-        /// upstream connections).
-        transport: Transport,
-        /// The DNS message (no TCP length prefix).
-        payload: Vec<u8>,
-    },
-}
-
-/// EDE info codes (RFC 8914) the engine uses.
-mod ede {
-    pub const OTHER: u16 = 0;
-    pub const STALE_ANSWER: u16 = 3;
-    pub const NOT_SUPPORTED: u16 = 21;
-    pub const PROHIBITED: u16 = 18;
-    pub const NO_REACHABLE_AUTHORITY: u16 = 22;
-    pub const NOT_AUTHORITATIVE: u16 = 20;
-}
+use crate::wire::header::{Header, ReplyFlags, question_count};
+use crate::wire::question::Question;
+use crate::{policy, validate};
 
 type TaskId = u64;
 
@@ -77,19 +34,6 @@ enum Timer {
     Upstream(u16),
     /// The resolution's total time runs out.
     Resolution(TaskId),
-}
-
-/// A client waiting for an answer.
-#[derive(Clone, Debug)]
-struct Waiter {
-    client: Client,
-    id: u16,
-    /// The question exactly as the client sent it (letter case preserved).
-    query: Query,
-    rd: bool,
-    cd: bool,
-    /// The client's EDNS UDP payload size, if it sent OPT.
-    edns: Option<u16>,
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -133,6 +77,46 @@ struct Delegation {
     /// Addresses queried for this delegation and how often.
     tried: Vec<(SocketAddr, u8)>,
     children_started: u8,
+    /// How the queries to this delegation's servers failed, for the EDE when all did.
+    failures: Failures,
+}
+
+/// How an upstream query ended without an answer to use.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Cause {
+    /// No answer in time.
+    Timeout,
+    /// The netstack could not deliver it (connect failed, unreachable).
+    Unreachable,
+    /// Given up on to ask again at once (0x20 case mismatches); not a failure.
+    Retry,
+}
+
+/// Counts of the ways a delegation's servers failed.
+#[derive(Clone, Copy, Debug, Default)]
+struct Failures {
+    /// Queries that timed out.
+    timeouts: u8,
+    /// Queries that could not be delivered.
+    unreachable: u8,
+    /// Answers that were lame (or SERVFAIL, REFUSED, a referral from a forwarder).
+    lame: u8,
+}
+
+impl Failures {
+    /// The EDE for a delegation none of whose servers gave an answer: any timeout
+    /// makes it 22 No Reachable Authority; else network errors 23; else lame answers 20.
+    fn ede(&self) -> Ede {
+        if self.timeouts > 0 {
+            Ede::TIMED_OUT
+        } else if self.unreachable > 0 {
+            Ede::UNREACHABLE
+        } else if self.lame > 0 {
+            Ede::LAME
+        } else {
+            Ede::TIMED_OUT
+        }
+    }
 }
 
 impl Delegation {
@@ -148,26 +132,6 @@ impl Delegation {
             e.1 = e.1.saturating_add(by);
         } else {
             self.tried.push((a, by));
-        }
-    }
-}
-
-/// The final result of a resolution.
-#[derive(Clone, Debug)]
-struct Answer {
-    rcode: ResponseCode,
-    answers: Vec<Record>,
-    authority: Vec<Record>,
-    ede: Option<u16>,
-}
-
-impl Answer {
-    fn servfail(ede: u16) -> Self {
-        Self {
-            rcode: ResponseCode::ServFail,
-            answers: Vec::new(),
-            authority: Vec::new(),
-            ede: Some(ede),
         }
     }
 }
@@ -256,16 +220,8 @@ pub struct Engine {
     stats: Stats,
     /// Whether cache hits may take the fast path (tests compare both paths).
     fast_path: bool,
-}
-
-fn lower_u16(hi: u8, lo: u8) -> u16 {
-    u16::from_be_bytes([hi, lo])
-}
-
-/// QDCOUNT of a DNS message; `None` when `bytes` is shorter than a header.
-fn question_count(bytes: &[u8]) -> Option<u16> {
-    let header = bytes.get(..12)?;
-    Some(u16::from_be_bytes([header[4], header[5]]))
+    /// The answer rules from `cfg`.
+    shape: Shape,
 }
 
 impl Engine {
@@ -301,6 +257,7 @@ impl Engine {
         let servers_cap =
             NonZeroUsize::new(config.limits.max_server_entries.max(1)).unwrap_or(NonZeroUsize::MIN);
         Engine {
+            shape: Shape::new(&config),
             cache: Cache::new(config.cache_bytes, policy, h1),
             servers: LruCache::with_hasher(servers_cap, h2),
             cfg: config,
@@ -360,10 +317,10 @@ impl Engine {
             }
             self.timers.remove(&(at, timer));
             match timer {
-                Timer::Upstream(port) => self.upstream_failed(now, port, true),
+                Timer::Upstream(port) => self.upstream_failed(now, port, Cause::Timeout),
                 Timer::Resolution(tid) => {
                     if let Some(task) = self.tasks.remove(&tid) {
-                        self.fail(now, tid, task, ede::NO_REACHABLE_AUTHORITY);
+                        self.fail(now, tid, task, Ede::TIMED_OUT);
                     }
                 }
             }
@@ -441,7 +398,7 @@ impl Engine {
             .get(&local_port)
             .is_some_and(|p| p.server == server && p.tcp == transport.is_tcp());
         if matches {
-            self.upstream_failed(now, local_port, true);
+            self.upstream_failed(now, local_port, Cause::Unreachable);
             self.run(now);
         }
     }
@@ -461,25 +418,30 @@ impl Engine {
 
     fn header_reply(&mut self, client: Client, bytes: &[u8], rcode: ResponseCode) {
         // A bare header echoing ID, opcode and RD: for queries we could not parse.
-        let (Some(&i0), Some(&i1), Some(&f0)) = (bytes.first(), bytes.get(1), bytes.get(2)) else {
+        let Some(h) = Header::new_checked(bytes) else {
             return;
         };
-        let flags0 = 0x80 | (f0 & 0x79); // QR, opcode, RD
-        let flags1 = 0x80 | (u16::from(rcode.low()) as u8 & 0x0f); // RA, rcode
-        let out = alloc::vec![i0, i1, flags0, flags1, 0, 0, 0, 0, 0, 0, 0, 0];
+        let flags = ReplyFlags {
+            opcode: h.opcode(),
+            rd: h.rd(),
+            cd: false,
+            tc: false,
+            rcode,
+        };
         self.count_rcode(rcode);
         self.push_tx(Transmit::ToClient {
             client,
-            payload: out,
+            payload: flags.bare(h.id()).to_vec(),
         });
     }
 
     fn client_query(&mut self, now: Instant, client: Client, bytes: &[u8]) {
-        let (Some(&i0), Some(&i1), Some(&f0)) = (bytes.first(), bytes.get(1), bytes.get(2)) else {
+        let Some(h) = Header::new_checked(bytes) else {
+            // Too short for a header: never answer.
             self.stats.client_dropped += 1;
             return;
         };
-        if bytes.len() < 12 || f0 & 0x80 != 0 {
+        if h.is_response() {
             // Too short for a header, or a response: never answer (no reflection loops).
             self.stats.client_dropped += 1;
             return;
@@ -487,7 +449,7 @@ impl Engine {
         if self.fast_answer(now, client, bytes) {
             return;
         }
-        let id = lower_u16(i0, i1);
+        let id = h.id();
         // Only one question is ever answered (`waiter_of`), and hickory reserves room for
         // every question the header claims before it reads the first: 65535 claimed
         // questions are a 5.8 MB allocation from a 12-byte datagram, which halted an hvt
@@ -501,23 +463,20 @@ impl Engine {
             match w {
                 Some(w) => self.reply(
                     &w,
-                    &Answer {
-                        rcode: ResponseCode::Refused,
-                        answers: Vec::new(),
-                        authority: Vec::new(),
-                        // Over UDP the refusal must never be larger than the query, or
-                        // an outside address can be used as an amplifier: the 6-byte EDE
-                        // option made a minimal EDNS query's REFUSED 1.18× its size
-                        // (`cargo xtask torture`, item 6). TCP cannot be spoofed: keep it.
-                        ede: matches!(w.client.transport, Transport::Tcp { .. })
-                            .then_some(ede::PROHIBITED),
-                    },
+                    // Over UDP the refusal must never be larger than the query, or an
+                    // outside address can be used as an amplifier: the 6-byte EDE option
+                    // made a minimal EDNS query's REFUSED 1.18× its size (`cargo xtask
+                    // torture`, item 6). TCP cannot be spoofed: keep it.
+                    &Answer::error(
+                        ResponseCode::Refused,
+                        w.client.transport.is_tcp().then_some(Ede::PROHIBITED),
+                    ),
                 ),
                 None => self.header_reply(client, bytes, ResponseCode::Refused),
             }
             return;
         }
-        if (f0 >> 3) & 0x0f != 0 {
+        if h.opcode() != 0 {
             self.header_reply(client, bytes, ResponseCode::NotImp);
             return;
         }
@@ -531,7 +490,7 @@ impl Engine {
         };
         debug_assert_eq!(w.id, id);
         if msg.edns.as_ref().is_some_and(|e| e.version() > 0) {
-            self.reply(&w, &Self::error(ResponseCode::BADVERS, None));
+            self.reply(&w, &Answer::error(ResponseCode::BADVERS, None));
             return;
         }
         let q = &w.query;
@@ -539,7 +498,7 @@ impl Engine {
         if q.query_class() != DNSClass::IN {
             self.reply(
                 &w,
-                &Self::error(ResponseCode::NotImp, Some(ede::NOT_SUPPORTED)),
+                &Answer::error(ResponseCode::NotImp, Some(Ede::NOT_SUPPORTED)),
             );
             return;
         }
@@ -547,38 +506,30 @@ impl Engine {
             RecordType::AXFR | RecordType::IXFR => {
                 self.reply(
                     &w,
-                    &Self::error(ResponseCode::NotImp, Some(ede::NOT_SUPPORTED)),
+                    &Answer::error(ResponseCode::NotImp, Some(Ede::NOT_SUPPORTED)),
                 );
                 return;
             }
             RecordType::OPT | RecordType::TSIG => {
-                self.reply(&w, &Self::error(ResponseCode::FormErr, None));
+                self.reply(&w, &Answer::error(ResponseCode::FormErr, None));
                 return;
             }
             _ => {}
+        }
+        if policy::on_query() == policy::Verdict::Stop {
+            return;
         }
         self.stats.queries += 1;
         let qname = q.name().clone();
         if qtype == RecordType::ANY {
             // RFC 8482: a minimal synthesized answer instead of everything we know.
             self.stats.cache_hits += 1;
-            let hinfo = Record::from_rdata(
-                qname,
-                3600,
-                RData::HINFO(HINFO::new(String::from("RFC8482"), String::new())),
-            );
-            self.reply(
-                &w,
-                &Answer {
-                    rcode: ResponseCode::NoError,
-                    answers: alloc::vec![hinfo],
-                    authority: Vec::new(),
-                    ede: None,
-                },
-            );
+            self.reply(&w, &Answer::any(qname));
             return;
         }
-        if let Some((ans, prefetch)) = self.cached_answer(now, &qname, qtype) {
+        if let Some((ans, prefetch)) =
+            answer::cached(&mut self.cache, &self.shape, now, &qname, qtype)
+        {
             self.stats.cache_hits += 1;
             self.reply(&w, &ans);
             if prefetch {
@@ -590,13 +541,13 @@ impl Engine {
             // Non-recursive query and nothing cached: we are not authoritative.
             self.reply(
                 &w,
-                &Self::error(ResponseCode::Refused, Some(ede::NOT_AUTHORITATIVE)),
+                &Answer::error(ResponseCode::Refused, Some(Ede::NOT_AUTHORITATIVE)),
             );
             return;
         }
         self.stats.cache_misses += 1;
         if self.client_waiters >= self.cfg.limits.max_client_queries {
-            self.reply(&w, &Answer::servfail(ede::OTHER));
+            self.reply(&w, &Answer::servfail(Ede::CLIENTS_FULL));
             return;
         }
         let key = (qname.to_lowercase(), u16::from(qtype));
@@ -611,7 +562,7 @@ impl Engine {
                     return; // a retransmission: the answer is on its way
                 }
                 if task.waiters.len() >= max {
-                    self.reply(&w, &Answer::servfail(ede::OTHER));
+                    self.reply(&w, &Answer::servfail(Ede::WAITERS_FULL));
                     return;
                 }
                 task.waiters.push(w);
@@ -627,7 +578,7 @@ impl Engine {
                     self.client_waiters += 1;
                 }
             }
-            None => self.reply(&w, &Answer::servfail(ede::OTHER)),
+            None => self.reply(&w, &Answer::servfail(Ede::RESOLUTIONS_FULL)),
         }
     }
 
@@ -651,7 +602,9 @@ impl Engine {
         if !self.allowed(client.addr.ip()) {
             return false;
         }
-        let Some(payload) = self.fast_reply(now, client.transport, &q) else {
+        let Some(payload) =
+            answer::fast::reply(&mut self.cache, &self.shape, now, client.transport, &q)
+        else {
             return false;
         };
         self.stats.queries += 1;
@@ -659,103 +612,6 @@ impl Engine {
         self.stats.fast_path_hits += 1;
         self.push_tx(Transmit::ToClient { client, payload });
         true
-    }
-
-    /// `cached_answer` and `encode_reply` in one, over pre-encoded cache entries.
-    fn fast_reply(
-        &mut self,
-        now: Instant,
-        transport: Transport,
-        q: &Question<'_>,
-    ) -> Option<Vec<u8>> {
-        let qtype = RecordType::from(q.qtype);
-        let max_ttl = u32::try_from(self.cfg.max_ttl.as_secs()).unwrap_or(u32::MAX);
-        let max_udp = self.cfg.limits.max_udp_payload.max(512);
-        let limit = match transport {
-            Transport::Udp => usize::from(q.edns.map_or(512, |p| p.clamp(512, max_udp))),
-            Transport::Tcp { .. } => usize::from(u16::MAX),
-        };
-        let prefetch = self.cfg.prefetch;
-        let qname = q.name();
-        // As in `encode_reply`: an owner equal to the question name is written in the
-        // client's letter case, here as a pointer to the question.
-        let owner_of = |w: &Wire| {
-            if same_name(w.owner(), qname) {
-                Owner::Question
-            } else {
-                Owner::Stored
-            }
-        };
-        let mut key = KeyBuf::from_wire(qname)?;
-        let mut reply: Option<Reply> = None;
-        for hop in 0..=self.cfg.limits.max_cname_chain {
-            match self
-                .cache
-                .lookup_wire(now, &mut key, qtype, Rank::NonAuthAnswer)
-            {
-                Probe::Decline => return None,
-                Probe::Hit(h) => {
-                    let due = prefetch
-                        && h.original_ttl >= 10
-                        && u64::from(h.remaining) * 10 < u64::from(h.original_ttl);
-                    if due && hop == 0 {
-                        return None; // the full path starts the prefetch
-                    }
-                    let extra = h.wire.records_len();
-                    let r = match reply.as_mut() {
-                        Some(r) => {
-                            r.reserve(extra);
-                            r
-                        }
-                        None => reply.insert(Reply::new(q, extra)),
-                    };
-                    let rcode = match h.kind {
-                        WireKind::Records => {
-                            let ttl = h.remaining.min(max_ttl);
-                            r.push(h.wire, usize::MAX, owner_of(h.wire), ttl, false)?;
-                            0
-                        }
-                        WireKind::NoData => {
-                            r.push(h.wire, usize::MAX, Owner::Stored, h.remaining, true)?;
-                            0
-                        }
-                        WireKind::NxDomain => {
-                            r.push(h.wire, usize::MAX, Owner::Stored, h.remaining, true)?;
-                            3
-                        }
-                    };
-                    let out = reply?.finish(rcode, q.edns.map(|_| max_udp));
-                    return (out.len() <= limit).then_some(out);
-                }
-                Probe::Miss => {}
-            }
-            if qtype == RecordType::CNAME {
-                return None;
-            }
-            let Probe::Hit(h) =
-                self.cache
-                    .lookup_wire(now, &mut key, RecordType::CNAME, Rank::NonAuthAnswer)
-            else {
-                return None;
-            };
-            // As in `cached_answer`: the first record, which must be a CNAME.
-            let rr = h.wire.rrs().next()?;
-            if h.kind != WireKind::Records || rr.rtype() != u16::from(RecordType::CNAME) {
-                return None;
-            }
-            let next = KeyBuf::from_wire(rr.rdata())?;
-            let extra = h.wire.records_len() + 128;
-            let r = match reply.as_mut() {
-                Some(r) => {
-                    r.reserve(extra);
-                    r
-                }
-                None => reply.insert(Reply::new(q, extra)),
-            };
-            r.push(h.wire, 1, owner_of(h.wire), h.remaining.min(max_ttl), false)?;
-            key = next;
-        }
-        None
     }
 
     fn waiter_of(client: Client, msg: &Message) -> Option<Waiter> {
@@ -771,78 +627,6 @@ impl Engine {
             cd: msg.checking_disabled,
             edns: msg.edns.as_ref().map(Edns::max_payload),
         })
-    }
-
-    fn error(rcode: ResponseCode, ede: Option<u16>) -> Answer {
-        Answer {
-            rcode,
-            answers: Vec::new(),
-            authority: Vec::new(),
-            ede,
-        }
-    }
-
-    /// Answer from the cache alone, following cached CNAMEs. Returns the answer and
-    /// whether a prefetch is due.
-    fn cached_answer(
-        &mut self,
-        now: Instant,
-        qname: &Name,
-        qtype: RecordType,
-    ) -> Option<(Answer, bool)> {
-        let mut chain = Vec::new();
-        let mut cur = qname.clone();
-        for _ in 0..=self.cfg.limits.max_cname_chain {
-            if let Some(hit) = self
-                .cache
-                .lookup(now, &cur, qtype, Rank::NonAuthAnswer, false)
-            {
-                let prefetch = self.cfg.prefetch
-                    && hit.original_ttl >= 10
-                    && u64::from(hit.remaining) * 10 < u64::from(hit.original_ttl)
-                    && chain.is_empty();
-                return Some((Self::answer_of(chain, hit), prefetch));
-            }
-            if qtype == RecordType::CNAME {
-                return None;
-            }
-            let hit =
-                self.cache
-                    .lookup(now, &cur, RecordType::CNAME, Rank::NonAuthAnswer, false)?;
-            let Data::Records(recs) = hit.data else {
-                return None;
-            };
-            let rec = recs.into_iter().next()?;
-            cur = cname_target(&rec)?.clone();
-            chain.push(rec);
-        }
-        None
-    }
-
-    fn answer_of(mut chain: Vec<Record>, hit: Hit) -> Answer {
-        match hit.data {
-            Data::Records(r) => {
-                chain.extend(r);
-                Answer {
-                    rcode: ResponseCode::NoError,
-                    answers: chain,
-                    authority: Vec::new(),
-                    ede: hit.stale.then_some(ede::STALE_ANSWER),
-                }
-            }
-            Data::NoData(soa) => Answer {
-                rcode: ResponseCode::NoError,
-                answers: chain,
-                authority: soa.into_iter().collect(),
-                ede: hit.stale.then_some(ede::STALE_ANSWER),
-            },
-            Data::NxDomain(soa) => Answer {
-                rcode: ResponseCode::NXDomain,
-                answers: chain,
-                authority: soa.into_iter().collect(),
-                ede: hit.stale.then_some(ede::STALE_ANSWER),
-            },
-        }
     }
 
     fn count_rcode(&mut self, rcode: ResponseCode) {
@@ -865,58 +649,11 @@ impl Engine {
 
     fn reply(&mut self, w: &Waiter, a: &Answer) {
         self.count_rcode(a.rcode);
-        let payload = self.encode_reply(w, a);
+        let payload = answer::encode(&self.shape, w, a);
         self.push_tx(Transmit::ToClient {
             client: w.client,
             payload,
         });
-    }
-
-    fn encode_reply(&self, w: &Waiter, a: &Answer) -> Vec<u8> {
-        let max_udp = self.cfg.limits.max_udp_payload.max(512);
-        let mut m = Message::new(w.id, MessageType::Response, OpCode::Query);
-        m.metadata.recursion_desired = w.rd;
-        m.metadata.recursion_available = true;
-        m.metadata.checking_disabled = w.cd;
-        m.metadata.response_code = a.rcode;
-        m.add_query(w.query.clone());
-        let qname = w.query.name();
-        let max_ttl = u32::try_from(self.cfg.max_ttl.as_secs()).unwrap_or(u32::MAX);
-        for r in &a.answers {
-            let mut r = r.clone();
-            if r.name == *qname {
-                r.name = qname.clone(); // the client's letter case
-            }
-            // Fresh upstream data obeys the same ceiling as cached data.
-            r.ttl = r.ttl.min(max_ttl);
-            m.add_answer(r);
-        }
-        m.add_authorities(a.authority.iter().cloned());
-        if w.edns.is_some() {
-            let mut e = Edns::new();
-            e.set_max_payload(max_udp);
-            if let Some(code) = a.ede {
-                e.options_mut()
-                    .insert(EdnsOption::Unknown(15, code.to_be_bytes().to_vec()));
-            }
-            m.set_edns(e);
-        }
-        let limit = match w.client.transport {
-            Transport::Udp => usize::from(w.edns.map_or(512, |p| p.clamp(512, max_udp))),
-            Transport::Tcp { .. } => usize::from(u16::MAX),
-        };
-        match m.to_vec() {
-            Ok(b) if b.len() <= limit => b,
-            _ => {
-                // Too big (or unencodable): header, question and OPT only, with TC set so
-                // the client retries over TCP.
-                m.answers.clear();
-                m.authorities.clear();
-                m.additionals.clear();
-                m.metadata.truncation = true;
-                m.to_vec().unwrap_or_default()
-            }
-        }
     }
 
     // ----------------------------------------------------------------- resolutions
@@ -1078,42 +815,36 @@ impl Engine {
         let max_links = self.cfg.limits.max_cname_chain;
         loop {
             if now >= task.deadline {
-                return self.fail(now, tid, task, ede::NO_REACHABLE_AUTHORITY);
+                return self.fail(now, tid, task, Ede::TIMED_OUT);
             }
             if !task.skip_cache {
-                if let Some(hit) =
-                    self.cache
-                        .lookup(now, &task.cur, task.qtype, Rank::NonAuthAnswer, false)
-                {
-                    let chain = core::mem::take(&mut task.chain);
-                    let ans = Self::answer_of(chain, hit);
-                    return self.finish(now, tid, task, ans);
-                }
-                if task.qtype != RecordType::CNAME {
-                    let cname = self
-                        .cache
-                        .lookup(
-                            now,
-                            &task.cur,
-                            RecordType::CNAME,
-                            Rank::NonAuthAnswer,
-                            false,
-                        )
-                        .and_then(|h| match h.data {
-                            Data::Records(r) => r.into_iter().next(),
-                            _ => None,
-                        });
-                    if let Some(rec) = cname
-                        && let Some(t) = cname_target(&rec).cloned()
-                    {
-                        if task.links >= max_links {
-                            return self.fail(now, tid, task, ede::OTHER);
+                let before = task.chain.len();
+                let mut c = CachedChain {
+                    cache: &mut self.cache,
+                    now,
+                    qtype: task.qtype,
+                    links: core::mem::take(&mut task.chain),
+                };
+                let cnames = task.qtype != RecordType::CNAME;
+                let budget = max_links.saturating_sub(task.links);
+                let walk = chain::walk(&mut c, task.cur.clone(), cnames, budget);
+                let followed = c.links.len().saturating_sub(before);
+                task.chain = c.links;
+                match walk {
+                    Walk::Data((hit, _)) => {
+                        let chain = core::mem::take(&mut task.chain);
+                        let ans = Answer::from_hit(chain, hit);
+                        return self.finish(now, tid, task, ans);
+                    }
+                    Walk::TooLong(_) => return self.fail(now, tid, task, Ede::CHAIN_TOO_LONG),
+                    Walk::End(at) => {
+                        if followed > 0 {
+                            task.links = task
+                                .links
+                                .saturating_add(u8::try_from(followed).unwrap_or(u8::MAX));
+                            task.cur = at;
+                            task.deleg = None;
                         }
-                        task.links += 1;
-                        task.chain.push(rec);
-                        task.cur = t;
-                        task.deleg = None;
-                        continue;
                     }
                 }
             }
@@ -1123,7 +854,7 @@ impl Engine {
                 task.deleg_cached = true;
             }
             if task.sent >= self.cfg.limits.max_upstream_per_query {
-                return self.fail(now, tid, task, ede::NO_REACHABLE_AUTHORITY);
+                return self.fail(now, tid, task, Ede::BUDGET);
             }
             let pick = match self.pick_server(&task) {
                 Pick::Send(server) => Some((server, false)),
@@ -1134,20 +865,23 @@ impl Engine {
                 // Every candidate at its cap, or no local port free: wait for a slot
                 // rather than fail a burst (or fall back to slower ways).
                 let ports_full = self.pending.len() >= self.cfg.limits.max_upstream_in_flight;
-                let queued = if busy || ports_full {
-                    self.wait_for_slot(tid, &mut task, server)
+                let (queued, why) = if busy || ports_full {
+                    (
+                        self.wait_for_slot(tid, &mut task, server),
+                        Ede::WAIT_QUEUE_FULL,
+                    )
                 } else {
-                    self.send(now, tid, &mut task, server, false)
+                    (self.send(now, tid, &mut task, server, false), Ede::NO_PORT)
                 };
                 if queued {
                     self.tasks.insert(tid, task);
                     return;
                 }
-                return self.fail(now, tid, task, ede::OTHER);
+                return self.fail(now, tid, task, why);
             }
             // No server with a known address is left: resolve NS names without glue.
             let Some(deleg) = task.deleg.as_mut() else {
-                return self.fail(now, tid, task, ede::OTHER);
+                return self.fail(now, tid, task, Ede::INTERNAL);
             };
             if deleg
                 .ns
@@ -1165,7 +899,7 @@ impl Engine {
                 let Some((ns_name, want_aaaa)) =
                     deleg.ns.get(i).map(|s| (s.name.clone(), s.want_aaaa))
                 else {
-                    return self.fail(now, tid, task, ede::OTHER);
+                    return self.fail(now, tid, task, Ede::INTERNAL);
                 };
                 deleg.children_started = deleg.children_started.saturating_add(1);
                 let rtype = if want_aaaa {
@@ -1186,7 +920,7 @@ impl Engine {
                     None => self.new_task(now, ns_name, rtype, task.depth.saturating_add(1)),
                 };
                 let Some(deleg) = task.deleg.as_mut() else {
-                    return self.fail(now, tid, task, ede::OTHER);
+                    return self.fail(now, tid, task, Ede::INTERNAL);
                 };
                 match child.and_then(|c| self.tasks.get_mut(&c).map(|t| (c, t))) {
                     Some((c, ct)) => {
@@ -1221,7 +955,11 @@ impl Engine {
                 }
                 continue;
             }
-            return self.fail(now, tid, task, ede::NO_REACHABLE_AUTHORITY);
+            let why = task
+                .deleg
+                .as_ref()
+                .map_or(Ede::TIMED_OUT, |d| d.failures.ede());
+            return self.fail(now, tid, task, why);
         }
     }
 
@@ -1243,6 +981,7 @@ impl Engine {
                 }],
                 tried: Vec::new(),
                 children_started: 0,
+                failures: Failures::default(),
             },
             Mode::Recursive { root_hints } => {
                 let hints: Vec<SocketAddr> = root_hints
@@ -1274,6 +1013,7 @@ impl Engine {
                                 ns: slots,
                                 tried: Vec::new(),
                                 children_started: 0,
+                                failures: Failures::default(),
                             };
                         }
                     }
@@ -1289,6 +1029,7 @@ impl Engine {
                     }],
                     tried: Vec::new(),
                     children_started: 0,
+                    failures: Failures::default(),
                 }
             }
         }
@@ -1491,7 +1232,8 @@ impl Engine {
 
     /// A pending query ended without a usable answer (timeout, error): free it and let
     /// the task try elsewhere.
-    fn upstream_failed(&mut self, now: Instant, port: u16, timed_out: bool) {
+    fn upstream_failed(&mut self, now: Instant, port: u16, cause: Cause) {
+        let timed_out = cause != Cause::Retry;
         let Some(p) = self.take_pending(port) else {
             return;
         };
@@ -1509,6 +1251,15 @@ impl Engine {
             && t.pending == Some(port)
         {
             t.pending = None;
+            if let Some(d) = t.deleg.as_mut() {
+                match cause {
+                    Cause::Timeout => d.failures.timeouts = d.failures.timeouts.saturating_add(1),
+                    Cause::Unreachable => {
+                        d.failures.unreachable = d.failures.unreachable.saturating_add(1);
+                    }
+                    Cause::Retry => {}
+                }
+            }
             self.ready.push_back(p.task);
         }
     }
@@ -1587,7 +1338,7 @@ impl Engine {
             }
             if give_up {
                 let task = p.task;
-                self.upstream_failed(now, port, false);
+                self.upstream_failed(now, port, Cause::Retry);
                 if let Some(d) = self.tasks.get_mut(&task).and_then(|t| t.deleg.as_mut()) {
                     d.tried.retain(|(a, _)| *a != server);
                 }
@@ -1634,6 +1385,7 @@ impl Engine {
     fn mark_bad(task: &mut Task, server: SocketAddr) {
         if let Some(d) = task.deleg.as_mut() {
             d.bump(server, 2);
+            d.failures.lame = d.failures.lame.saturating_add(1);
         }
     }
 
@@ -1658,6 +1410,7 @@ impl Engine {
             self.cfg.limits.max_cname_chain,
         );
         self.stats.scrubbed_records += c.scrubbed as u64;
+        let validate::Security::Insecure = validate::check(&c);
         let minimised = p.qname != task.cur || p.qtype != task.qtype;
         self.cache_meaning(now, &c.meaning, p.qtype, c.answer_rank);
         match c.meaning {
@@ -1674,7 +1427,7 @@ impl Engine {
                     Self::mark_bad(&mut task, p.server);
                 } else {
                     if task.referrals >= self.cfg.limits.max_referrals {
-                        return self.fail(now, tid, task, ede::OTHER);
+                        return self.fail(now, tid, task, Ede::DELEGATION_LOOP);
                     }
                     task.referrals += 1;
                     task.deleg = Some(self.delegation_from(now, zone, &ns, &glue));
@@ -1705,19 +1458,14 @@ impl Engine {
                 task.chain.extend(chain);
                 let mut answers = core::mem::take(&mut task.chain);
                 answers.extend(answer);
-                let ans = Answer {
-                    rcode: ResponseCode::NoError,
-                    answers,
-                    authority: Vec::new(),
-                    ede: None,
-                };
+                let ans = Answer::records(answers);
                 self.finish(now, tid, task, ans);
             }
             Meaning::Cname { chain, target } => {
                 // Links counted once per hop; exceeding the limit (or a loop) fails.
                 let n = chain.len().max(1);
                 if usize::from(task.links) + n > usize::from(self.cfg.limits.max_cname_chain) {
-                    return self.fail(now, tid, task, ede::OTHER);
+                    return self.fail(now, tid, task, Ede::CHAIN_TOO_LONG);
                 }
                 task.links = task
                     .links
@@ -1735,23 +1483,15 @@ impl Engine {
             Meaning::NxDomain { chain, soa, .. } => {
                 task.chain.extend(chain);
                 let soa = self.negative_soa(soa);
-                let ans = Answer {
-                    rcode: ResponseCode::NXDomain,
-                    answers: core::mem::take(&mut task.chain),
-                    authority: soa.into_iter().collect(),
-                    ede: None,
-                };
+                let chain = core::mem::take(&mut task.chain);
+                let ans = Answer::negative(ResponseCode::NXDomain, chain, soa);
                 self.finish(now, tid, task, ans);
             }
             Meaning::NoData { chain, soa, .. } => {
                 task.chain.extend(chain);
                 let soa = self.negative_soa(soa);
-                let ans = Answer {
-                    rcode: ResponseCode::NoError,
-                    answers: core::mem::take(&mut task.chain),
-                    authority: soa.into_iter().collect(),
-                    ede: None,
-                };
+                let chain = core::mem::take(&mut task.chain);
+                let ans = Answer::negative(ResponseCode::NoError, chain, soa);
                 self.finish(now, tid, task, ans);
             }
         }
@@ -1864,10 +1604,11 @@ impl Engine {
             ns: slots,
             tried: Vec::new(),
             children_started: 0,
+            failures: Failures::default(),
         }
     }
 
-    fn fail(&mut self, now: Instant, tid: TaskId, task: Task, code: u16) {
+    fn fail(&mut self, now: Instant, tid: TaskId, task: Task, code: Ede) {
         // RFC 8767: if resolution fails, an expired answer is better than none.
         if self.cfg.serve_stale.is_some() && !task.waiters.is_empty() {
             let stale = self
@@ -1875,7 +1616,7 @@ impl Engine {
                 .lookup(now, &task.name, task.qtype, Rank::NonAuthAnswer, true);
             if let Some(hit) = stale {
                 self.stats.stale_served += task.waiters.len() as u64;
-                let ans = Self::answer_of(Vec::new(), hit);
+                let ans = Answer::from_hit(Vec::new(), hit);
                 return self.finish(now, tid, task, ans);
             }
         }
@@ -2099,7 +1840,7 @@ mod fast_path_tests {
                 transport: if tcp { Transport::Tcp { conn: 1 } } else { Transport::Udp },
             };
             let now = Instant::from_nanos(10_000_000_001);
-            let _ = crate::fast::Question::parse(&bytes);
+            let _ = crate::wire::question::Question::parse(&bytes);
             let (mut fast, mut full) = (primed(true), primed(false));
             fast.handle_query(now, client, &bytes);
             full.handle_query(now, client, &bytes);

@@ -56,15 +56,22 @@ extern crate std;
 #[cfg(test)]
 use critical_section as _;
 
+mod answer;
 pub mod cache;
+mod chain;
 mod config;
+mod ede;
 mod engine;
-mod fast;
+mod io;
+mod policy;
 pub mod scrub;
 mod stats;
 mod time;
+mod validate;
+mod wire;
 
 pub use config::{Cidr, EngineConfig, Limits, Mode, default_allow, iana_root_hints};
-pub use engine::{Client, Engine, Transmit, Transport};
+pub use engine::Engine;
+pub use io::{Client, Transmit, Transport};
 pub use stats::Stats;
 pub use time::Instant;

@@ -59,14 +59,18 @@ use critical_section as _;
 mod answer;
 pub mod cache;
 mod chain;
+mod client;
 mod config;
 mod ede;
 mod engine;
 mod io;
 mod policy;
+mod resolve;
 pub mod scrub;
 mod stats;
 mod time;
+mod timer;
+mod upstream;
 mod validate;
 mod wire;
 

@@ -81,6 +81,7 @@ pub(crate) fn admit(a: &mut Admission<'_>, now: Instant, client: Client, bytes: 
     }
 }
 
+/// The stages in order; `Ok`: the query needs a new resolution.
 fn stages(a: &mut Admission<'_>, now: Instant, client: Client, bytes: &[u8]) -> Stage<Waiter> {
     let h = frame(a.stats, bytes)?;
     fast(a, now, client, bytes)?;

@@ -20,7 +20,7 @@ pub struct Client {
 pub enum Transmit {
     /// An answer to a client, on the transport it asked on.
     ToClient {
-        /// Who asked (address and transport, as given to [`Engine::handle_query`]).
+        /// Who asked (address and transport, as given to [`Engine::handle_query`](crate::Engine::handle_query)).
         client: Client,
         /// The DNS message (no TCP length prefix; the netstack frames it).
         payload: Vec<u8>,

@@ -75,6 +75,7 @@ pub struct Classified {
     pub scrubbed: usize,
 }
 
+/// Whether `r` is of class IN.
 fn is_in(r: &Record) -> bool {
     r.dns_class == DNSClass::IN
 }

@@ -7,7 +7,7 @@
 //! * need the zone's DS and DNSKEY RRsets: it asks for them with
 //!   `Step::Need(Dependency::…)` (the way a glueless NS address is asked for today), and
 //!   the resolution waits until the key resolutions finish and wake it;
-//! * return [`Security::Secure`] (cache with the AD bit), `Insecure` (as today), or
+//! * return `Security::Secure` (cache with the AD bit), `Insecure` (as today), or
 //!   `Bogus` (fail with EDE 6 DNSSEC Bogus, cache nothing);
 //! * be skipped for clients that set CD.
 //!

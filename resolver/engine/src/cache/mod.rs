@@ -62,6 +62,7 @@ pub enum Data {
     /// The name does not exist (any type). Carries the zone's SOA.
     NxDomain(Option<Record>),
 }
+/// One cached RRset or negative answer.
 #[derive(Clone, Debug)]
 struct Entry {
     /// What the entry says, TTLs as received (they are rewritten on the way out).
@@ -120,6 +121,7 @@ pub struct Cache<S: BuildHasher> {
     policy: Policy,
 }
 
+/// Whole seconds, saturating.
 fn secs(d: Duration) -> u32 {
     u32::try_from(d.as_secs()).unwrap_or(u32::MAX)
 }
@@ -137,11 +139,13 @@ impl Policy {
     }
 }
 
+/// A record's uncompressed wire size.
 fn record_bytes(r: &Record) -> usize {
     // The wire size (uncompressed); fall back to a generous guess if it fails to encode.
     r.to_bytes().map_or(512, |b| b.len())
 }
 
+/// The records an entry holds (the SOA for negative ones).
 fn data_records(d: &Data) -> &[Record] {
     match d {
         Data::Records(v) => v,
@@ -171,6 +175,7 @@ pub fn negative_ttl(soa: Option<&Record>) -> u32 {
     }
 }
 
+/// Set every record's TTL in `d`.
 fn set_ttl(d: &mut Data, ttl: u32) {
     match d {
         Data::Records(v) => v.iter_mut().for_each(|r| r.ttl = ttl),
@@ -263,10 +268,12 @@ impl<S: BuildHasher> Cache<S> {
         self.insert(now, name, kind, data, rank, ttl);
     }
 
+    /// Whether `e` has not expired.
     fn is_fresh(e: &Entry, now: Instant) -> bool {
         now < e.expires
     }
 
+    /// Store `data` under `name`/`kind` unless a fresher entry of higher rank is there.
     fn insert(&mut self, now: Instant, name: &Name, kind: Kind, data: Data, rank: Rank, ttl: u32) {
         if ttl == 0 {
             return;
@@ -331,11 +338,13 @@ impl<S: BuildHasher> Cache<S> {
         Some(entry_hit)
     }
 
+    /// Seconds until `e` expires.
     fn remaining(e: &Entry, now: Instant) -> u32 {
         let left = e.expires.saturating_duration_since(now);
         u32::try_from(left.as_secs()).unwrap_or(u32::MAX)
     }
 
+    /// One probe of the table (see `lookup`), with the entry's insertion time.
     fn get(
         &mut self,
         now: Instant,
@@ -443,6 +452,7 @@ impl<S: BuildHasher> Cache<S> {
             .then_some(false)
     }
 
+    /// A fresh entry as the fast path sees it; declined without a pre-encoded form.
     fn wire_hit(e: &Entry, now: Instant) -> Probe<'_> {
         let Some(wire) = e.wire.as_ref() else {
             return Probe::Decline;

@@ -126,7 +126,7 @@ impl Wire {
     }
 }
 
-/// What a fresh entry found by [`Cache::lookup_wire`] says.
+/// What a fresh entry found by [`Cache::lookup_wire`](super::Cache::lookup_wire) says.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub(crate) enum WireKind {
     /// An RRset: the records are answers.
@@ -150,12 +150,12 @@ pub(crate) struct WireHit<'a> {
     pub(crate) original_ttl: u32,
 }
 
-/// The outcome of [`Cache::lookup_wire`].
+/// The outcome of [`Cache::lookup_wire`](super::Cache::lookup_wire).
 #[derive(Clone, Copy, Debug)]
 pub(crate) enum Probe<'a> {
     /// A fresh entry of sufficient rank, with its pre-encoded form.
     Hit(WireHit<'a>),
-    /// Nothing usable: [`Cache::lookup`] would return `None` too.
+    /// Nothing usable: [`Cache::lookup`](super::Cache::lookup) would return `None` too.
     Miss,
     /// Something only the full path handles (an entry to drop, no pre-encoded form).
     Decline,

@@ -210,6 +210,7 @@ impl Engine {
         self.update_gauges();
     }
 
+    /// Count an answer by RCODE.
     fn count_rcode(&mut self, rcode: ResponseCode) {
         match rcode {
             ResponseCode::ServFail => self.stats.servfail += 1,
@@ -220,6 +221,7 @@ impl Engine {
         }
     }
 
+    /// Queue `t` for the app, or drop it if the queue is full.
     fn push_tx(&mut self, t: Transmit) {
         if self.tx.len() >= self.cfg.limits.max_transmit_queue {
             self.stats.transmit_dropped += 1;
@@ -228,6 +230,7 @@ impl Engine {
         self.tx.push_back(t);
     }
 
+    /// Send `a` to `w` (full path).
     fn reply(&mut self, w: &Waiter, a: &Answer) {
         self.count_rcode(a.rcode);
         let payload = answer::encode(&self.shape, w, a);
@@ -434,6 +437,7 @@ impl Engine {
         woke
     }
 
+    /// Refresh the gauges in `Stats` from the tables.
     fn update_gauges(&mut self) {
         self.stats.cache_bytes = self.cache.bytes() as u64;
         self.stats.cache_entries = self.cache.len() as u64;
@@ -523,6 +527,7 @@ impl Engine {
         self.run(now);
     }
 
+    /// Match a response, then let its resolution react (see `handle_response`).
     fn upstream_response(
         &mut self,
         now: Instant,

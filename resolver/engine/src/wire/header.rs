@@ -59,6 +59,7 @@ impl<'a> Header<'a> {
         (bytes.len() >= LEN).then_some(Header { bytes })
     }
 
+    /// The `u16` at `f` (within the checked length).
     fn get(&self, f: Field) -> u16 {
         read_u16(self.bytes, f).unwrap_or(0)
     }

@@ -211,9 +211,10 @@ impl Loop {
                 Transmit::ToServer {
                     server,
                     local_port,
-                    tcp,
+                    transport,
                     payload,
                 } => {
+                    let tcp = transport.is_tcp();
                     let sent = if tcp {
                         self.stack.send_tcp(local_port, server, &payload)
                     } else {
@@ -228,12 +229,8 @@ impl Loop {
                         Ok(()) => {}
                         Err(e) => {
                             log::debug!("query to {server} from port {local_port}: {e}");
-                            self.engine.handle_upstream_error(
-                                at,
-                                server,
-                                local_port,
-                                upstream_transport(tcp),
-                            );
+                            self.engine
+                                .handle_upstream_error(at, server, local_port, transport);
                         }
                     }
                 }

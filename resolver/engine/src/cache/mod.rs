@@ -3,9 +3,10 @@
 //! Entries are whole RRsets (or negative answers carrying their SOA, RFC 2308) keyed by
 //! owner name (case-insensitive) and type. Each carries a credibility rank (RFC 2181
 //! §5.4.1) so that glue never overwrites an authoritative answer, and an absolute expiry
-//! so that TTLs count down. The cache has a byte cap enforced by evicting the least
-//! recently used entries; the LRU's hasher is keyed from the engine's seed because the
-//! keys are chosen by whoever sends us queries.
+//! so that TTLs count down. The cache has a byte cap enforced by evicting entries in
+//! CLOCK (second chance) order: those not used since the hand last passed go first. Its
+//! table's hasher is keyed from the engine's seed because the keys are chosen by
+//! whoever sends us queries.
 
 //!
 //! | file | what it owns |
@@ -13,7 +14,7 @@
 //! | `mod.rs` | [`Cache`]: ranks, TTL clamps, negative entries, serve-stale, lookups |
 //! | `key.rs` | keys (lower-cased wire names + kind), built on the stack; the seeded hasher |
 //! | `wire.rs` | the pre-encoded records the fast path copies out |
-//! | `store.rs` | the eviction policy: the byte cap and LRU order |
+//! | `store.rs` | the eviction policy: the byte cap and CLOCK order |
 //! | `tests.rs` | unit and property tests |
 
 use alloc::vec::Vec;
@@ -113,7 +114,7 @@ pub struct Policy {
     pub stale_window: Option<Duration>,
 }
 
-/// The cache. `S` is the hasher of the LRU table.
+/// The cache. `S` is the hasher of its table.
 pub struct Cache<S: BuildHasher> {
     /// The entries under the byte cap (the eviction policy).
     store: Store<S>,
@@ -309,9 +310,9 @@ impl<S: BuildHasher> Cache<S> {
     /// answer every type (the newer of a type entry and an NXDOMAIN entry wins). Expired
     /// entries are returned only if `allow_stale` and within the stale window.
     ///
-    /// Each probe hashes its key once: an entry found is marked recently used even when
-    /// it turns out too low in rank, or stale when stale data is not wanted (the `lru`
-    /// crate promotes on the lookup itself; peeking first cost a second hash per hit).
+    /// Each probe hashes its key once: an entry found is marked used even when it turns
+    /// out too low in rank, or stale when stale data is not wanted (marking it on the
+    /// lookup itself saves peeking first, which cost a second hash per hit).
     pub fn lookup(
         &mut self,
         now: Instant,
@@ -388,7 +389,8 @@ impl<S: BuildHasher> Cache<S> {
     /// pre-encoded records instead of a clone. Decides exactly as `lookup(now, name,
     /// rtype, min_rank, false)` would and touches the same entries, or declines (an
     /// entry expired past the stale window, which `lookup` would drop; an entry without
-    /// a pre-encoded form). `key` holds the name.
+    /// a pre-encoded form). `key` holds the name. Marking entries used (the clock's
+    /// referenced bits) commutes, so only the set of entries marked must match.
     pub(crate) fn lookup_wire(
         &mut self,
         now: Instant,
@@ -397,7 +399,7 @@ impl<S: BuildHasher> Cache<S> {
         min_rank: Rank,
     ) -> Probe<'_> {
         // The NXDOMAIN entry first, by peeking: there rarely is one, and then the typed
-        // entry's single `get` (which promotes it) can hand out its reference.
+        // entry's single `get` (which marks it used) can hand out its reference.
         let w = self.policy.stale_window;
         let nx = match self.store.peek(key.with(Kind::NxDomain)) {
             None => None,
@@ -416,7 +418,7 @@ impl<S: BuildHasher> Cache<S> {
                 },
             };
         };
-        // Both may be cached: promote in `lookup`'s order, then borrow the newer.
+        // Both may be cached: mark both used, as `lookup` does, then borrow the newer.
         let typed = match self.store.get(key.with(Kind::Type(rtype))) {
             None => None,
             Some(e) => match Self::usable(e, now, min_rank, w) {

@@ -1,19 +1,62 @@
-//! The eviction policy: a table of entries under a byte cap, least recently used out
-//! first. Everything the cache knows about *which* entry goes is here, so a different
-//! policy (CLOCK, say) replaces this file and nothing else.
+//! The eviction policy: a table of entries under a byte cap, evicted in CLOCK (second
+//! chance) order. Everything the cache knows about *which* entry goes is here, so a
+//! different policy replaces this file and nothing else.
+//!
+//! The entries live in one `hashbrown` table whose buckets are the clock's ring: each
+//! bucket holds a key's hash, a *referenced* bit and the boxed key and entry. A hit sets
+//! the bit and writes nothing else (an LRU list's promotion wrote two list neighbours
+//! per hit, each a cache miss in a large cache). To make room the hand sweeps the
+//! buckets in index order: a referenced entry has its bit cleared and is passed over
+//! (its second chance), the first unreferenced one is evicted. A new entry starts
+//! unreferenced, so it must be asked for again before the hand reaches it to survive.
+//!
+//! The ring is the table's own bucket array, so it cannot outgrow the entries:
+//! `hashbrown` sizes it from the live count (it grows only when more than half its
+//! capacity is live, and otherwise rehashes in place, reusing the buckets of removed
+//! entries), and the hand is only an index into it.
 
-use core::hash::BuildHasher;
+use alloc::boxed::Box;
+use core::hash::{BuildHasher, Hasher};
 
-use lru::LruCache;
+use hashbrown::HashTable;
 
 use super::Entry;
 use super::key::Key;
 
+/// One bucket of the table, and so one position of the clock.
+struct Bucket {
+    /// The hash of `node.key`: the table is rehashed from it when it grows, and a
+    /// probe compares it before it reads the key.
+    hash: u64,
+    /// Whether the entry was used since the hand last passed it.
+    referenced: bool,
+    /// The key and the entry, boxed: a bucket stays small, so the table (and the
+    /// clock's ring) has little to move or to sweep.
+    node: Box<Node>,
+}
+
+/// A stored key and its entry.
+struct Node {
+    /// The key, as [`super::key::KeyBuf::with`] builds it.
+    key: Key,
+    /// The entry.
+    entry: Entry,
+}
+
+/// An entry found by [`Store::find`]: valid until the store next gains or loses an
+/// entry (a stale one finds nothing, or another entry).
+#[derive(Clone, Copy, Debug)]
+pub(super) struct Slot(usize);
+
 /// Entries by key, their byte total, the cap it must stay under and the evictions made.
 pub(super) struct Store<S: BuildHasher> {
-    /// The entries, most recently used first.
-    lru: LruCache<Key, Entry, S>,
-    /// Sum of `Entry::bytes` over `lru`.
+    /// The entries, in clock order by bucket index.
+    table: HashTable<Bucket>,
+    /// The keyed hasher of the table (the keys are chosen by whoever sends us queries).
+    hasher: S,
+    /// The clock's hand: the bucket index the next sweep starts at.
+    hand: usize,
+    /// Sum of `Entry::bytes` over `table`.
     bytes: usize,
     /// The most `bytes` may be.
     cap_bytes: usize,
@@ -25,7 +68,9 @@ impl<S: BuildHasher> Store<S> {
     /// An empty store holding at most `cap_bytes`.
     pub(super) fn new(cap_bytes: usize, hasher: S) -> Self {
         Self {
-            lru: LruCache::unbounded_with_hasher(hasher),
+            table: HashTable::new(),
+            hasher,
+            hand: 0,
             bytes: 0,
             cap_bytes,
             evictions: 0,
@@ -44,7 +89,7 @@ impl<S: BuildHasher> Store<S> {
 
     /// Number of entries.
     pub(super) fn len(&self) -> usize {
-        self.lru.len()
+        self.table.len()
     }
 
     /// Entries evicted so far for the byte cap.
@@ -52,50 +97,134 @@ impl<S: BuildHasher> Store<S> {
         self.evictions
     }
 
-    /// The entry for `key`, marked recently used.
-    pub(super) fn get(&mut self, key: &[u8]) -> Option<&Entry> {
-        self.lru.get(key)
+    /// The keyed hash of `bytes` (a key, or any other bytes the cache hashes).
+    pub(super) fn hash(&self, bytes: &[u8]) -> u64 {
+        let mut h = self.hasher.build_hasher();
+        h.write(bytes);
+        h.finish()
     }
 
-    /// The entry for `key`, recency unchanged.
+    /// The entry for `key`, if any, use unchanged: one probe of the table.
+    pub(super) fn find(&self, key: &[u8]) -> Option<Slot> {
+        let hash = self.hash(key);
+        self.table
+            .find_bucket_index(hash, |b| b.hash == hash && *b.node.key.0 == *key)
+            .map(Slot)
+    }
+
+    /// Mark the entry at `slot` used: it survives the hand's next pass.
+    pub(super) fn touch(&mut self, slot: Slot) {
+        if let Some(b) = self.table.get_bucket_mut(slot.0)
+            && !b.referenced
+        {
+            b.referenced = true;
+        }
+    }
+
+    /// The entry at `slot`.
+    pub(super) fn at(&self, slot: Slot) -> Option<&Entry> {
+        self.table.get_bucket(slot.0).map(|b| &b.node.entry)
+    }
+
+    /// The entry for `key`, marked used.
+    pub(super) fn get(&mut self, key: &[u8]) -> Option<&Entry> {
+        let slot = self.find(key)?;
+        self.touch(slot);
+        self.at(slot)
+    }
+
+    /// The entry for `key`, use unchanged.
     pub(super) fn peek(&self, key: &[u8]) -> Option<&Entry> {
-        self.lru.peek(key)
+        self.at(self.find(key)?)
+    }
+
+    /// Drop the entry for `key` (hash `hash`), if any (not counted as an eviction):
+    /// whether it was referenced.
+    fn take(&mut self, hash: u64, key: &[u8]) -> Option<bool> {
+        let found = self
+            .table
+            .find_entry(hash, |b| b.hash == hash && *b.node.key.0 == *key)
+            .ok()?;
+        let (old, _) = found.remove();
+        self.bytes = self.bytes.saturating_sub(old.node.entry.bytes);
+        Some(old.referenced)
     }
 
     /// Drop the entry for `key`, if any (not counted as an eviction).
     pub(super) fn remove(&mut self, key: &[u8]) {
-        if let Some(old) = self.lru.pop(key) {
-            self.bytes = self.bytes.saturating_sub(old.bytes);
-        }
+        let _ = self.take(self.hash(key), key);
     }
 
-    /// Store `entry` under `key`, replacing any entry there, after evicting the least
-    /// recently used entries until it fits. The caller has checked that `entry.bytes`
-    /// alone is within the cap.
+    /// Evict one entry: the first unreferenced one from the hand on, clearing the bits
+    /// of the referenced ones passed. Whether there was one (the store was not empty).
+    fn evict_one(&mut self) -> bool {
+        let n = self.table.num_buckets();
+        if self.table.is_empty() || n == 0 {
+            return false;
+        }
+        // One turn clears every bit, so the second finds an unreferenced entry.
+        for _ in 0..2 * n {
+            let i = self.hand % n;
+            self.hand = i + 1;
+            let Ok(mut b) = self.table.get_bucket_entry(i) else {
+                continue;
+            };
+            if b.get().referenced {
+                b.get_mut().referenced = false;
+                continue;
+            }
+            let (old, _) = b.remove();
+            self.bytes = self.bytes.saturating_sub(old.node.entry.bytes);
+            self.evictions += 1;
+            return true;
+        }
+        false
+    }
+
+    /// Store `entry` under `key`, replacing any entry there (and keeping its referenced
+    /// bit), after evicting entries in clock order until it fits. The caller has
+    /// checked that `entry.bytes` alone is within the cap.
     pub(super) fn put(&mut self, key: &[u8], entry: Entry) {
-        self.remove(key);
-        while self.bytes + entry.bytes > self.cap_bytes {
-            match self.lru.pop_lru() {
-                Some((_, old)) => {
-                    self.bytes = self.bytes.saturating_sub(old.bytes);
-                    self.evictions += 1;
-                }
-                None => break,
+        let hash = self.hash(key);
+        let referenced = self.take(hash, key).unwrap_or(false);
+        while self.bytes.saturating_add(entry.bytes) > self.cap_bytes {
+            if !self.evict_one() {
+                break;
             }
         }
-        self.bytes += entry.bytes;
-        self.lru.put(Key::new(key), entry);
+        self.bytes = self.bytes.saturating_add(entry.bytes);
+        let bucket = Bucket {
+            hash,
+            referenced,
+            node: Box::new(Node {
+                key: Key::new(key),
+                entry,
+            }),
+        };
+        self.table.insert_unique(hash, bucket, |b| b.hash);
+    }
+
+    /// Buckets in the table (the clock's ring), for the tests that bound it.
+    #[cfg(test)]
+    pub(super) fn ring_len(&self) -> usize {
+        self.table.num_buckets()
     }
 
     /// Remove everything.
     pub(super) fn clear(&mut self) {
-        self.lru.clear();
+        self.table.clear();
         self.bytes = 0;
+        self.hand = 0;
     }
 
-    /// Whether the byte counter equals the sum of the entries and respects the cap.
+    /// Whether the byte counter equals the sum of the entries and respects the cap, and
+    /// every bucket's hash is its key's.
     pub(super) fn check_invariants(&self) -> bool {
-        let sum: usize = self.lru.iter().map(|(_, e)| e.bytes).sum();
-        sum == self.bytes && self.bytes <= self.cap_bytes
+        let sum: usize = self.table.iter().map(|b| b.node.entry.bytes).sum();
+        let hashed = self
+            .table
+            .iter()
+            .all(|b| b.hash == self.hash(&b.node.key.0));
+        sum == self.bytes && self.bytes <= self.cap_bytes && hashed
     }
 }

@@ -261,63 +261,53 @@ fn rfc8767_stale_window() {
     assert_eq!(c.bytes(), 0);
 }
 
-#[test]
-fn byte_cap_evicts_least_recently_used() {
-    let recs = Data::Records(vec![a("n0.example.com.", 300, 1)]);
-    let wire = Wire::encode(data_records(&recs)).unwrap();
-    let one = entry_bytes(&recs, Some(&wire), 16 + 3);
-    let mut c = cache(one * 3);
-    for i in 0..3 {
-        let s = format!("n{i}.example.com.");
-        c.insert_rrset(
-            t(0),
-            &name(&s),
-            RecordType::A,
-            vec![a(&s, 300, 1)],
-            Rank::AuthAnswer,
-        );
-    }
-    assert_eq!(c.len(), 3);
-    // Touch n0 so that n1 is the least recently used.
-    assert!(
-        c.lookup(
-            t(0),
-            &name("n0.example.com."),
-            RecordType::A,
-            Rank::Glue,
-            false
-        )
-        .is_some()
-    );
+/// Name `n{i}.example.com.`, as a string.
+fn nth(i: usize) -> alloc::string::String {
+    format!("n{i}.example.com.")
+}
+/// Store one A record for `nth(i)`.
+fn put_nth(c: &mut Cache<KeyedHasher>, i: usize) {
+    let s = nth(i);
     c.insert_rrset(
         t(0),
-        &name("n3.example.com."),
+        &name(&s),
         RecordType::A,
-        vec![a("n3.example.com.", 300, 1)],
+        vec![a(&s, 300, 1)],
         Rank::AuthAnswer,
     );
+}
+/// Look up `nth(i)` (which marks it used): whether it is cached.
+fn has_nth(c: &mut Cache<KeyedHasher>, i: usize) -> bool {
+    c.lookup(t(0), &name(&nth(i)), RecordType::A, Rank::Glue, false)
+        .is_some()
+}
+/// What one `put_nth` entry is charged (names `n0` to `n9` have the same length).
+fn one_entry() -> usize {
+    let recs = Data::Records(vec![a("n0.example.com.", 300, 1)]);
+    let wire = Wire::encode(data_records(&recs)).unwrap();
+    entry_bytes(&recs, Some(&wire), 16 + 3)
+}
+
+/// The byte cap evicts an entry not used since it was stored before one that was
+/// (CLOCK's second chance; this test asserted strict LRU order before CLOCK, where
+/// the untouched entry that goes is whichever the hand reaches first).
+#[test]
+fn byte_cap_evicts_untouched_first() {
+    let mut c = cache(one_entry() * 3);
+    for i in 0..3 {
+        put_nth(&mut c, i);
+    }
+    assert_eq!(c.len(), 3);
+    // Touch n0: n1 and n2 are unused since they were stored.
+    assert!(has_nth(&mut c, 0));
+    put_nth(&mut c, 3);
     assert_eq!(c.len(), 3);
     assert_eq!(c.evictions(), 1);
-    assert!(
-        c.lookup(
-            t(0),
-            &name("n1.example.com."),
-            RecordType::A,
-            Rank::Glue,
-            false
-        )
-        .is_none()
-    );
-    assert!(
-        c.lookup(
-            t(0),
-            &name("n0.example.com."),
-            RecordType::A,
-            Rank::Glue,
-            false
-        )
-        .is_some()
-    );
+    assert!(c.bytes() <= one_entry() * 3);
+    let kept = [1, 2].map(|i| has_nth(&mut c, i));
+    assert_eq!(kept.iter().filter(|k| **k).count(), 1, "n1 or n2 went");
+    assert!(has_nth(&mut c, 0));
+    assert!(has_nth(&mut c, 3));
     assert!(c.check_invariants());
     // An entry bigger than the whole cache is refused.
     let big: Vec<Record> = (0..50).map(|i| a("big.example.com.", 300, i)).collect();
@@ -338,6 +328,85 @@ fn byte_cap_evicts_least_recently_used() {
         )
         .is_none()
     );
+    assert!(c.check_invariants());
+}
+
+/// Filled past its cap, the cache evicts exactly the one entry nobody asked for,
+/// whichever bucket it sits in.
+#[test]
+fn clock_evicts_the_only_untouched_entry() {
+    for cold in 0..8 {
+        let mut c = cache(one_entry() * 8);
+        for i in 0..8 {
+            put_nth(&mut c, i);
+        }
+        for i in (0..8).filter(|i| *i != cold) {
+            assert!(has_nth(&mut c, i));
+        }
+        put_nth(&mut c, 8);
+        assert_eq!((c.len(), c.evictions()), (8, 1));
+        assert!(c.bytes() <= one_entry() * 8);
+        assert!(!has_nth(&mut c, cold), "the untouched n{cold} went");
+        for i in (0..9).filter(|i| *i != cold) {
+            assert!(has_nth(&mut c, i), "n{i} survived");
+        }
+        assert!(c.check_invariants());
+    }
+}
+
+/// Names asked for between insertions survive any number of insertions into a full
+/// cache; the byte cap holds throughout and every entry that went was evicted.
+#[test]
+fn clock_keeps_a_hot_set_through_churn() {
+    let cap = one_entry() * 8;
+    let mut c = cache(cap);
+    for i in 0..8 {
+        put_nth(&mut c, i);
+    }
+    // Longer names are charged more, so an insertion may evict two entries.
+    let hot = [0, 1, 2];
+    let mut stored = 8;
+    for i in 8..400 {
+        for h in hot {
+            assert!(has_nth(&mut c, h), "hot n{h} survived");
+        }
+        put_nth(&mut c, i);
+        stored += 1;
+        assert!(c.bytes() <= cap);
+        assert!(c.check_invariants());
+    }
+    assert!(c.len() <= 8);
+    assert_eq!(c.evictions(), (stored - c.len()) as u64);
+    for h in hot {
+        assert!(has_nth(&mut c, h));
+    }
+}
+
+/// The clock's ring is the table's buckets: churning names through a small cache
+/// does not grow it, and it stays within a small multiple of the entries held.
+#[test]
+fn clock_ring_is_bounded_by_the_entries() {
+    let mut c = cache(one_entry() * 40);
+    let mut ring = 0;
+    for i in 0..20_000 {
+        put_nth(&mut c, i);
+        if i % 3 == 0 {
+            c.store.remove(
+                KeyBuf::from_name(&name(&nth(i / 2)))
+                    .unwrap()
+                    .with(Kind::Type(RecordType::A)),
+            );
+        }
+        ring = ring.max(c.store.ring_len());
+        assert!(c.bytes() <= one_entry() * 40);
+    }
+    assert!(c.len() <= 40);
+    assert!(ring <= 128, "ring of {ring} buckets for at most 40 entries");
+    assert!(c.check_invariants());
+    c.clear();
+    assert_eq!((c.len(), c.bytes()), (0, 0));
+    put_nth(&mut c, 0);
+    assert!(has_nth(&mut c, 0));
     assert!(c.check_invariants());
 }
 

@@ -126,11 +126,10 @@ impl<S: BuildHasher> Store<S> {
         self.table.get_bucket(slot.0).map(|b| &b.node.entry)
     }
 
-    /// The entry for `key`, marked used.
-    pub(super) fn get(&mut self, key: &[u8]) -> Option<&Entry> {
-        let slot = self.find(key)?;
-        self.touch(slot);
-        self.at(slot)
+    /// The entry at `slot`, to change a field that neither the key nor the byte
+    /// accounting depends on.
+    pub(super) fn at_mut(&mut self, slot: Slot) -> Option<&mut Entry> {
+        self.table.get_bucket_mut(slot.0).map(|b| &mut b.node.entry)
     }
 
     /// The entry for `key`, use unchanged.
@@ -202,6 +201,11 @@ impl<S: BuildHasher> Store<S> {
             }),
         };
         self.table.insert_unique(hash, bucket, |b| b.hash);
+    }
+
+    /// Every entry with its key, in bucket order.
+    pub(super) fn iter(&self) -> impl Iterator<Item = (&[u8], &Entry)> {
+        self.table.iter().map(|b| (&*b.node.key.0, &b.node.entry))
     }
 
     /// Buckets in the table (the clock's ring), for the tests that bound it.

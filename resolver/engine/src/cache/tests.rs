@@ -437,12 +437,178 @@ fn keys_are_case_insensitive_and_hashes_keyed() {
     );
 }
 
+/// A typed entry that learnt there is no NXDOMAIN entry at its name (and so is found
+/// with one probe) still loses to an NXDOMAIN entry stored after it, on both paths.
+#[test]
+fn nxdomain_stored_after_a_one_probe_hit_wins() {
+    let mut c = cache(100_000);
+    put_nth(&mut c, 0);
+    let rank = Rank::Glue;
+    let hit = Some(Some((WireKind::Records, 300, 300)));
+    assert_eq!(fast(&mut c, t(0), 0, rank), hit);
+    assert_eq!(fast(&mut c, t(0), 0, rank), hit, "again, one probe");
+    assert!(c.check_invariants());
+    c.insert_negative(
+        t(1),
+        &name(&nth(0)),
+        None,
+        Some(soa(3600, 120)),
+        Rank::AuthAnswer,
+    );
+    assert!(c.check_invariants());
+    assert_eq!(
+        fast(&mut c, t(2), 0, rank),
+        Some(Some((WireKind::NxDomain, 119, 120)))
+    );
+    let h = c
+        .lookup(t(2), &name(&nth(0)), RecordType::A, rank, false)
+        .unwrap();
+    assert!(matches!(h.data, Data::NxDomain(_)));
+    // A newer A set wins again, and learns nothing while the NXDOMAIN entry is there.
+    c.insert_rrset(
+        t(3),
+        &name(&nth(0)),
+        RecordType::A,
+        vec![a(&nth(0), 300, 9)],
+        Rank::AuthAnswer,
+    );
+    assert_eq!(fast(&mut c, t(3), 0, rank), hit);
+    assert!(c.check_invariants());
+    // Gone (past the stale window), the NXDOMAIN entry is learnt absent again.
+    let late = t(1 + 120 + 100 + 1);
+    assert!(
+        c.lookup(late, &name(&nth(0)), RecordType::MX, rank, true)
+            .is_none()
+    );
+    assert_eq!(
+        fast(&mut c, late, 0, rank),
+        Some(Some((WireKind::Records, 81, 300)))
+    );
+    assert!(c.check_invariants());
+}
+
+/// An NXDOMAIN entry stored for another name in the same slot makes a typed entry look
+/// again, and find that there is still none at its own name.
+#[test]
+fn nxdomain_in_the_same_slot_makes_a_typed_entry_look_again() {
+    let mut c = cache(100_000);
+    let slot = |c: &Cache<KeyedHasher>, i| c.nx_slot(&KeyBuf::from_name(&name(&nth(i))).unwrap());
+    let other = (1..100_000).find(|i| slot(&c, *i) == slot(&c, 0)).unwrap();
+    put_nth(&mut c, 0);
+    let hit = Some(Some((WireKind::Records, 300, 300)));
+    assert_eq!(fast(&mut c, t(0), 0, Rank::Glue), hit);
+    let known = |c: &Cache<KeyedHasher>| {
+        let mut kb = KeyBuf::from_name(&name(&nth(0))).unwrap();
+        let e = c.store.peek(kb.with(Kind::Type(RecordType::A))).unwrap();
+        Some(e.nx_clear) == c.nx_gen(&kb)
+    };
+    assert!(known(&c));
+    c.insert_negative(
+        t(0),
+        &name(&nth(other)),
+        None,
+        Some(soa(3600, 120)),
+        Rank::AuthAnswer,
+    );
+    assert!(!known(&c), "the slot moved on");
+    assert_eq!(fast(&mut c, t(0), 0, Rank::Glue), hit);
+    assert!(known(&c), "learnt again");
+    assert!(c.check_invariants());
+    assert!(matches!(
+        c.lookup(t(0), &name(&nth(other)), RecordType::A, Rank::Glue, false)
+            .unwrap()
+            .data,
+        Data::NxDomain(_)
+    ));
+}
+
 #[derive(Clone, Debug)]
 enum Op {
     Put(u8, u32, u8),
     Neg(u8, bool, u32),
     Get(u8, bool),
+    Fast(u8, u8),
     Tick(u16),
+}
+
+/// What the fast lookup of `nth(n)`'s A data says: `None` a decline, `Some(None)` a
+/// miss, `Some(Some((kind, remaining, original_ttl)))` a hit.
+type Fast = Option<Option<(WireKind, u32, u32)>>;
+
+fn fast(c: &mut Cache<KeyedHasher>, now: Instant, n: usize, min_rank: Rank) -> Fast {
+    let mut kb = KeyBuf::from_name(&name(&nth(n))).unwrap();
+    match c.lookup_wire(now, &mut kb, RecordType::A, min_rank) {
+        Probe::Decline => None,
+        Probe::Miss => Some(None),
+        Probe::Hit(h) => Some(Some((h.kind, h.remaining, h.original_ttl))),
+    }
+}
+
+/// What a lookup of `nth(n)`'s A data should find, worked out from the two entries it
+/// weighs, both peeked at: the kind of data (NXDOMAIN is the `Option`'s `None`) and
+/// whether it is stale.
+fn expected(
+    c: &Cache<KeyedHasher>,
+    now: Instant,
+    n: usize,
+    min_rank: Rank,
+    allow_stale: bool,
+) -> Option<(Option<bool>, bool)> {
+    let mut kb = KeyBuf::from_name(&name(&nth(n))).unwrap();
+    let window = c.policy.stale_window.unwrap();
+    let mut weigh = |kind| {
+        let e = c.store.peek(kb.with(kind))?;
+        let fresh = now < e.expires;
+        let ok =
+            e.rank >= min_rank && now < e.expires.saturating_add(window) && (fresh || allow_stale);
+        let records = match e.data {
+            Data::Records(_) => Some(true),
+            Data::NoData(_) => Some(false),
+            Data::NxDomain(_) => None,
+        };
+        ok.then_some((records, !fresh, e.inserted))
+    };
+    let typed = weigh(Kind::Type(RecordType::A));
+    let nx = weigh(Kind::NxDomain);
+    let (kind, stale, _) = match (typed, nx) {
+        (Some(a), Some(b)) => {
+            if b.2 > a.2 {
+                b
+            } else {
+                a
+            }
+        }
+        (Some(a), None) | (None, Some(a)) => a,
+        (None, None) => return None,
+    };
+    Some((kind, stale))
+}
+
+/// The `expected` summary of a hit.
+fn summary(h: &Hit) -> (Option<bool>, bool) {
+    let kind = match h.data {
+        Data::Records(_) => Some(true),
+        Data::NoData(_) => Some(false),
+        Data::NxDomain(_) => None,
+    };
+    (kind, h.stale)
+}
+
+/// Whether the fast lookup `f` agrees with the full lookup `h` made right after it.
+fn agree(f: Fast, h: Option<&Hit>) -> bool {
+    match (f, h) {
+        (None, _) | (Some(None), None) => true,
+        (Some(Some((kind, remaining, original))), Some(h)) => {
+            let same_kind = matches!(
+                (kind, &h.data),
+                (WireKind::Records, Data::Records(_))
+                    | (WireKind::NoData, Data::NoData(_))
+                    | (WireKind::NxDomain, Data::NxDomain(_))
+            );
+            same_kind && !h.stale && h.remaining == remaining && h.original_ttl == original
+        }
+        _ => false,
+    }
 }
 
 fn op() -> impl Strategy<Value = Op> {
@@ -450,13 +616,15 @@ fn op() -> impl Strategy<Value = Op> {
         (0u8..16, 0u32..5000, 0u8..5).prop_map(|(n, ttl, r)| Op::Put(n, ttl, r)),
         (0u8..16, any::<bool>(), 0u32..5000).prop_map(|(n, nx, ttl)| Op::Neg(n, nx, ttl)),
         (0u8..16, any::<bool>()).prop_map(|(n, s)| Op::Get(n, s)),
+        (0u8..16, 0u8..5).prop_map(|(n, r)| Op::Fast(n, r)),
         (0u16..2000).prop_map(Op::Tick),
     ]
 }
 
 proptest! {
     /// Whatever happens, the byte accounting is exact and within the cap, TTLs
-    /// never exceed the clamp, and nothing expired is served as fresh.
+    /// never exceed the clamp, nothing expired is served as fresh, and the fast lookup
+    /// agrees with the full one (NXDOMAIN entries coming and going at the same names).
     #[test]
     fn cache_invariants(cap in 0usize..4000, ops in proptest::collection::vec(op(), 1..200)) {
         let ranks = [Rank::Glue, Rank::Referral, Rank::NonAuthAnswer, Rank::AuthAuthority, Rank::AuthAnswer];
@@ -475,12 +643,24 @@ proptest! {
                 }
                 Op::Get(n, stale) => {
                     let s = format!("n{n}.example.com.");
-                    if let Some(h) = c.lookup(t(now), &name(&s), RecordType::A, Rank::Glue, stale) {
+                    let want = expected(&c, t(now), usize::from(n), Rank::Glue, stale);
+                    let got = c.lookup(t(now), &name(&s), RecordType::A, Rank::Glue, stale);
+                    prop_assert_eq!(want, got.as_ref().map(summary));
+                    if let Some(h) = got {
                         prop_assert!(ttl_of(&h) <= 1000);
                         prop_assert!(h.original_ttl <= 1000);
                         if !stale { prop_assert!(!h.stale); }
                         if h.stale { prop_assert_eq!(ttl_of(&h), STALE_TTL); }
                     }
+                }
+                Op::Fast(n, r) => {
+                    // The fast lookup decides as the full one does, or declines.
+                    let rank = ranks[usize::from(r)];
+                    let want = expected(&c, t(now), usize::from(n), rank, false);
+                    let f = fast(&mut c, t(now), usize::from(n), rank);
+                    let h = c.lookup(t(now), &name(&nth(usize::from(n))), RecordType::A, rank, false);
+                    prop_assert!(agree(f, h.as_ref()), "fast {:?} full {:?}", f, h);
+                    prop_assert_eq!(want, h.as_ref().map(summary));
                 }
                 Op::Tick(s) => now += u64::from(s),
             }

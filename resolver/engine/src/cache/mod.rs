@@ -39,6 +39,7 @@ use key::Kind;
 pub(crate) use key::{KeyBuf, MAX_NAME, name_len};
 pub use key::{KeyedHasher, hash_one};
 use store::{Slot, Store};
+use wire::Encoded;
 pub(crate) use wire::{Probe, TAIL_TTL, Wire, WireHit, WireKind};
 
 /// Credibility of cached data, lowest first (RFC 2181 §5.4.1, simplified).
@@ -67,27 +68,72 @@ pub enum Data {
     NxDomain(Option<Record>),
 }
 /// One cached RRset or negative answer.
-#[derive(Clone, Debug)]
+///
+/// What a hit on the fast path reads is here, 56 bytes that the store keeps in its
+/// table's bucket (one cache line), and in `blob`: the key and the pre-encoded records
+/// in one allocation. What only the full path, eviction and ties read is boxed apart.
+#[derive(Debug)]
 struct Entry {
-    /// What the entry says, TTLs as received (they are rewritten on the way out).
-    data: Data,
-    /// The same records pre-encoded, when they could be (see `Wire::encode`).
-    wire: Option<Wire>,
-    /// The credibility of the source.
-    rank: Rank,
-    /// When it was stored (the newer of a typed and an NXDOMAIN entry wins).
-    inserted: Instant,
+    /// The key (`key_len` bytes), then the records pre-encoded if `wire` is some.
+    blob: Box<[u8]>,
+    /// The decoded data, the insertion time and the byte charge.
+    cold: Box<Cold>,
     /// When it stops being fresh.
     expires: Instant,
-    /// The clamped TTL it was stored with.
-    ttl: u32,
-    /// What it is charged against the byte cap.
-    bytes: usize,
     /// For data of a type: the generation of its name's NXDOMAIN slot
     /// ([`Cache::nx_gens`]) when no NXDOMAIN entry for the name was found; while the
     /// slot is still at that generation, none can have been stored since, and a lookup
     /// skips the probe for one. 0 (no generation): not known.
     nx_clear: u64,
+    /// The clamped TTL it was stored with.
+    ttl: u32,
+    /// Length of the key at the start of `blob`.
+    key_len: u16,
+    /// Length of the pre-encoded owner name (see [`Wire`]).
+    owner_len: u16,
+    /// Number of pre-encoded records.
+    count: u16,
+    /// The credibility of the source.
+    rank: Rank,
+    /// What the pre-encoded records are, when the records could be pre-encoded (see
+    /// [`Encoded::new`]); `None`: the fast path declines the entry.
+    wire: Option<WireKind>,
+}
+
+/// The part of an [`Entry`] a fast hit does not read.
+#[derive(Debug)]
+struct Cold {
+    /// What the entry says, TTLs as received (they are rewritten on the way out).
+    data: Data,
+    /// When it was stored (the newer of a typed and an NXDOMAIN entry wins).
+    inserted: Instant,
+    /// What it is charged against the byte cap.
+    bytes: usize,
+}
+
+impl Entry {
+    /// The key it is stored under.
+    fn key(&self) -> &[u8] {
+        self.blob
+            .get(..usize::from(self.key_len))
+            .unwrap_or_default()
+    }
+
+    /// Its pre-encoded records, if it has them.
+    fn wire(&self) -> Option<(WireKind, Wire<'_>)> {
+        let bytes = self.blob.get(usize::from(self.key_len)..)?;
+        Some((self.wire?, Wire::new(bytes, self.owner_len, self.count)))
+    }
+
+    /// What it is charged against the byte cap.
+    fn bytes(&self) -> usize {
+        self.cold.bytes
+    }
+
+    /// When it was stored.
+    fn inserted(&self) -> Instant {
+        self.cold.inserted
+    }
 }
 
 /// A successful lookup: the data with TTLs counted down to what remains.
@@ -185,7 +231,7 @@ fn data_records(d: &Data) -> &[Record] {
 
 /// What an entry is charged against the byte cap: the records' wire size (for the
 /// decoded copy), the pre-encoded copy, the key and a fixed overhead.
-fn entry_bytes(d: &Data, wire: Option<&Wire>, key_len: usize) -> usize {
+fn entry_bytes(d: &Data, wire: Option<Wire<'_>>, key_len: usize) -> usize {
     let recs = match wire {
         Some(w) => w.records_len() + w.len(),
         None => data_records(d).iter().map(record_bytes).sum(),
@@ -354,20 +400,44 @@ impl<S: BuildHasher> Cache<S> {
         {
             return;
         }
-        let wire = Wire::encode(data_records(&data));
-        let bytes = entry_bytes(&data, wire.as_ref(), key.len());
+        let encoded = Encoded::new(data_records(&data));
+        let bytes = entry_bytes(&data, encoded.as_ref().map(Encoded::wire), key.len());
+        let Ok(key_len) = u16::try_from(key.len()) else {
+            return;
+        };
         if bytes > self.store.cap_bytes() {
             return;
         }
+        let mut blob =
+            Vec::with_capacity(key.len() + encoded.as_ref().map_or(0, |e| e.bytes.len()));
+        blob.extend_from_slice(key);
+        let (wire, owner_len, count) = match encoded {
+            Some(e) => {
+                blob.extend_from_slice(&e.bytes);
+                let kind = match data {
+                    Data::Records(_) => WireKind::Records,
+                    Data::NoData(_) => WireKind::NoData,
+                    Data::NxDomain(_) => WireKind::NxDomain,
+                };
+                (Some(kind), e.owner_len, e.count)
+            }
+            None => (None, 0, 0),
+        };
         let entry = Entry {
-            data,
-            wire,
-            rank,
-            inserted: now,
+            blob: blob.into_boxed_slice(),
+            cold: Box::new(Cold {
+                data,
+                inserted: now,
+                bytes,
+            }),
             expires: now.saturating_add(Duration::from_secs(u64::from(ttl))),
-            ttl,
-            bytes,
             nx_clear: 0,
+            ttl,
+            key_len,
+            owner_len,
+            count,
+            rank,
+            wire,
         };
         if kind == Kind::NxDomain {
             // Typed entries at this name no longer know that there is none.
@@ -376,7 +446,7 @@ impl<S: BuildHasher> Cache<S> {
                 *g = g.wrapping_add(1);
             }
         }
-        self.store.put(kb.with(kind), entry);
+        self.store.put(entry);
     }
 
     /// Find data for `name`/`rtype` of at least `min_rank`. NXDOMAIN entries for the name
@@ -444,14 +514,14 @@ impl<S: BuildHasher> Cache<S> {
         if !fresh && !allow_stale {
             return Judged::Pass;
         }
-        Judged::Hit(e.inserted)
+        Judged::Hit(e.inserted())
     }
 
     /// The hit a lookup makes of `e`, which `judge` found to be one.
     fn hit(e: &Entry, now: Instant) -> Hit {
         let fresh = Self::is_fresh(e, now);
         let remaining = if fresh { Self::remaining(e, now) } else { 0 };
-        let mut data = e.data.clone();
+        let mut data = e.cold.data.clone();
         set_ttl(&mut data, if fresh { remaining } else { STALE_TTL });
         Hit {
             data,
@@ -494,7 +564,7 @@ impl<S: BuildHasher> Cache<S> {
         // Both may be cached: borrow the newer of those usable.
         let inserted = |slot: Option<Slot>| match slot.and_then(|s| self.store.at(s)) {
             None => Some(None),
-            Some(e) => Self::usable(e, now, min_rank, w).map(|ok| ok.then_some(e.inserted)),
+            Some(e) => Self::usable(e, now, min_rank, w).map(|ok| ok.then_some(e.inserted())),
         };
         let (Some(t), Some(n)) = (inserted(typed), inserted(Some(nx))) else {
             return Probe::Decline;
@@ -528,13 +598,8 @@ impl<S: BuildHasher> Cache<S> {
 
     /// A fresh entry as the fast path sees it; declined without a pre-encoded form.
     fn wire_hit(e: &Entry, now: Instant) -> Probe<'_> {
-        let Some(wire) = e.wire.as_ref() else {
+        let Some((kind, wire)) = e.wire() else {
             return Probe::Decline;
-        };
-        let kind = match e.data {
-            Data::Records(_) => WireKind::Records,
-            Data::NoData(_) => WireKind::NoData,
-            Data::NxDomain(_) => WireKind::NxDomain,
         };
         Probe::Hit(WireHit {
             kind,
@@ -574,12 +639,22 @@ impl<S: BuildHasher> Cache<S> {
     /// wrong.
     #[must_use]
     pub fn check_invariants(&self) -> bool {
-        self.store.check_invariants() && self.store.iter().all(|(key, e)| self.nx_known(key, e))
+        self.store.check_invariants() && self.store.iter().all(|e| self.entry_ok(e))
     }
 
-    /// Whether the entry `e` under `key`, if it knows (at its slot's generation) that
-    /// no NXDOMAIN entry is cached at its name, is right.
-    fn nx_known(&self, key: &[u8], e: &Entry) -> bool {
+    /// Whether the entry `e` says what kind of pre-encoded records it holds rightly,
+    /// and, if it knows (at its slot's generation) that no NXDOMAIN entry is cached at
+    /// its name, is right.
+    fn entry_ok(&self, e: &Entry) -> bool {
+        let kind = match e.cold.data {
+            Data::Records(_) => WireKind::Records,
+            Data::NoData(_) => WireKind::NoData,
+            Data::NxDomain(_) => WireKind::NxDomain,
+        };
+        if e.wire.is_some_and(|k| k != kind) {
+            return false;
+        }
+        let key = e.key();
         let Some(mut kb) = KeyBuf::from_wire(key) else {
             return false;
         };

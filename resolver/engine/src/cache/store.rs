@@ -3,44 +3,40 @@
 //! different policy replaces this file and nothing else.
 //!
 //! The entries live in one `hashbrown` table whose buckets are the clock's ring: each
-//! bucket holds a key's hash, a *referenced* bit and the boxed key and entry. A hit sets
-//! the bit and writes nothing else (an LRU list's promotion wrote two list neighbours
-//! per hit, each a cache miss in a large cache). To make room the hand sweeps the
-//! buckets in index order: a referenced entry has its bit cleared and is passed over
-//! (its second chance), the first unreferenced one is evicted. A new entry starts
-//! unreferenced, so it must be asked for again before the hand reaches it to survive.
+//! bucket, one cache line, holds an entry (its key is in it) and a *referenced* bit. A
+//! hit sets the bit in the bucket it has just read and writes nothing else (an LRU
+//! list's promotion wrote two list neighbours per hit, each a cache miss in a large
+//! cache). To make room the hand sweeps the buckets in index order: a referenced entry
+//! has its bit cleared and is passed over (its second chance), the first unreferenced
+//! one is evicted. A new entry starts unreferenced, so it must be asked for again
+//! before the hand reaches it to survive.
 //!
 //! The ring is the table's own bucket array, so it cannot outgrow the entries:
 //! `hashbrown` sizes it from the live count (it grows only when more than half its
 //! capacity is live, and otherwise rehashes in place, reusing the buckets of removed
 //! entries), and the hand is only an index into it.
 
-use alloc::boxed::Box;
 use core::hash::{BuildHasher, Hasher};
 
 use hashbrown::HashTable;
 
 use super::Entry;
-use super::key::Key;
 
-/// One bucket of the table, and so one position of the clock.
+/// One bucket of the table, and so one position of the clock: a cache line holding
+/// what a hit reads besides the entry's key and records (see [`Entry`]).
+#[repr(align(64))]
 struct Bucket {
-    /// The hash of `node.key`: the table is rehashed from it when it grows, and a
-    /// probe compares it before it reads the key.
-    hash: u64,
+    /// The entry (its key is in it).
+    entry: Entry,
     /// Whether the entry was used since the hand last passed it.
     referenced: bool,
-    /// The key and the entry, boxed: a bucket stays small, so the table (and the
-    /// clock's ring) has little to move or to sweep.
-    node: Box<Node>,
 }
 
-/// A stored key and its entry.
-struct Node {
-    /// The key, as [`super::key::KeyBuf::with`] builds it.
-    key: Key,
-    /// The entry.
-    entry: Entry,
+/// The keyed hash of `bytes`.
+fn hash_with<S: BuildHasher>(hasher: &S, bytes: &[u8]) -> u64 {
+    let mut h = hasher.build_hasher();
+    h.write(bytes);
+    h.finish()
 }
 
 /// An entry found by [`Store::find`]: valid until the store next gains or loses an
@@ -99,16 +95,13 @@ impl<S: BuildHasher> Store<S> {
 
     /// The keyed hash of `bytes` (a key, or any other bytes the cache hashes).
     pub(super) fn hash(&self, bytes: &[u8]) -> u64 {
-        let mut h = self.hasher.build_hasher();
-        h.write(bytes);
-        h.finish()
+        hash_with(&self.hasher, bytes)
     }
 
     /// The entry for `key`, if any, use unchanged: one probe of the table.
     pub(super) fn find(&self, key: &[u8]) -> Option<Slot> {
-        let hash = self.hash(key);
         self.table
-            .find_bucket_index(hash, |b| b.hash == hash && *b.node.key.0 == *key)
+            .find_bucket_index(self.hash(key), |b| b.entry.key() == key)
             .map(Slot)
     }
 
@@ -123,13 +116,13 @@ impl<S: BuildHasher> Store<S> {
 
     /// The entry at `slot`.
     pub(super) fn at(&self, slot: Slot) -> Option<&Entry> {
-        self.table.get_bucket(slot.0).map(|b| &b.node.entry)
+        self.table.get_bucket(slot.0).map(|b| &b.entry)
     }
 
     /// The entry at `slot`, to change a field that neither the key nor the byte
     /// accounting depends on.
     pub(super) fn at_mut(&mut self, slot: Slot) -> Option<&mut Entry> {
-        self.table.get_bucket_mut(slot.0).map(|b| &mut b.node.entry)
+        self.table.get_bucket_mut(slot.0).map(|b| &mut b.entry)
     }
 
     /// The entry for `key`, use unchanged.
@@ -140,12 +133,9 @@ impl<S: BuildHasher> Store<S> {
     /// Drop the entry for `key` (hash `hash`), if any (not counted as an eviction):
     /// whether it was referenced.
     fn take(&mut self, hash: u64, key: &[u8]) -> Option<bool> {
-        let found = self
-            .table
-            .find_entry(hash, |b| b.hash == hash && *b.node.key.0 == *key)
-            .ok()?;
+        let found = self.table.find_entry(hash, |b| b.entry.key() == key).ok()?;
         let (old, _) = found.remove();
-        self.bytes = self.bytes.saturating_sub(old.node.entry.bytes);
+        self.bytes = self.bytes.saturating_sub(old.entry.bytes());
         Some(old.referenced)
     }
 
@@ -173,39 +163,37 @@ impl<S: BuildHasher> Store<S> {
                 continue;
             }
             let (old, _) = b.remove();
-            self.bytes = self.bytes.saturating_sub(old.node.entry.bytes);
+            self.bytes = self.bytes.saturating_sub(old.entry.bytes());
             self.evictions += 1;
             return true;
         }
         false
     }
 
-    /// Store `entry` under `key`, replacing any entry there (and keeping its referenced
-    /// bit), after evicting entries in clock order until it fits. The caller has
-    /// checked that `entry.bytes` alone is within the cap.
-    pub(super) fn put(&mut self, key: &[u8], entry: Entry) {
-        let hash = self.hash(key);
-        let referenced = self.take(hash, key).unwrap_or(false);
-        while self.bytes.saturating_add(entry.bytes) > self.cap_bytes {
+    /// Store `entry` under its key, replacing any entry there (and keeping its
+    /// referenced bit), after evicting entries in clock order until it fits. The caller
+    /// has checked that `entry.bytes()` alone is within the cap.
+    pub(super) fn put(&mut self, entry: Entry) {
+        let hash = self.hash(entry.key());
+        let referenced = self.take(hash, entry.key()).unwrap_or(false);
+        let bytes = entry.bytes();
+        while self.bytes.saturating_add(bytes) > self.cap_bytes {
             if !self.evict_one() {
                 break;
             }
         }
-        self.bytes = self.bytes.saturating_add(entry.bytes);
-        let bucket = Bucket {
-            hash,
-            referenced,
-            node: Box::new(Node {
-                key: Key::new(key),
-                entry,
-            }),
-        };
-        self.table.insert_unique(hash, bucket, |b| b.hash);
+        self.bytes = self.bytes.saturating_add(bytes);
+        let hasher = &self.hasher;
+        // Growing rehashes every key: each entry's blob is read once per doubling.
+        self.table
+            .insert_unique(hash, Bucket { entry, referenced }, |b| {
+                hash_with(hasher, b.entry.key())
+            });
     }
 
-    /// Every entry with its key, in bucket order.
-    pub(super) fn iter(&self) -> impl Iterator<Item = (&[u8], &Entry)> {
-        self.table.iter().map(|b| (&*b.node.key.0, &b.node.entry))
+    /// Every entry, in bucket order.
+    pub(super) fn iter(&self) -> impl Iterator<Item = &Entry> {
+        self.table.iter().map(|b| &b.entry)
     }
 
     /// Buckets in the table (the clock's ring), for the tests that bound it.
@@ -222,13 +210,25 @@ impl<S: BuildHasher> Store<S> {
     }
 
     /// Whether the byte counter equals the sum of the entries and respects the cap, and
-    /// every bucket's hash is its key's.
+    /// every entry is found by its key, where it is.
     pub(super) fn check_invariants(&self) -> bool {
-        let sum: usize = self.table.iter().map(|b| b.node.entry.bytes).sum();
-        let hashed = self
-            .table
-            .iter()
-            .all(|b| b.hash == self.hash(&b.node.key.0));
-        sum == self.bytes && self.bytes <= self.cap_bytes && hashed
+        let sum: usize = self.table.iter().map(|b| b.entry.bytes()).sum();
+        let found = (0..self.table.num_buckets()).all(|i| match self.table.get_bucket(i) {
+            None => true,
+            Some(b) => self.find(b.entry.key()).is_some_and(|s| s.0 == i),
+        });
+        sum == self.bytes && self.bytes <= self.cap_bytes && found
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// A bucket is one cache line: what a hit reads of the table.
+    #[test]
+    fn a_bucket_is_one_cache_line() {
+        assert_eq!(core::mem::size_of::<Bucket>(), 64);
+        assert_eq!(core::mem::align_of::<Bucket>(), 64);
     }
 }

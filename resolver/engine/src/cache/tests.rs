@@ -1,9 +1,7 @@
 //! The cache's unit tests: keys, pre-encoding, ranks, TTLs, negative entries,
 //! serve-stale, the byte cap, and a property test of the accounting.
 
-use super::key::Key;
 use super::*;
-use alloc::boxed::Box;
 use alloc::format;
 use alloc::vec;
 use hickory_proto::rr::rdata::{A, SOA};
@@ -25,7 +23,7 @@ fn soa(ttl: u32, min: u32) -> Record {
 #[test]
 fn key_hash_ignores_case_and_matches_eq() {
     let h = KeyedHasher::new(1, 2);
-    let k = |s: &str, kind| Key(Box::from(KeyBuf::from_name(&name(s)).unwrap().with(kind)));
+    let k = |s: &str, kind| KeyBuf::from_name(&name(s)).unwrap().with(kind).to_vec();
     let a = k("WwW.Example.COM.", Kind::Type(RecordType::A));
     let b = k("www.example.com.", Kind::Type(RecordType::A));
     assert_eq!(a, b);
@@ -64,7 +62,8 @@ fn wire_keys_match_name_keys() {
 #[test]
 fn pre_encoded_records_round_trip() {
     let recs = [a("Www.example.com.", 300, 1), a("Www.example.com.", 300, 2)];
-    let w = Wire::encode(&recs).unwrap();
+    let e = Encoded::new(&recs).unwrap();
+    let w = e.wire();
     assert_eq!(w.owner(), b"\x03Www\x07example\x03com\x00");
     let rrs: Vec<_> = w.rrs().collect();
     assert_eq!(rrs.len(), 2);
@@ -72,7 +71,7 @@ fn pre_encoded_records_round_trip() {
     assert_eq!(rrs[1].rdata(), &[192, 0, 2, 2]);
     assert_eq!(w.records_len(), 2 * (17 + 14));
     // Owners differing in case are not one pre-encoded set.
-    assert!(Wire::encode(&[a("www.example.com.", 1, 1), a("WWW.example.com.", 1, 2)]).is_none());
+    assert!(Encoded::new(&[a("www.example.com.", 1, 1), a("WWW.example.com.", 1, 2)]).is_none());
 }
 
 fn policy() -> Policy {
@@ -284,8 +283,8 @@ fn has_nth(c: &mut Cache<KeyedHasher>, i: usize) -> bool {
 /// What one `put_nth` entry is charged (names `n0` to `n9` have the same length).
 fn one_entry() -> usize {
     let recs = Data::Records(vec![a("n0.example.com.", 300, 1)]);
-    let wire = Wire::encode(data_records(&recs)).unwrap();
-    entry_bytes(&recs, Some(&wire), 16 + 3)
+    let wire = Encoded::new(data_records(&recs)).unwrap();
+    entry_bytes(&recs, Some(wire.wire()), 16 + 3)
 }
 
 /// The byte cap evicts an entry not used since it was stored before one that was
@@ -561,12 +560,12 @@ fn expected(
         let fresh = now < e.expires;
         let ok =
             e.rank >= min_rank && now < e.expires.saturating_add(window) && (fresh || allow_stale);
-        let records = match e.data {
+        let records = match e.cold.data {
             Data::Records(_) => Some(true),
             Data::NoData(_) => Some(false),
             Data::NxDomain(_) => None,
         };
-        ok.then_some((records, !fresh, e.inserted))
+        ok.then_some((records, !fresh, e.inserted()))
     };
     let typed = weigh(Kind::Type(RecordType::A));
     let nx = weigh(Kind::NxDomain);

@@ -4,17 +4,19 @@
 //! checks; field offsets come from the `hvt-abi` structs, so guest and host agree.
 //! NET hypercalls exist only when a `--net:` device is attached and BLOCK hypercalls only
 //! with a `--block:` device, as in `solo5-hvt`; otherwise they are unknown hypercalls.
+//! The project's batched NET_WRITEV / NET_READV (`hvt_abi::batch`) exist only after
+//! [`Services::offer_batch`] announced them to the guest.
 
 use std::fs::File;
 use std::io::{self, Read, Write};
 use std::mem::offset_of;
 use std::os::fd::AsRawFd;
 use std::os::unix::fs::FileExt;
-use std::time::{SystemTime, UNIX_EPOCH};
+use std::time::{Instant, SystemTime, UNIX_EPOCH};
 
 use hvt_abi::{
-    HALT_COOKIE_MAX, HcBlock, HcHalt, HcNetRead, HcNetWrite, HcPoll, HcPuts, HcWalltime, Hypercall,
-    result,
+    HALT_COOKIE_MAX, HcBlock, HcHalt, HcNetBatch, HcNetRead, HcNetWrite, HcPoll, HcPuts,
+    HcWalltime, Hypercall, batch, result,
 };
 
 use crate::block::Block;
@@ -40,12 +42,42 @@ pub struct Services {
     pollhandles: Vec<u32>,
     has_net: bool,
     has_block: bool,
+    /// Whether the batched net hypercalls were offered to the guest.
+    batch: bool,
+    /// How long a NET_READV that found some frames but not enough to fill its entries
+    /// waits for more (interrupt coalescing, host side): clients that got their answers
+    /// in one burst send their next queries within tens of µs of each other, and each
+    /// one caught here saves the guest a POLL and a NET_READV exit.
+    linger: std::time::Duration,
 }
 
 /// The device behind a guest-supplied handle, if there is one; the callers answer EINVAL
 /// when it is missing or of the wrong kind.
 fn device(devices: &[Device], handle: u64) -> Option<&Device> {
     devices.get(usize::try_from(handle).ok()?)
+}
+
+/// Waits up to `timeout` for `f` to become readable.
+fn wait_readable(f: &File, timeout: std::time::Duration) -> Result<bool, Fatal> {
+    let mut p = libc::pollfd {
+        fd: f.as_raw_fd(),
+        events: libc::POLLIN,
+        revents: 0,
+    };
+    let ts = libc::timespec {
+        tv_sec: timeout.as_secs().min(i64::MAX as u64) as _,
+        tv_nsec: libc::c_long::from(timeout.subsec_nanos() as i32),
+    };
+    // SAFETY: one live pollfd, a timespec that outlives the call, no signal mask.
+    let rc = unsafe { libc::ppoll(&mut p, 1, &ts, std::ptr::null()) };
+    if rc < 0 {
+        let e = io::Error::last_os_error();
+        if e.kind() == io::ErrorKind::Interrupted {
+            return Ok(false);
+        }
+        return Err(io_fatal("poll", e));
+    }
+    Ok(rc > 0 && p.revents & libc::POLLIN != 0)
 }
 
 fn io_fatal(what: &str, e: io::Error) -> Fatal {
@@ -74,7 +106,132 @@ impl Services {
             pollfds,
             pollhandles,
             has_block,
+            batch: false,
+            linger: std::time::Duration::ZERO,
         }
+    }
+
+    /// Offers the batched net hypercalls (`hvt_abi::batch`): writes the announcement at
+    /// `batch::INFO_BASE`, where Solo5's tenders leave zeros. Only with a net device (the
+    /// extension is about frames); returns whether it was offered. Call before the vCPU
+    /// first runs.
+    pub fn offer_batch(
+        &mut self,
+        linger: std::time::Duration,
+    ) -> Result<bool, crate::mem::GuestAccess> {
+        self.linger = linger;
+        if !self.has_net {
+            return Ok(false);
+        }
+        let info = batch::Info::offered();
+        let area = self
+            .mem
+            .slice_mut(batch::INFO_BASE, std::mem::size_of::<batch::Info>() as u64)?;
+        area[offset_of!(batch::Info, magic)..][..8].copy_from_slice(&info.magic);
+        area[offset_of!(batch::Info, version)..][..4].copy_from_slice(&info.version.to_le_bytes());
+        area[offset_of!(batch::Info, max_frames)..][..4]
+            .copy_from_slice(&info.max_frames.to_le_bytes());
+        self.batch = true;
+        Ok(true)
+    }
+
+    /// The (`handle`, `iov`, `count`) of a batched call, or `None` (answered EINVAL) when
+    /// the handle is not a net device or `count` is 0 or above `batch::MAX_FRAMES`.
+    fn batch_args(&self, gpa: u64) -> Result<Option<(usize, u64, u64)>, Fatal> {
+        let handle = self.u64_at(gpa, offset_of!(HcNetBatch, handle))?;
+        let iov = self.u64_at(gpa, offset_of!(HcNetBatch, iov))?;
+        let count = self.u64_at(gpa, offset_of!(HcNetBatch, count))?;
+        let net = matches!(device(&self.devices, handle), Some(Device::Net(_)));
+        if !net || count == 0 || count > u64::from(batch::MAX_FRAMES) {
+            return Ok(None);
+        }
+        // The whole array must lie inside guest memory before any entry is used.
+        let iov_size = std::mem::size_of::<batch::Iov>() as u64;
+        self.mem.check(iov, count * iov_size)?;
+        Ok(Some((handle as usize, iov, count)))
+    }
+
+    fn net_writev(&mut self, gpa: u64) -> Result<(), Fatal> {
+        let ret_at = gpa + offset_of!(HcNetBatch, ret) as u64;
+        let count_at = gpa + offset_of!(HcNetBatch, count) as u64;
+        self.mem
+            .write_u64(gpa + offset_of!(HcNetBatch, more) as u64, 0)?;
+        let Some((handle, iov, count)) = self.batch_args(gpa)? else {
+            self.mem.write_i32(ret_at, result::EINVAL)?;
+            return Ok(());
+        };
+        let iov_size = std::mem::size_of::<batch::Iov>() as u64;
+        for i in 0..count {
+            let entry = iov + i * iov_size;
+            let data = self.u64_at(entry, offset_of!(batch::Iov, data))?;
+            let len = self.u64_at(entry, offset_of!(batch::Iov, len))?;
+            let Some(Device::Net(f)) = self.devices.get(handle) else {
+                return Err(Fatal::HostIo("net device vanished".into()));
+            };
+            let frame = self.mem.slice(data, len)?;
+            // As NET_WRITE: a host write error or a short write is fatal.
+            match (&*f).write(frame) {
+                Ok(n) if n as u64 == len => {}
+                Ok(n) => {
+                    return Err(Fatal::HostIo(format!(
+                        "Fatal error: net write: short write ({n} of {len} bytes)"
+                    )));
+                }
+                Err(e) => return Err(io_fatal("net write", e)),
+            }
+        }
+        self.mem.write_u64(count_at, count)?;
+        self.mem.write_i32(ret_at, result::OK)?;
+        Ok(())
+    }
+
+    fn net_readv(&mut self, gpa: u64) -> Result<(), Fatal> {
+        let ret_at = gpa + offset_of!(HcNetBatch, ret) as u64;
+        let count_at = gpa + offset_of!(HcNetBatch, count) as u64;
+        let more_at = gpa + offset_of!(HcNetBatch, more) as u64;
+        self.mem.write_u64(more_at, 0)?;
+        let Some((handle, iov, count)) = self.batch_args(gpa)? else {
+            self.mem.write_u64(count_at, 0)?;
+            self.mem.write_i32(ret_at, result::EINVAL)?;
+            return Ok(());
+        };
+        let iov_size = std::mem::size_of::<batch::Iov>() as u64;
+        let mut got = 0u64;
+        let mut linger_until = None;
+        while got < count {
+            let entry = iov + got * iov_size;
+            let data = self.u64_at(entry, offset_of!(batch::Iov, data))?;
+            let len = self.u64_at(entry, offset_of!(batch::Iov, len))?;
+            let Some(Device::Net(f)) = self.devices.get(handle) else {
+                return Err(Fatal::HostIo("net device vanished".into()));
+            };
+            let f: &File = f;
+            let buf = self.mem.slice_mut(data, len)?;
+            match (&*f).read(buf) {
+                Ok(n) => {
+                    self.mem
+                        .write_u64(entry + offset_of!(batch::Iov, len) as u64, n as u64)?;
+                    got += 1;
+                }
+                Err(e) if e.kind() == io::ErrorKind::WouldBlock => {
+                    // Dry. With frames in hand, wait a little for the rest of a burst.
+                    if got == 0 || self.linger.is_zero() {
+                        break;
+                    }
+                    let until = *linger_until.get_or_insert_with(|| Instant::now() + self.linger);
+                    let left = until.saturating_duration_since(Instant::now());
+                    if left.is_zero() || !wait_readable(f, left)? {
+                        break;
+                    }
+                }
+                Err(e) => return Err(io_fatal("net read", e)),
+            }
+        }
+        self.mem.write_u64(count_at, got)?;
+        self.mem.write_u64(more_at, u64::from(got == count))?;
+        let ret = if got == 0 { result::AGAIN } else { result::OK };
+        self.mem.write_i32(ret_at, ret)?;
+        Ok(())
     }
 
     fn u64_at(&self, gpa: u64, off: usize) -> Result<u64, Fatal> {
@@ -239,6 +396,7 @@ impl Hypercalls for Services {
         let registered = match h {
             Hypercall::NetRead | Hypercall::NetWrite => self.has_net,
             Hypercall::BlockRead | Hypercall::BlockWrite => self.has_block,
+            Hypercall::NetReadv | Hypercall::NetWritev => self.batch,
             _ => true,
         };
         if !registered {
@@ -254,6 +412,8 @@ impl Hypercalls for Services {
             Hypercall::BlockRead => self.block(gpa, false)?,
             Hypercall::NetWrite => self.net_write(gpa)?,
             Hypercall::NetRead => self.net_read(gpa)?,
+            Hypercall::NetWritev => self.net_writev(gpa)?,
+            Hypercall::NetReadv => self.net_readv(gpa)?,
             Hypercall::Halt => return self.halt(gpa).map(Some),
         }
         Ok(None)
@@ -266,7 +426,6 @@ mod tests {
     use crate::mem::AccessKind;
     use std::os::fd::OwnedFd;
     use std::os::unix::net::UnixDatagram;
-    use std::time::Instant;
 
     const ARG: u64 = 0x20_0000;
     const BUF: u64 = 0x30_0000;
@@ -389,6 +548,165 @@ mod tests {
         // A receive buffer past the end of memory is fatal, not truncated.
         put(&mut s, ARG, &[1, (4 << 20) - 100, 1514, 99]);
         assert!(matches!(s.hypercall(7, ARG), Err(Fatal::Guest(_))));
+    }
+
+    const IOV: u64 = 0x28_0000;
+
+    /// Fills `n` read entries at IOV, each a 2 KiB slot in BUF.
+    fn read_iov(s: &mut Services, n: u64) {
+        for i in 0..n {
+            put(s, IOV + 16 * i, &[BUF + 2048 * i, 1514]);
+        }
+    }
+
+    #[test]
+    fn batched_calls_exist_only_when_offered() {
+        let (f, _peer) = net_pair();
+        let mut s = Services::new(mem(), vec![Device::None, Device::Net(f)]);
+        for nr in [9, 10] {
+            assert_eq!(s.hypercall(nr, ARG), Err(Fatal::UnknownHypercall(nr)));
+        }
+        // Solo5's tenders leave the announcement page zero.
+        assert_eq!(s.mem.slice(batch::INFO_BASE, 16).unwrap(), &[0u8; 16]);
+        assert_eq!(s.offer_batch(std::time::Duration::ZERO), Ok(true));
+        let b = s.mem.slice(batch::INFO_BASE, 16).unwrap();
+        assert_eq!(&b[..8], b"HVTBATCH");
+        assert_eq!(
+            u32::from_le_bytes([b[8], b[9], b[10], b[11]]),
+            batch::VERSION
+        );
+        assert_eq!(
+            u32::from_le_bytes([b[12], b[13], b[14], b[15]]),
+            batch::MAX_FRAMES
+        );
+        // Without a net device there is nothing to offer.
+        let mut none = Services::new(mem(), vec![Device::None]);
+        assert_eq!(none.offer_batch(std::time::Duration::ZERO), Ok(false));
+        assert_eq!(none.hypercall(10, ARG), Err(Fatal::UnknownHypercall(10)));
+    }
+
+    #[test]
+    fn net_readv_and_writev_move_several_frames_per_call() {
+        let (f, peer) = net_pair();
+        let mut s = Services::new(mem(), vec![Device::None, Device::Net(f)]);
+        s.offer_batch(std::time::Duration::ZERO).unwrap();
+        // Nothing waiting: AGAIN, no frames, no more.
+        read_iov(&mut s, 4);
+        put(&mut s, ARG, &[1, IOV, 4, 9, 99]);
+        assert_eq!(s.hypercall(10, ARG), Ok(None));
+        assert_eq!(ret(&s, ARG + 32), result::AGAIN);
+        assert_eq!(s.mem.read_u64(ARG + 16).unwrap(), 0);
+        assert_eq!(s.mem.read_u64(ARG + 24).unwrap(), 0);
+        // Three waiting, four slots: all three, lengths in the entries, the device dry.
+        for f in [&b"one"[..], b"second", b"3"] {
+            peer.send(f).unwrap();
+        }
+        put(&mut s, ARG, &[1, IOV, 4, 9, 99]);
+        assert_eq!(s.hypercall(10, ARG), Ok(None));
+        assert_eq!(ret(&s, ARG + 32), result::OK);
+        assert_eq!(s.mem.read_u64(ARG + 16).unwrap(), 3);
+        assert_eq!(s.mem.read_u64(ARG + 24).unwrap(), 0);
+        assert_eq!(s.mem.read_u64(IOV + 8).unwrap(), 3);
+        assert_eq!(s.mem.read_u64(IOV + 16 + 8).unwrap(), 6);
+        assert_eq!(s.mem.slice(BUF + 2048, 6).unwrap(), b"second");
+        assert_eq!(s.mem.slice(BUF + 4096, 1).unwrap(), b"3");
+        // Three waiting, two slots: two, and `more` says look again.
+        for f in [&b"a"[..], b"b", b"c"] {
+            peer.send(f).unwrap();
+        }
+        read_iov(&mut s, 2);
+        put(&mut s, ARG, &[1, IOV, 2, 0, 99]);
+        assert_eq!(s.hypercall(10, ARG), Ok(None));
+        assert_eq!(s.mem.read_u64(ARG + 16).unwrap(), 2);
+        assert_eq!(s.mem.read_u64(ARG + 24).unwrap(), 1);
+        // Two frames out in one call, in order.
+        s.mem.slice_mut(BUF, 2).unwrap().copy_from_slice(b"r1");
+        s.mem
+            .slice_mut(BUF + 2048, 3)
+            .unwrap()
+            .copy_from_slice(b"r22");
+        put(&mut s, IOV, &[BUF, 2, BUF + 2048, 3]);
+        put(&mut s, ARG, &[1, IOV, 2, 9, 99]);
+        assert_eq!(s.hypercall(9, ARG), Ok(None));
+        assert_eq!(ret(&s, ARG + 32), result::OK);
+        assert_eq!(s.mem.read_u64(ARG + 16).unwrap(), 2);
+        let mut got = [0u8; 16];
+        // (The third frame sent above is still waiting on our side of the pair; the
+        // peer reads what we wrote.)
+        assert_eq!(peer.recv(&mut got).unwrap(), 2);
+        assert_eq!(&got[..2], b"r1");
+        assert_eq!(peer.recv(&mut got).unwrap(), 3);
+        assert_eq!(&got[..3], b"r22");
+    }
+
+    #[test]
+    fn net_readv_lingers_for_the_rest_of_a_burst_only_with_frames_in_hand() {
+        let (f, peer) = net_pair();
+        let mut s = Services::new(mem(), vec![Device::None, Device::Net(f)]);
+        s.offer_batch(std::time::Duration::from_millis(500))
+            .unwrap();
+        read_iov(&mut s, 4);
+        // Nothing waiting: no linger, AGAIN at once.
+        let t = Instant::now();
+        put(&mut s, ARG, &[1, IOV, 4, 0, 99]);
+        assert_eq!(s.hypercall(10, ARG), Ok(None));
+        assert_eq!(ret(&s, ARG + 32), result::AGAIN);
+        assert!(t.elapsed() < std::time::Duration::from_millis(100));
+        // One now, one 20 ms later: both in one call.
+        peer.send(b"first").unwrap();
+        let late = std::thread::spawn(move || {
+            std::thread::sleep(std::time::Duration::from_millis(20));
+            peer.send(b"second").unwrap();
+            peer
+        });
+        put(&mut s, ARG, &[1, IOV, 4, 0, 99]);
+        assert_eq!(s.hypercall(10, ARG), Ok(None));
+        assert_eq!(s.mem.read_u64(ARG + 16).unwrap(), 2);
+        let peer = late.join().unwrap();
+        // The linger is bounded: one frame and silence returns after about 500 ms.
+        peer.send(b"alone").unwrap();
+        let t = Instant::now();
+        put(&mut s, ARG, &[1, IOV, 4, 0, 99]);
+        assert_eq!(s.hypercall(10, ARG), Ok(None));
+        assert_eq!(s.mem.read_u64(ARG + 16).unwrap(), 1);
+        let waited = t.elapsed();
+        assert!(
+            waited >= std::time::Duration::from_millis(400)
+                && waited < std::time::Duration::from_secs(5),
+            "{waited:?}"
+        );
+    }
+
+    #[test]
+    fn batched_calls_check_handle_count_and_every_pointer() {
+        let (f, peer) = net_pair();
+        let mut s = Services::new(mem(), vec![Device::None, Device::Net(f)]);
+        s.offer_batch(std::time::Duration::ZERO).unwrap();
+        read_iov(&mut s, 2);
+        for (h, n) in [
+            (0, 1),
+            (2, 1),
+            (u64::MAX, 1),
+            (1, 0),
+            (1, 65),
+            (1, u64::MAX),
+        ] {
+            for nr in [9, 10] {
+                put(&mut s, ARG, &[h, IOV, n, 0, 99]);
+                assert_eq!(s.hypercall(nr, ARG), Ok(None), "{nr} {h} {n}");
+                assert_eq!(ret(&s, ARG + 32), result::EINVAL, "{nr} {h} {n}");
+            }
+        }
+        // An array running past the end of memory is fatal before any entry is used.
+        put(&mut s, ARG, &[1, (4 << 20) - 16, 2, 0, 0]);
+        assert!(matches!(s.hypercall(9, ARG), Err(Fatal::Guest(_))));
+        // So is an entry whose buffer does.
+        put(&mut s, IOV, &[(4 << 20) - 100, 1514]);
+        peer.send(b"x").unwrap();
+        put(&mut s, ARG, &[1, IOV, 1, 0, 0]);
+        assert!(matches!(s.hypercall(10, ARG), Err(Fatal::Guest(_))));
+        put(&mut s, ARG, &[1, IOV, 1, 0, 0]);
+        assert!(matches!(s.hypercall(9, ARG), Err(Fatal::Guest(_))));
     }
 
     #[test]

@@ -15,7 +15,7 @@ use std::os::unix::fs::FileExt;
 use std::time::{Instant, SystemTime, UNIX_EPOCH};
 
 use hvt_abi::{
-    HALT_COOKIE_MAX, HcBlock, HcHalt, HcNetBatch, HcNetRead, HcNetWrite, HcPoll, HcPuts,
+    HALT_COOKIE_MAX, HcBlock, HcHalt, HcNetExchange, HcNetRead, HcNetWrite, HcPoll, HcPuts,
     HcWalltime, Hypercall, batch, result,
 };
 
@@ -135,36 +135,49 @@ impl Services {
         Ok(true)
     }
 
-    /// The (`handle`, `iov`, `count`) of a batched call, or `None` (answered EINVAL) when
-    /// the handle is not a net device or `count` is 0 or above `batch::MAX_FRAMES`.
-    fn batch_args(&self, gpa: u64) -> Result<Option<(usize, u64, u64)>, Fatal> {
-        let handle = self.u64_at(gpa, offset_of!(HcNetBatch, handle))?;
-        let iov = self.u64_at(gpa, offset_of!(HcNetBatch, iov))?;
-        let count = self.u64_at(gpa, offset_of!(HcNetBatch, count))?;
-        let net = matches!(device(&self.devices, handle), Some(Device::Net(_)));
-        if !net || count == 0 || count > u64::from(batch::MAX_FRAMES) {
-            return Ok(None);
+    /// Checks an exchange's `count` entries at `iov`: false for a count above
+    /// `batch::MAX_FRAMES`, fatal for an array outside guest memory.
+    fn iov_ok(&self, iov: u64, count: u64) -> Result<bool, Fatal> {
+        if count > u64::from(batch::MAX_FRAMES) {
+            return Ok(false);
         }
-        // The whole array must lie inside guest memory before any entry is used.
-        let iov_size = std::mem::size_of::<batch::Iov>() as u64;
-        self.mem.check(iov, count * iov_size)?;
-        Ok(Some((handle as usize, iov, count)))
+        if count > 0 {
+            self.mem
+                .check(iov, count * std::mem::size_of::<batch::Iov>() as u64)?;
+        }
+        Ok(true)
     }
 
-    fn net_writev(&mut self, gpa: u64) -> Result<(), Fatal> {
-        let ret_at = gpa + offset_of!(HcNetBatch, ret) as u64;
-        let count_at = gpa + offset_of!(HcNetBatch, count) as u64;
-        self.mem
-            .write_u64(gpa + offset_of!(HcNetBatch, more) as u64, 0)?;
-        let Some((handle, iov, count)) = self.batch_args(gpa)? else {
+    /// The (`data`, `len`) of entry `i` of the array at `iov`.
+    fn iov_at(&self, iov: u64, i: u64) -> Result<(u64, u64, u64), Fatal> {
+        let entry = iov + i * std::mem::size_of::<batch::Iov>() as u64;
+        let data = self.u64_at(entry, offset_of!(batch::Iov, data))?;
+        let len = self.u64_at(entry, offset_of!(batch::Iov, len))?;
+        Ok((entry, data, len))
+    }
+
+    fn net_exchange(&mut self, gpa: u64) -> Result<(), Fatal> {
+        let field = |off: usize| gpa + off as u64;
+        let handle = self.u64_at(gpa, offset_of!(HcNetExchange, handle))?;
+        let tx_iov = self.u64_at(gpa, offset_of!(HcNetExchange, tx_iov))?;
+        let tx_count = self.u64_at(gpa, offset_of!(HcNetExchange, tx_count))?;
+        let rx_iov = self.u64_at(gpa, offset_of!(HcNetExchange, rx_iov))?;
+        let rx_count = self.u64_at(gpa, offset_of!(HcNetExchange, rx_count))?;
+        let timeout = self.u64_at(gpa, offset_of!(HcNetExchange, timeout_nsecs))?;
+        let ret_at = field(offset_of!(HcNetExchange, ret));
+        let got_at = field(offset_of!(HcNetExchange, rx_count));
+        let more_at = field(offset_of!(HcNetExchange, more));
+        self.mem.write_u64(more_at, 0)?;
+        let net = matches!(device(&self.devices, handle), Some(Device::Net(_)));
+        // Both arrays are checked before anything is sent.
+        if !net || !self.iov_ok(tx_iov, tx_count)? || !self.iov_ok(rx_iov, rx_count)? {
+            self.mem.write_u64(got_at, 0)?;
             self.mem.write_i32(ret_at, result::EINVAL)?;
             return Ok(());
-        };
-        let iov_size = std::mem::size_of::<batch::Iov>() as u64;
-        for i in 0..count {
-            let entry = iov + i * iov_size;
-            let data = self.u64_at(entry, offset_of!(batch::Iov, data))?;
-            let len = self.u64_at(entry, offset_of!(batch::Iov, len))?;
+        }
+        let handle = handle as usize;
+        for i in 0..tx_count {
+            let (_, data, len) = self.iov_at(tx_iov, i)?;
             let Some(Device::Net(f)) = self.devices.get(handle) else {
                 return Err(Fatal::HostIo("net device vanished".into()));
             };
@@ -180,28 +193,13 @@ impl Services {
                 Err(e) => return Err(io_fatal("net write", e)),
             }
         }
-        self.mem.write_u64(count_at, count)?;
-        self.mem.write_i32(ret_at, result::OK)?;
-        Ok(())
-    }
-
-    fn net_readv(&mut self, gpa: u64) -> Result<(), Fatal> {
-        let ret_at = gpa + offset_of!(HcNetBatch, ret) as u64;
-        let count_at = gpa + offset_of!(HcNetBatch, count) as u64;
-        let more_at = gpa + offset_of!(HcNetBatch, more) as u64;
-        self.mem.write_u64(more_at, 0)?;
-        let Some((handle, iov, count)) = self.batch_args(gpa)? else {
-            self.mem.write_u64(count_at, 0)?;
-            self.mem.write_i32(ret_at, result::EINVAL)?;
-            return Ok(());
-        };
-        let iov_size = std::mem::size_of::<batch::Iov>() as u64;
         let mut got = 0u64;
+        // Wait for the first frame only if asked to and none is waiting; after some
+        // frames, linger (at most `self.linger` in all) for the rest of a burst.
+        let mut wait_first = (timeout > 0).then(|| std::time::Duration::from_nanos(timeout));
         let mut linger_until = None;
-        while got < count {
-            let entry = iov + got * iov_size;
-            let data = self.u64_at(entry, offset_of!(batch::Iov, data))?;
-            let len = self.u64_at(entry, offset_of!(batch::Iov, len))?;
+        while got < rx_count {
+            let (entry, data, len) = self.iov_at(rx_iov, got)?;
             let Some(Device::Net(f)) = self.devices.get(handle) else {
                 return Err(Fatal::HostIo("net device vanished".into()));
             };
@@ -214,21 +212,29 @@ impl Services {
                     got += 1;
                 }
                 Err(e) if e.kind() == io::ErrorKind::WouldBlock => {
-                    // Dry. With frames in hand, wait a little for the rest of a burst.
-                    if got == 0 || self.linger.is_zero() {
-                        break;
-                    }
-                    let until = *linger_until.get_or_insert_with(|| Instant::now() + self.linger);
-                    let left = until.saturating_duration_since(Instant::now());
-                    if left.is_zero() || !wait_readable(f, left)? {
+                    let wait = if got == 0 {
+                        match wait_first.take() {
+                            Some(w) => w,
+                            None => break,
+                        }
+                    } else {
+                        if self.linger.is_zero() {
+                            break;
+                        }
+                        let until =
+                            *linger_until.get_or_insert_with(|| Instant::now() + self.linger);
+                        until.saturating_duration_since(Instant::now())
+                    };
+                    if wait.is_zero() || !wait_readable(f, wait)? {
                         break;
                     }
                 }
                 Err(e) => return Err(io_fatal("net read", e)),
             }
         }
-        self.mem.write_u64(count_at, got)?;
-        self.mem.write_u64(more_at, u64::from(got == count))?;
+        self.mem.write_u64(got_at, got)?;
+        self.mem
+            .write_u64(more_at, u64::from(rx_count > 0 && got == rx_count))?;
         let ret = if got == 0 { result::AGAIN } else { result::OK };
         self.mem.write_i32(ret_at, ret)?;
         Ok(())
@@ -396,7 +402,7 @@ impl Hypercalls for Services {
         let registered = match h {
             Hypercall::NetRead | Hypercall::NetWrite => self.has_net,
             Hypercall::BlockRead | Hypercall::BlockWrite => self.has_block,
-            Hypercall::NetReadv | Hypercall::NetWritev => self.batch,
+            Hypercall::NetExchange => self.batch,
             _ => true,
         };
         if !registered {
@@ -412,8 +418,7 @@ impl Hypercalls for Services {
             Hypercall::BlockRead => self.block(gpa, false)?,
             Hypercall::NetWrite => self.net_write(gpa)?,
             Hypercall::NetRead => self.net_read(gpa)?,
-            Hypercall::NetWritev => self.net_writev(gpa)?,
-            Hypercall::NetReadv => self.net_readv(gpa)?,
+            Hypercall::NetExchange => self.net_exchange(gpa)?,
             Hypercall::Halt => return self.halt(gpa).map(Some),
         }
         Ok(None)
@@ -426,6 +431,7 @@ mod tests {
     use crate::mem::AccessKind;
     use std::os::fd::OwnedFd;
     use std::os::unix::net::UnixDatagram;
+    use std::time::Duration;
 
     const ARG: u64 = 0x20_0000;
     const BUF: u64 = 0x30_0000;
@@ -551,24 +557,38 @@ mod tests {
     }
 
     const IOV: u64 = 0x28_0000;
+    const TX_IOV: u64 = 0x29_0000;
+    const NR: u32 = Hypercall::NetExchange as u32;
 
-    /// Fills `n` read entries at IOV, each a 2 KiB slot in BUF.
+    /// Fills `n` receive entries at IOV, each a 2 KiB slot in BUF.
     fn read_iov(s: &mut Services, n: u64) {
         for i in 0..n {
             put(s, IOV + 16 * i, &[BUF + 2048 * i, 1514]);
         }
     }
 
+    /// An exchange's argument: send `tx` entries at TX_IOV, receive into `rx` at IOV,
+    /// wait `timeout` ns; `more` and `ret` preset to garbage.
+    fn exchange(s: &mut Services, handle: u64, tx: u64, rx: u64, timeout: u64) {
+        put(s, ARG, &[handle, TX_IOV, tx, IOV, rx, timeout, 9, 99]);
+    }
+
+    fn got(s: &Services) -> u64 {
+        s.mem.read_u64(ARG + 32).unwrap()
+    }
+
+    fn more(s: &Services) -> u64 {
+        s.mem.read_u64(ARG + 48).unwrap()
+    }
+
     #[test]
-    fn batched_calls_exist_only_when_offered() {
+    fn the_exchange_exists_only_when_offered() {
         let (f, _peer) = net_pair();
         let mut s = Services::new(mem(), vec![Device::None, Device::Net(f)]);
-        for nr in [9, 10] {
-            assert_eq!(s.hypercall(nr, ARG), Err(Fatal::UnknownHypercall(nr)));
-        }
+        assert_eq!(s.hypercall(NR, ARG), Err(Fatal::UnknownHypercall(NR)));
         // Solo5's tenders leave the announcement page zero.
         assert_eq!(s.mem.slice(batch::INFO_BASE, 16).unwrap(), &[0u8; 16]);
-        assert_eq!(s.offer_batch(std::time::Duration::ZERO), Ok(true));
+        assert_eq!(s.offer_batch(Duration::ZERO), Ok(true));
         let b = s.mem.slice(batch::INFO_BASE, 16).unwrap();
         assert_eq!(&b[..8], b"HVTBATCH");
         assert_eq!(
@@ -581,31 +601,29 @@ mod tests {
         );
         // Without a net device there is nothing to offer.
         let mut none = Services::new(mem(), vec![Device::None]);
-        assert_eq!(none.offer_batch(std::time::Duration::ZERO), Ok(false));
-        assert_eq!(none.hypercall(10, ARG), Err(Fatal::UnknownHypercall(10)));
+        assert_eq!(none.offer_batch(Duration::ZERO), Ok(false));
+        assert_eq!(none.hypercall(NR, ARG), Err(Fatal::UnknownHypercall(NR)));
     }
 
     #[test]
-    fn net_readv_and_writev_move_several_frames_per_call() {
+    fn an_exchange_sends_then_receives_several_frames() {
         let (f, peer) = net_pair();
         let mut s = Services::new(mem(), vec![Device::None, Device::Net(f)]);
-        s.offer_batch(std::time::Duration::ZERO).unwrap();
-        // Nothing waiting: AGAIN, no frames, no more.
+        s.offer_batch(Duration::ZERO).unwrap();
+        // Nothing waiting, no wait: AGAIN at once, no frames, no more.
         read_iov(&mut s, 4);
-        put(&mut s, ARG, &[1, IOV, 4, 9, 99]);
-        assert_eq!(s.hypercall(10, ARG), Ok(None));
-        assert_eq!(ret(&s, ARG + 32), result::AGAIN);
-        assert_eq!(s.mem.read_u64(ARG + 16).unwrap(), 0);
-        assert_eq!(s.mem.read_u64(ARG + 24).unwrap(), 0);
+        exchange(&mut s, 1, 0, 4, 0);
+        assert_eq!(s.hypercall(NR, ARG), Ok(None));
+        assert_eq!(ret(&s, ARG + 56), result::AGAIN);
+        assert_eq!((got(&s), more(&s)), (0, 0));
         // Three waiting, four slots: all three, lengths in the entries, the device dry.
         for f in [&b"one"[..], b"second", b"3"] {
             peer.send(f).unwrap();
         }
-        put(&mut s, ARG, &[1, IOV, 4, 9, 99]);
-        assert_eq!(s.hypercall(10, ARG), Ok(None));
-        assert_eq!(ret(&s, ARG + 32), result::OK);
-        assert_eq!(s.mem.read_u64(ARG + 16).unwrap(), 3);
-        assert_eq!(s.mem.read_u64(ARG + 24).unwrap(), 0);
+        exchange(&mut s, 1, 0, 4, 0);
+        assert_eq!(s.hypercall(NR, ARG), Ok(None));
+        assert_eq!(ret(&s, ARG + 56), result::OK);
+        assert_eq!((got(&s), more(&s)), (3, 0));
         assert_eq!(s.mem.read_u64(IOV + 8).unwrap(), 3);
         assert_eq!(s.mem.read_u64(IOV + 16 + 8).unwrap(), 6);
         assert_eq!(s.mem.slice(BUF + 2048, 6).unwrap(), b"second");
@@ -615,98 +633,143 @@ mod tests {
             peer.send(f).unwrap();
         }
         read_iov(&mut s, 2);
-        put(&mut s, ARG, &[1, IOV, 2, 0, 99]);
-        assert_eq!(s.hypercall(10, ARG), Ok(None));
-        assert_eq!(s.mem.read_u64(ARG + 16).unwrap(), 2);
-        assert_eq!(s.mem.read_u64(ARG + 24).unwrap(), 1);
-        // Two frames out in one call, in order.
-        s.mem.slice_mut(BUF, 2).unwrap().copy_from_slice(b"r1");
+        exchange(&mut s, 1, 0, 2, 0);
+        assert_eq!(s.hypercall(NR, ARG), Ok(None));
+        assert_eq!((got(&s), more(&s)), (2, 1));
+        // Two frames out and the one left in, in one call.
         s.mem
-            .slice_mut(BUF + 2048, 3)
+            .slice_mut(0x31_0000, 2)
+            .unwrap()
+            .copy_from_slice(b"r1");
+        s.mem
+            .slice_mut(0x31_1000, 3)
             .unwrap()
             .copy_from_slice(b"r22");
-        put(&mut s, IOV, &[BUF, 2, BUF + 2048, 3]);
-        put(&mut s, ARG, &[1, IOV, 2, 9, 99]);
-        assert_eq!(s.hypercall(9, ARG), Ok(None));
-        assert_eq!(ret(&s, ARG + 32), result::OK);
-        assert_eq!(s.mem.read_u64(ARG + 16).unwrap(), 2);
-        let mut got = [0u8; 16];
-        // (The third frame sent above is still waiting on our side of the pair; the
-        // peer reads what we wrote.)
-        assert_eq!(peer.recv(&mut got).unwrap(), 2);
-        assert_eq!(&got[..2], b"r1");
-        assert_eq!(peer.recv(&mut got).unwrap(), 3);
-        assert_eq!(&got[..3], b"r22");
+        put(&mut s, TX_IOV, &[0x31_0000, 2, 0x31_1000, 3]);
+        read_iov(&mut s, 4);
+        exchange(&mut s, 1, 2, 4, 0);
+        assert_eq!(s.hypercall(NR, ARG), Ok(None));
+        assert_eq!(ret(&s, ARG + 56), result::OK);
+        assert_eq!((got(&s), more(&s)), (1, 0));
+        assert_eq!(s.mem.slice(BUF, 1).unwrap(), b"c");
+        let mut buf = [0u8; 16];
+        assert_eq!(peer.recv(&mut buf).unwrap(), 2);
+        assert_eq!(&buf[..2], b"r1");
+        assert_eq!(peer.recv(&mut buf).unwrap(), 3);
+        assert_eq!(&buf[..3], b"r22");
+        // Send only (no receive buffers): sent, AGAIN, more 0.
+        put(&mut s, TX_IOV, &[0x31_0000, 2]);
+        exchange(&mut s, 1, 1, 0, 0);
+        assert_eq!(s.hypercall(NR, ARG), Ok(None));
+        assert_eq!(ret(&s, ARG + 56), result::AGAIN);
+        assert_eq!((got(&s), more(&s)), (0, 0));
+        assert_eq!(peer.recv(&mut buf).unwrap(), 2);
     }
 
     #[test]
-    fn net_readv_lingers_for_the_rest_of_a_burst_only_with_frames_in_hand() {
+    fn an_idle_exchange_waits_like_poll_and_returns_the_frame() {
         let (f, peer) = net_pair();
         let mut s = Services::new(mem(), vec![Device::None, Device::Net(f)]);
-        s.offer_batch(std::time::Duration::from_millis(500))
-            .unwrap();
+        s.offer_batch(Duration::ZERO).unwrap();
         read_iov(&mut s, 4);
-        // Nothing waiting: no linger, AGAIN at once.
+        // Nothing comes: the wait times out.
         let t = Instant::now();
-        put(&mut s, ARG, &[1, IOV, 4, 0, 99]);
-        assert_eq!(s.hypercall(10, ARG), Ok(None));
-        assert_eq!(ret(&s, ARG + 32), result::AGAIN);
-        assert!(t.elapsed() < std::time::Duration::from_millis(100));
+        exchange(&mut s, 1, 0, 4, 30_000_000);
+        assert_eq!(s.hypercall(NR, ARG), Ok(None));
+        assert_eq!(ret(&s, ARG + 56), result::AGAIN);
+        assert!(
+            t.elapsed() >= Duration::from_millis(25),
+            "{:?}",
+            t.elapsed()
+        );
+        // A frame 20 ms into a 10 s wait ends it, and comes back in the same call.
+        let late = std::thread::spawn(move || {
+            std::thread::sleep(Duration::from_millis(20));
+            peer.send(b"woke").unwrap();
+            peer
+        });
+        let t = Instant::now();
+        exchange(&mut s, 1, 0, 4, 10_000_000_000);
+        assert_eq!(s.hypercall(NR, ARG), Ok(None));
+        assert_eq!(ret(&s, ARG + 56), result::OK);
+        assert_eq!(got(&s), 1);
+        assert_eq!(s.mem.slice(BUF, 4).unwrap(), b"woke");
+        assert!(t.elapsed() < Duration::from_secs(5));
+        drop(late.join().unwrap());
+    }
+
+    #[test]
+    fn an_exchange_lingers_for_the_rest_of_a_burst_only_with_frames_in_hand() {
+        let (f, peer) = net_pair();
+        let mut s = Services::new(mem(), vec![Device::None, Device::Net(f)]);
+        s.offer_batch(Duration::from_millis(500)).unwrap();
+        read_iov(&mut s, 4);
+        // Nothing waiting and no wait asked for: no linger, AGAIN at once.
+        let t = Instant::now();
+        exchange(&mut s, 1, 0, 4, 0);
+        assert_eq!(s.hypercall(NR, ARG), Ok(None));
+        assert_eq!(ret(&s, ARG + 56), result::AGAIN);
+        assert!(t.elapsed() < Duration::from_millis(100));
         // One now, one 20 ms later: both in one call.
         peer.send(b"first").unwrap();
         let late = std::thread::spawn(move || {
-            std::thread::sleep(std::time::Duration::from_millis(20));
+            std::thread::sleep(Duration::from_millis(20));
             peer.send(b"second").unwrap();
             peer
         });
-        put(&mut s, ARG, &[1, IOV, 4, 0, 99]);
-        assert_eq!(s.hypercall(10, ARG), Ok(None));
-        assert_eq!(s.mem.read_u64(ARG + 16).unwrap(), 2);
+        exchange(&mut s, 1, 0, 4, 0);
+        assert_eq!(s.hypercall(NR, ARG), Ok(None));
+        assert_eq!(got(&s), 2);
         let peer = late.join().unwrap();
         // The linger is bounded: one frame and silence returns after about 500 ms.
         peer.send(b"alone").unwrap();
         let t = Instant::now();
-        put(&mut s, ARG, &[1, IOV, 4, 0, 99]);
-        assert_eq!(s.hypercall(10, ARG), Ok(None));
-        assert_eq!(s.mem.read_u64(ARG + 16).unwrap(), 1);
+        exchange(&mut s, 1, 0, 4, 0);
+        assert_eq!(s.hypercall(NR, ARG), Ok(None));
+        assert_eq!(got(&s), 1);
         let waited = t.elapsed();
         assert!(
-            waited >= std::time::Duration::from_millis(400)
-                && waited < std::time::Duration::from_secs(5),
+            waited >= Duration::from_millis(400) && waited < Duration::from_secs(5),
             "{waited:?}"
         );
     }
 
     #[test]
-    fn batched_calls_check_handle_count_and_every_pointer() {
+    fn an_exchange_checks_handle_counts_and_every_pointer() {
         let (f, peer) = net_pair();
         let mut s = Services::new(mem(), vec![Device::None, Device::Net(f)]);
-        s.offer_batch(std::time::Duration::ZERO).unwrap();
+        s.offer_batch(Duration::ZERO).unwrap();
         read_iov(&mut s, 2);
-        for (h, n) in [
-            (0, 1),
-            (2, 1),
-            (u64::MAX, 1),
-            (1, 0),
-            (1, 65),
-            (1, u64::MAX),
+        put(&mut s, TX_IOV, &[BUF, 4]);
+        for (h, tx, rx) in [
+            (0, 1, 1),
+            (2, 1, 1),
+            (u64::MAX, 0, 1),
+            (1, 65, 1),
+            (1, 1, 65),
+            (1, u64::MAX, 0),
+            (1, 0, u64::MAX),
         ] {
-            for nr in [9, 10] {
-                put(&mut s, ARG, &[h, IOV, n, 0, 99]);
-                assert_eq!(s.hypercall(nr, ARG), Ok(None), "{nr} {h} {n}");
-                assert_eq!(ret(&s, ARG + 32), result::EINVAL, "{nr} {h} {n}");
-            }
+            exchange(&mut s, h, tx, rx, 0);
+            assert_eq!(s.hypercall(NR, ARG), Ok(None), "{h} {tx} {rx}");
+            assert_eq!(ret(&s, ARG + 56), result::EINVAL, "{h} {tx} {rx}");
         }
+        // Nothing was sent by any of the refused calls.
+        let mut buf = [0u8; 8];
+        peer.set_nonblocking(true).unwrap();
+        assert!(peer.recv(&mut buf).is_err());
+        peer.set_nonblocking(false).unwrap();
         // An array running past the end of memory is fatal before any entry is used.
-        put(&mut s, ARG, &[1, (4 << 20) - 16, 2, 0, 0]);
-        assert!(matches!(s.hypercall(9, ARG), Err(Fatal::Guest(_))));
+        put(&mut s, ARG, &[1, (4 << 20) - 16, 2, IOV, 0, 0, 0, 0]);
+        assert!(matches!(s.hypercall(NR, ARG), Err(Fatal::Guest(_))));
         // So is an entry whose buffer does.
         put(&mut s, IOV, &[(4 << 20) - 100, 1514]);
         peer.send(b"x").unwrap();
-        put(&mut s, ARG, &[1, IOV, 1, 0, 0]);
-        assert!(matches!(s.hypercall(10, ARG), Err(Fatal::Guest(_))));
-        put(&mut s, ARG, &[1, IOV, 1, 0, 0]);
-        assert!(matches!(s.hypercall(9, ARG), Err(Fatal::Guest(_))));
+        exchange(&mut s, 1, 0, 1, 0);
+        assert!(matches!(s.hypercall(NR, ARG), Err(Fatal::Guest(_))));
+        put(&mut s, TX_IOV, &[(4 << 20) - 100, 1514]);
+        exchange(&mut s, 1, 1, 0, 0);
+        assert!(matches!(s.hypercall(NR, ARG), Err(Fatal::Guest(_))));
     }
 
     #[test]

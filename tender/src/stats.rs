@@ -125,7 +125,7 @@ mod tests {
         assert_eq!(
             std::str::from_utf8(&buf[..n]).unwrap(),
             "tender: hypercalls: walltime=0 puts=3 poll=0 block_write=0 block_read=0 \
-             net_write=0 net_read=0 halt=1 net_writev=0 net_readv=0 total=4 \
+             net_write=0 net_read=0 halt=1 net_exchange=0 total=4 \
              vm_exits=1234567890123\n"
         );
         let mut small = [0u8; 10];

@@ -51,20 +51,19 @@ pub enum Hypercall {
     NetWrite = 6,
     NetRead = 7,
     Halt = 8,
-    /// The project's extension ([`batch`]): several frames per exit. Never issued unless
-    /// the tender announced it; every other hvt tender treats it as fatal.
-    NetWritev = 9,
-    /// The project's extension ([`batch`]): several frames per exit.
-    NetReadv = 10,
+    /// The project's extension ([`batch`]): sends, receives and, when idle, waits, for
+    /// several frames in one exit. Never issued unless the tender announced it; every
+    /// other hvt tender treats it as fatal.
+    NetExchange = 9,
 }
 
 impl Hypercall {
     /// One past the highest hypercall number of Solo5's ABI (`HVT_HYPERCALL_MAX`).
     pub const MAX: u32 = 9;
     /// One past the highest hypercall number including the project's [`batch`] extension.
-    pub const EXT_MAX: u32 = 11;
+    pub const EXT_MAX: u32 = 10;
     /// The extension's hypercalls.
-    pub const EXT: [Hypercall; 2] = [Hypercall::NetWritev, Hypercall::NetReadv];
+    pub const EXT: [Hypercall; 1] = [Hypercall::NetExchange];
     /// Solo5's hypercalls, in number order.
     pub const ALL: [Hypercall; 8] = [
         Hypercall::Walltime,
@@ -97,8 +96,7 @@ impl Hypercall {
             Hypercall::NetWrite => "net_write",
             Hypercall::NetRead => "net_read",
             Hypercall::Halt => "halt",
-            Hypercall::NetWritev => "net_writev",
-            Hypercall::NetReadv => "net_readv",
+            Hypercall::NetExchange => "net_exchange",
         }
     }
 
@@ -112,7 +110,7 @@ impl Hypercall {
             Hypercall::NetWrite => core::mem::size_of::<HcNetWrite>(),
             Hypercall::NetRead => core::mem::size_of::<HcNetRead>(),
             Hypercall::Halt => core::mem::size_of::<HcHalt>(),
-            Hypercall::NetWritev | Hypercall::NetReadv => core::mem::size_of::<HcNetBatch>(),
+            Hypercall::NetExchange => core::mem::size_of::<HcNetExchange>(),
         }) as u64
     }
 }
@@ -224,22 +222,30 @@ pub struct HcHalt {
     pub exit_status: i32,
 }
 
-/// Argument of [`Hypercall::NetWritev`] and [`Hypercall::NetReadv`] (the [`batch`]
-/// extension): `count` frames described by an array of [`batch::Iov`] at `iov`.
+/// Argument of [`Hypercall::NetExchange`] (the [`batch`] extension). In one exit the
+/// tender, in this order: sends the `tx_count` frames of `tx_iov`; reads waiting frames
+/// into the `rx_count` buffers of `rx_iov`; and, only if none was waiting and
+/// `timeout_nsecs` > 0, waits up to that long (like POLL) for one and reads then.
 #[repr(C)]
 #[derive(Debug, Clone, Copy, Default)]
-pub struct HcNetBatch {
+pub struct HcNetExchange {
     pub handle: u64,
-    /// GPA of `count` [`batch::Iov`] entries.
-    pub iov: u64,
-    /// IN: entries in the array, at most [`batch::MAX_FRAMES`]. OUT: frames written, or
-    /// frames read (their lengths are in the entries' `len`).
-    pub count: u64,
-    /// OUT (read): 1 when every entry was filled, so more frames may be waiting; 0 when
-    /// the device ran dry. Written 0 by a write.
+    /// GPA of `tx_count` [`batch::Iov`] entries: the frames to send.
+    pub tx_iov: u64,
+    /// IN: frames to send, at most [`batch::MAX_FRAMES`] (0: none).
+    pub tx_count: u64,
+    /// GPA of `rx_count` [`batch::Iov`] entries: receive buffers; the tender writes each
+    /// filled entry's `len`.
+    pub rx_iov: u64,
+    /// IN: receive buffers, at most [`batch::MAX_FRAMES`] (0: only send). OUT: frames
+    /// read.
+    pub rx_count: u64,
+    /// IN: how long to wait when no frame is waiting, in ns (0: do not wait).
+    pub timeout_nsecs: u64,
+    /// OUT: 1 when every receive buffer was filled (more frames may be waiting).
     pub more: u64,
-    /// OUT: OK; AGAIN (read only) when no frame was waiting; EINVAL for a bad handle or
-    /// `count`.
+    /// OUT: OK (frames read); AGAIN (none read; the frames to send were sent); EINVAL
+    /// for a bad handle or count (then nothing was sent).
     pub ret: i32,
 }
 
@@ -251,17 +257,20 @@ pub struct HcNetBatch {
 /// an [`batch::Info`] block at [`batch::INFO_BASE`], a page in the read-only boot area
 /// that Solo5's tenders leave zero (guest RAM is fresh anonymous memory, no image segment
 /// may load below 0x100000, and the boot info, manifest copy and command line end below
-/// 0x14000). A guest issues [`Hypercall::NetWritev`] / [`Hypercall::NetReadv`] only after
-/// it has read the exact [`batch::MAGIC`] and [`batch::VERSION`] there; under
-/// `solo5-hvt` it reads zeros and keeps to NET_WRITE / NET_READ. Nothing else of the ABI
-/// changes: boot info, `host_features` and the hypercalls 1–8 stay byte-identical.
+/// 0x14000). A guest issues [`Hypercall::NetExchange`] only after it has read the exact
+/// [`batch::MAGIC`] and [`batch::VERSION`] there; under `solo5-hvt` it reads zeros and
+/// keeps to NET_WRITE / NET_READ / POLL. Nothing else of the ABI changes: boot info,
+/// `host_features` and the hypercalls 1–8 stay byte-identical.
+///
+/// One exchange replaces the three exits of a plain round (POLL wakes, NET_READ,
+/// NET_WRITE) and moves up to [`batch::MAX_FRAMES`] frames each way.
 pub mod batch {
     /// GPA of the [`Info`] block (the last page below the image base).
     pub const INFO_BASE: u64 = 0xF_F000;
     /// First bytes of the [`Info`] block.
     pub const MAGIC: [u8; 8] = *b"HVTBATCH";
     /// The version this crate speaks.
-    pub const VERSION: u32 = 1;
+    pub const VERSION: u32 = 2;
     /// Most frames one batched hypercall moves.
     pub const MAX_FRAMES: u32 = 64;
 
@@ -295,13 +304,13 @@ pub mod batch {
         }
     }
 
-    /// One frame of a batched call.
+    /// One frame of an exchange.
     #[repr(C)]
     #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
     pub struct Iov {
-        /// GPA of the frame (write) or of the buffer (read).
+        /// GPA of the frame (send) or of the buffer (receive).
         pub data: u64,
-        /// Write: the frame's length. Read: IN the buffer's size (at least MTU + 14: a
+        /// Send: the frame's length. Receive: IN the buffer's size (at least MTU + 14: a
         /// shorter one truncates as NET_READ does), OUT the frame's length.
         pub len: u64,
     }
@@ -570,11 +579,12 @@ mod tests {
         assert_eq!(Hypercall::from_nr(0), None);
         assert_eq!(
             Hypercall::from_nr(Hypercall::MAX),
-            Some(Hypercall::NetWritev)
+            Some(Hypercall::NetExchange)
         );
         assert_eq!(Hypercall::from_nr(Hypercall::EXT_MAX), None);
-        assert_eq!(Hypercall::NetReadv.arg_size(), 40);
-        assert_eq!(offset_of!(HcNetBatch, ret), 32);
+        assert_eq!(Hypercall::NetExchange.arg_size(), 64);
+        assert_eq!(offset_of!(HcNetExchange, timeout_nsecs), 40);
+        assert_eq!(offset_of!(HcNetExchange, ret), 56);
         assert_eq!(size_of::<batch::Iov>(), 16);
         assert_eq!(size_of::<batch::Info>(), 16);
         assert_eq!(
@@ -583,7 +593,7 @@ mod tests {
         );
         assert_eq!(batch::Info::default().usable_frames(), None);
         let future = batch::Info {
-            version: 2,
+            version: batch::VERSION + 1,
             ..batch::Info::offered()
         };
         assert_eq!(future.usable_frames(), None);

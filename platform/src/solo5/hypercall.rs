@@ -6,7 +6,9 @@
 
 use super::arch::{Cpu, Current};
 use hvt_abi::batch::Iov;
-use hvt_abi::{HcHalt, HcNetBatch, HcNetRead, HcNetWrite, HcPoll, HcPuts, HcWalltime, Hypercall};
+use hvt_abi::{
+    HcHalt, HcNetExchange, HcNetRead, HcNetWrite, HcPoll, HcPuts, HcWalltime, Hypercall,
+};
 
 /// Issues `nr` with `arg` and returns once the tender has filled the OUT fields.
 #[inline(always)]
@@ -83,47 +85,40 @@ pub(crate) fn net_read(handle: u64, buf: &mut [u8]) -> (i32, usize) {
     (ret, (len as usize).min(buf.len()))
 }
 
-/// NET_WRITEV (the batch extension; only when the tender announced it): sends the
-/// frames the entries point at, in order; returns the `ret` code.
-pub(crate) fn net_writev(handle: u64, iov: &[Iov]) -> i32 {
-    let mut arg = HcNetBatch {
+/// NET_EXCHANGE (the batch extension; only when the tender announced it): sends the
+/// frames of `tx`, then fills the buffers of `rx` with waiting frames (their `len` with
+/// the frame lengths), waiting up to `timeout_ns` for a first one if none is waiting (0:
+/// no wait). Returns (`ret`, frames read, whether every receive entry was filled).
+pub(crate) fn net_exchange(
+    handle: u64,
+    tx: &[Iov],
+    rx: &mut [Iov],
+    timeout_ns: u64,
+) -> (i32, usize, bool) {
+    let mut arg = HcNetExchange {
         handle,
-        iov: iov.as_ptr() as u64,
-        count: iov.len() as u64,
+        tx_iov: tx.as_ptr() as u64,
+        tx_count: tx.len() as u64,
+        rx_iov: rx.as_mut_ptr() as u64,
+        rx_count: rx.len() as u64,
+        timeout_nsecs: timeout_ns,
         more: 0,
         ret: 0,
     };
-    call(Hypercall::NetWritev, &mut arg);
+    call(Hypercall::NetExchange, &mut arg);
     // SAFETY: as in `walltime`.
-    unsafe { core::ptr::read_volatile(&arg.ret) }
-}
-
-/// NET_READV (the batch extension; only when the tender announced it): fills the
-/// entries' buffers with waiting frames and their `len` with the frame lengths. Returns
-/// (`ret`, frames read, whether every entry was filled).
-pub(crate) fn net_readv(handle: u64, iov: &mut [Iov]) -> (i32, usize, bool) {
-    let mut arg = HcNetBatch {
-        handle,
-        iov: iov.as_mut_ptr() as u64,
-        count: iov.len() as u64,
-        more: 0,
-        ret: 0,
-    };
-    call(Hypercall::NetReadv, &mut arg);
-    // SAFETY: as in `walltime`. The tender wrote the entries' `len` during the exit;
-    // volatile reads of them follow.
     let (ret, count, more) = unsafe {
         (
             core::ptr::read_volatile(&arg.ret),
-            core::ptr::read_volatile(&arg.count),
+            core::ptr::read_volatile(&arg.rx_count),
             core::ptr::read_volatile(&arg.more),
         )
     };
-    for e in iov.iter_mut() {
+    for e in rx.iter_mut() {
         // SAFETY: reading our own initialised entries after the exit that wrote them.
         e.len = unsafe { core::ptr::read_volatile(&e.len) };
     }
-    (ret, (count as usize).min(iov.len()), more != 0)
+    (ret, (count as usize).min(rx.len()), more != 0)
 }
 
 /// Ends the guest: the tender exits with `status`. `cookie` is 0 or the address of at

@@ -210,34 +210,32 @@ impl Platform {
 
     /// Sends one Ethernet frame (header included, 1 ..= MTU + 14 bytes). Longer frames are
     /// refused here: the host would fail the write, which kills solo5-hvt. Batched, the
-    /// frame leaves with the next batch: at the latest when [`Platform::wait_until`] is
-    /// called.
+    /// frame leaves with the next exchange: at the latest when [`Platform::wait_until`]
+    /// is called.
     pub fn net_write(&mut self, frame: &[u8]) -> Result<(), NetError> {
         self.net.write(frame)
     }
 
     /// Blocks until a frame is waiting or the monotonic clock reaches `deadline_ns`
     /// (`None`: no deadline, but it may still return after an hour). Returns true when a
-    /// frame is waiting. Sends queued frames first; then one POLL hypercall (a past
-    /// deadline polls for 1 ns), none when a received frame is already in the guest.
+    /// frame is waiting. Sends queued frames first. One exit: POLL (a past deadline polls
+    /// for 1 ns), or batched one NET_EXCHANGE that also brings the frames, or none when a
+    /// received frame is already in the guest and nothing is queued.
     pub fn wait_until(&mut self, deadline_ns: Option<u64>) -> bool {
         self.check_stack();
-        if self.net.flush().is_err() {
-            // The handle is the manifest's own; a refusal cannot be fixed here, and the
-            // frames are gone either way (as a NET_WRITE refusal would drop one).
-            log::debug!("net: a batched write was refused");
-        }
-        if self.net.frame_waiting() {
-            return true;
-        }
         let timeout = match deadline_ns {
             Some(deadline) => deadline.saturating_sub(clock::now_ns()),
             None => MAX_WAIT_NS,
         };
-        let ready = hypercall::poll(timeout.clamp(1, MAX_WAIT_NS));
-        let readable = ready & (1 << self.net.dev.handle) != 0;
-        self.net.polled(readable);
-        readable
+        match self.net.wait(timeout.clamp(1, MAX_WAIT_NS)) {
+            Ok(ready) => ready,
+            Err(e) => {
+                // The handle is the manifest's own, so a refusal cannot be fixed here;
+                // the queued frames are gone, as a refused NET_WRITE drops its one.
+                log::debug!("net: an exchange was refused: {e}");
+                false
+            }
+        }
     }
 
     /// Halts the unikernel; the tender exits with `status`.

@@ -1,19 +1,20 @@
-//! The `service` network device: one frame per hypercall (Solo5's NET_READ / NET_WRITE),
-//! or, when the tender announced the project's batch extension (`hvt_abi::batch`),
-//! several frames per VM exit in each direction.
+//! The `service` network device: Solo5's NET_READ / NET_WRITE / POLL, one frame per
+//! hypercall, or, when the tender announced the project's batch extension
+//! (`hvt_abi::batch`), NET_EXCHANGE: frames out, frames in and, when idle, the wait, all
+//! in one VM exit.
 //!
 //! Batched mode keeps two rings of frame slots in guest RAM:
-//! - **receive**: one NET_READV fills up to `slots` frames; [`Net::read`] hands them out
-//!   one by one without leaving the guest. When a call returns fewer frames than slots
-//!   the device ran dry, and no further NET_READV is made until POLL says a frame waits
-//!   (POLL is level-triggered, so nothing is missed, and an idle guest makes no empty
-//!   reads).
-//! - **send**: [`Net::write`] copies the frame into a slot; the slots go out in one
-//!   NET_WRITEV when they are full, before the next NET_READV, and before the guest
-//!   blocks in POLL ([`Net::flush`]). A frame waits at most for the work of one batch.
+//! - **send**: [`Net::write`] copies the frame into a slot. Queued frames leave with the
+//!   next exchange: when the slots are full, when the receive ring is empty and is
+//!   refilled, and when the guest goes idle ([`Net::wait`]).
+//! - **receive**: an exchange fills up to `slots` frames; [`Net::read`] hands them out
+//!   one by one without leaving the guest. When an exchange returns fewer frames than
+//!   slots the device ran dry, and the next one is the idle wait — which, unlike POLL,
+//!   brings the frame that ended it along.
 //!
-//! Frames are copied once into and out of the slots (1.5 KB each, tens of nanoseconds)
-//! to save an exit (10–35 µs) per frame.
+//! A round trip under load is then one exit (send the answers, take the next queries)
+//! instead of three (POLL, NET_READ, NET_WRITE) for one frame each. Frames are copied
+//! once into and out of the slots (1.5 KB, tens of nanoseconds) to save exits of 10–35 µs.
 
 use alloc::vec;
 use alloc::vec::Vec;
@@ -25,9 +26,9 @@ use super::boot::NetDevice;
 use super::hypercall;
 use crate::NetError;
 
-/// Frames per batched call the guest uses (the tender may take up to
-/// [`batch::MAX_FRAMES`]): 32 × 2 × 1.5 KB of slots, and more than the netstack reads in
-/// one poll.
+/// Frames per exchange the guest uses (the tender may take up to
+/// [`batch::MAX_FRAMES`]): 32 × 2 × 1.5 KB of slots, more than the netstack reads in one
+/// poll.
 const SLOTS: usize = 32;
 
 /// The device and, in batched mode, its rings.
@@ -40,24 +41,24 @@ pub(crate) struct Net {
     batch: Option<Rings>,
 }
 
-/// Slot rings for the batched hypercalls.
+/// Slot rings for NET_EXCHANGE.
 struct Rings {
-    /// Frames per call.
+    /// Frames per exchange and direction.
     slots: usize,
     /// Receive slots, `slots × max_frame` bytes.
     rx: Vec<u8>,
-    /// The receive call's entries (buffer and, after the call, frame length).
+    /// The receive entries (buffer and, after the exchange, frame length).
     rx_iov: Vec<Iov>,
-    /// Frames the last NET_READV returned.
+    /// Frames the last receiving exchange returned.
     rx_count: usize,
     /// The next of them to hand out.
     rx_next: usize,
-    /// Whether a NET_READV may find a frame: the last one filled every slot, or POLL
-    /// reported the device readable since.
+    /// Whether a non-waiting exchange may find a frame: the last one filled every slot
+    /// (or none was made yet). When false the next receive is the idle wait.
     rx_maybe: bool,
     /// Send slots, `slots × max_frame` bytes.
     tx: Vec<u8>,
-    /// The send call's entries.
+    /// The send entries.
     tx_iov: Vec<Iov>,
     /// Frames queued in `tx`.
     tx_count: usize,
@@ -111,19 +112,17 @@ impl Net {
                 _ => Err(NetError::Unspecified),
             };
         };
-        if r.rx_next >= r.rx_count {
+        if !r.rx_waiting() {
             if !r.rx_maybe {
                 return Ok(None);
             }
-            // Answers made since the last call go out first: one exit each way per batch.
-            r.flush(handle)?;
-            r.refill(handle, max_frame)?;
+            r.exchange(handle, max_frame, true, 0)?;
         }
         Ok(r.take(max_frame, buf))
     }
 
     /// Sends one frame (1 ..= `max_frame` bytes): at once with the plain ABI, else queued
-    /// until the slots are full or [`Net::flush`].
+    /// for the next exchange.
     pub(crate) fn write(&mut self, frame: &[u8]) -> Result<(), NetError> {
         if frame.is_empty() || frame.len() > self.max_frame {
             return Err(NetError::BadFrameLength);
@@ -138,7 +137,9 @@ impl Net {
             };
         };
         if r.tx_count >= r.slots {
-            r.flush(handle)?;
+            // Full: send, and take what is waiting if the receive ring is free for it.
+            let receive = !r.rx_waiting() && r.rx_maybe;
+            r.exchange(handle, max_frame, receive, 0)?;
         }
         let at = r.tx_count * max_frame;
         let slot =
@@ -152,55 +153,75 @@ impl Net {
             };
         }
         r.tx_count += 1;
-        if r.tx_count == r.slots {
-            r.flush(handle)?;
-        }
         Ok(())
     }
 
-    /// Sends the queued frames (batched mode; nothing to do otherwise).
-    pub(crate) fn flush(&mut self) -> Result<(), NetError> {
+    /// Sends what is queued, then waits up to `timeout_ns` (≥ 1) for a frame. Returns
+    /// whether a frame is waiting. Plain ABI: one POLL. Batched: at once if a received
+    /// frame is already in the guest (after sending), else one exchange that sends, waits
+    /// and brings the frames that ended the wait.
+    pub(crate) fn wait(&mut self, timeout_ns: u64) -> Result<bool, NetError> {
         let handle = self.dev.handle;
-        match self.batch.as_mut() {
-            Some(r) => r.flush(handle),
-            None => Ok(()),
+        let max_frame = self.max_frame;
+        let Some(r) = self.batch.as_mut() else {
+            let ready = hypercall::poll(timeout_ns.max(1));
+            return Ok(ready & (1 << handle) != 0);
+        };
+        if r.rx_waiting() {
+            if r.tx_count > 0 {
+                r.exchange(handle, max_frame, false, 0)?;
+            }
+            return Ok(true);
         }
-    }
-
-    /// Whether a received frame is already in the guest, so waiting would be wrong.
-    pub(crate) fn frame_waiting(&self) -> bool {
-        self.batch.as_ref().is_some_and(|r| r.rx_next < r.rx_count)
-    }
-
-    /// What POLL said about the device: a readable device makes the next read ask again.
-    pub(crate) fn polled(&mut self, readable: bool) {
-        if let Some(r) = self.batch.as_mut() {
-            r.rx_maybe |= readable;
-        }
+        r.exchange(handle, max_frame, true, timeout_ns.max(1))?;
+        Ok(r.rx_waiting())
     }
 }
 
 impl Rings {
-    /// One NET_READV into every slot.
-    fn refill(&mut self, handle: u64, max_frame: usize) -> Result<(), NetError> {
-        for (i, e) in self.rx_iov.iter_mut().enumerate() {
-            let slot = self.rx[i * max_frame..].as_mut_ptr();
-            *e = Iov {
-                data: slot as u64,
-                len: max_frame as u64,
-            };
-        }
-        let (ret, count, more) = hypercall::net_readv(handle, &mut self.rx_iov);
-        self.rx_next = 0;
-        self.rx_count = 0;
-        self.rx_maybe = more;
-        match ret {
-            result::OK => {
-                self.rx_count = count.min(self.slots);
-                Ok(())
+    /// Whether a received frame is in the guest, not yet handed out.
+    fn rx_waiting(&self) -> bool {
+        self.rx_next < self.rx_count
+    }
+
+    /// One NET_EXCHANGE: sends the queued frames and, with `receive` (only when the
+    /// receive ring is empty), fills the receive slots, waiting up to `timeout_ns` for a
+    /// first frame.
+    fn exchange(
+        &mut self,
+        handle: u64,
+        max_frame: usize,
+        receive: bool,
+        timeout_ns: u64,
+    ) -> Result<(), NetError> {
+        let tx_n = self.tx_count.min(self.tx_iov.len());
+        self.tx_count = 0;
+        let rx_n = if receive {
+            for (i, e) in self.rx_iov.iter_mut().enumerate() {
+                let slot = self.rx[i * max_frame..].as_mut_ptr();
+                *e = Iov {
+                    data: slot as u64,
+                    len: max_frame as u64,
+                };
             }
-            result::AGAIN => {
-                self.rx_maybe = false;
+            self.rx_next = 0;
+            self.rx_count = 0;
+            self.rx_iov.len()
+        } else {
+            0
+        };
+        let (ret, got, more) = hypercall::net_exchange(
+            handle,
+            &self.tx_iov[..tx_n],
+            &mut self.rx_iov[..rx_n],
+            timeout_ns,
+        );
+        match ret {
+            result::OK | result::AGAIN => {
+                if receive {
+                    self.rx_count = got.min(self.slots);
+                    self.rx_maybe = more;
+                }
                 Ok(())
             }
             result::EINVAL => Err(NetError::Invalid),
@@ -210,7 +231,7 @@ impl Rings {
 
     /// Copies the next received frame into `buf`.
     fn take(&mut self, max_frame: usize, buf: &mut [u8]) -> Option<usize> {
-        if self.rx_next >= self.rx_count {
+        if !self.rx_waiting() {
             return None;
         }
         let i = self.rx_next;
@@ -223,19 +244,5 @@ impl Rings {
         let src = self.rx.get(i * max_frame..i * max_frame + len)?;
         buf.get_mut(..len)?.copy_from_slice(src);
         Some(len)
-    }
-
-    /// One NET_WRITEV of the queued frames.
-    fn flush(&mut self, handle: u64) -> Result<(), NetError> {
-        if self.tx_count == 0 {
-            return Ok(());
-        }
-        let n = self.tx_count.min(self.tx_iov.len());
-        self.tx_count = 0;
-        match hypercall::net_writev(handle, &self.tx_iov[..n]) {
-            result::OK => Ok(()),
-            result::EINVAL => Err(NetError::Invalid),
-            _ => Err(NetError::Unspecified),
-        }
     }
 }

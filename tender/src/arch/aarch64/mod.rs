@@ -368,9 +368,9 @@ mod tests {
         assert_eq!(decode(&w(0x1_0000_0040, 4, 0x10)), Ok((8, 0x10)));
         // The batch extension's numbers decode; whether they exist is the hypercall
         // layer's question (they do only when offered).
-        assert_eq!(decode(&w(0x1_0000_0050, 4, 0x10)), Ok((10, 0x10)));
+        assert_eq!(decode(&w(0x1_0000_0048, 4, 0x10)), Ok((9, 0x10)));
         assert!(matches!(
-            decode(&w(0x1_0000_0058, 4, 0)),
+            decode(&w(0x1_0000_0050, 4, 0)),
             Err(Fatal::MmioAccess { .. })
         ));
         assert!(matches!(

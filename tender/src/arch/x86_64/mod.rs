@@ -193,10 +193,10 @@ mod tests {
         assert_eq!(decode(&out(0x500, 4, 0)), Ok((0, 0)));
         // The batch extension's numbers decode; whether they exist is the hypercall
         // layer's question (they do only when offered).
-        assert_eq!(decode(&out(0x50a, 4, 0x10)), Ok((10, 0x10)));
+        assert_eq!(decode(&out(0x509, 4, 0x10)), Ok((9, 0x10)));
         assert!(matches!(
-            decode(&out(0x50b, 4, 0)),
-            Err(Fatal::PortAccess { port: 0x50b, .. })
+            decode(&out(0x50a, 4, 0)),
+            Err(Fatal::PortAccess { port: 0x50a, .. })
         ));
         assert!(matches!(
             decode(&out(0x502, 1, 0)),

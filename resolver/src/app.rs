@@ -11,6 +11,18 @@ use platform::Platform;
 
 use crate::nic::PlatformNic;
 
+/// How the platform moves frames, for the banner.
+struct NetIo(Option<usize>);
+
+impl core::fmt::Display for NetIo {
+    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+        match self.0 {
+            Some(n) => write!(f, "batched (up to {n} frames per exit)"),
+            None => f.write_str("one frame per call"),
+        }
+    }
+}
+
 /// Boots and serves until the platform stops us. Returns the exit status: 0 after
 /// `--help`, 1 for a bad boot argument or a network device that cannot be used.
 pub fn main(p: Platform) -> i32 {
@@ -32,13 +44,14 @@ pub fn main(p: Platform) -> i32 {
     platform::init_logger(level_filter(cfg.log_level));
     let mac = p.net_mac();
     log::info!(
-        "resolver {} on {} ({}), mac {}, mtu {}, entropy {}",
+        "resolver {} on {} ({}), mac {}, mtu {}, entropy {}, net io {}",
         env!("CARGO_PKG_VERSION"),
         p.name(),
         p.arch(),
         MacDisplay(mac),
         p.net_mtu(),
-        p.entropy_source()
+        p.entropy_source(),
+        NetIo(p.net_batch_frames()),
     );
     log::info!("config: {cfg}");
 

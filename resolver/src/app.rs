@@ -5,7 +5,7 @@ use alloc::vec::Vec;
 use core::fmt::Write as _;
 
 use config::{Config, ConfigError, LogLevel, Mode as ConfigMode, Selftest};
-use engine::{Cidr, Client, Engine, EngineConfig, Instant, Mode, Transmit, Transport};
+use engine::{Client, Engine, EngineConfig, Instant, Mode, Transmit, Transport};
 use netstack::{DhcpEvent, Event, NetConfig, NetLimits, Stack};
 use platform::Platform;
 
@@ -351,11 +351,7 @@ fn engine_config(cfg: &Config) -> EngineConfig {
                 upstreams: upstreams.clone(),
             },
         },
-        allow: cfg
-            .allow
-            .iter()
-            .map(|c| Cidr::new(c.addr(), c.prefix()))
-            .collect(),
+        allow: cfg.allow.clone(),
         cache_bytes: cfg.cache_size,
         qname_minimisation: cfg.qname_minimisation,
         use_ipv6: cfg.ipv6.is_some(),
@@ -475,6 +471,19 @@ impl core::fmt::Display for MacDisplay {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// One owner per default: an empty boot command line builds exactly the engine's own
+    /// default configuration (cache size, serve-stale, allow list, client cap, mode).
+    #[test]
+    fn boot_defaults_and_engine_defaults_agree() {
+        assert_eq!(engine_config(&Config::default()), EngineConfig::default());
+        let parsed = Config::parse("").unwrap_or_else(|e| panic!("{e}"));
+        assert_eq!(engine_config(&parsed), EngineConfig::default());
+        assert_eq!(
+            net_config(&Config::default()).limits.tcp_clients,
+            NetLimits::default().tcp_clients
+        );
+    }
 
     #[test]
     fn stats_line_keeps_its_fields_and_ends_with_the_table_sizes() {

@@ -112,9 +112,9 @@ pub struct Limits {
     /// Resolutions waiting for an upstream slot (the per-server or the total in-flight
     /// cap was reached when they had to send). They send in arrival order as slots
     /// free, or answer SERVFAIL when `query_timeout` runs out first. Past this cap a
-    /// resolution that would have to wait fails at once (SERVFAIL). Default 512, the
-    /// same as `max_client_queries`: every client query of a burst to one slow zone
-    /// may wait.
+    /// resolution that would have to wait fails at once (SERVFAIL). Default 512, twice
+    /// the default `max_client_queries`: every client query of a burst to one slow zone
+    /// may wait, and their sub-resolutions too.
     pub max_waiting_resolutions: usize,
     /// Servers whose RTT and capabilities are remembered (LRU). Default 4096.
     pub max_server_entries: usize,

@@ -276,46 +276,13 @@ impl Loop {
     }
 }
 
-/// The periodic `stats:` line. Tools parse it by key (`cargo xtask torture`): new
-/// fields go at the end.
+/// The periodic `stats:` line, from the one registry of counters ([`crate::metrics`]).
 fn stats_line(e: &engine::Stats, n: &netstack::Stats, heap: Option<(usize, usize)>) -> String {
-    let mut line = String::new();
-    let _ = write!(
-        line,
-        "stats: queries {} hits {} misses {} upstream {} timeouts {} servfail {} refused {} \
-         formerr {} dropped {} cache {} B in {} entries, frames in {} out {}, tcp open {}",
-        e.queries,
-        e.cache_hits,
-        e.cache_misses,
-        e.upstream_queries,
-        e.timeouts,
-        e.servfail,
-        e.refused,
-        e.formerr,
-        e.dropped_unknown_port
-            + e.dropped_wrong_source
-            + e.dropped_malformed
-            + e.dropped_id_mismatch
-            + e.dropped_question_mismatch
-            + e.dropped_case_mismatch
-            + e.client_dropped,
-        e.cache_bytes,
-        e.cache_entries,
-        n.frames_in,
-        n.frames_out,
-        n.tcp_open,
-    );
-    if let Some((used, total)) = heap {
-        let _ = write!(line, ", heap {} of {} KiB", used / 1024, total / 1024);
-    }
-    // The tables' current sizes: upstream queries, resolutions, and resolutions
-    // waiting for an upstream slot (the engine's in-flight caps).
-    let _ = write!(
-        line,
-        ", in flight: upstream {} resolutions {} waiting {}",
-        e.in_flight_upstream, e.in_flight_resolutions, e.waiting
-    );
-    line
+    crate::metrics::log_line(&crate::metrics::Sample {
+        engine: e,
+        net: n,
+        heap,
+    })
 }
 
 fn upstream_transport(tcp: bool) -> Transport {

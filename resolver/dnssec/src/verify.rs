@@ -326,3 +326,193 @@ pub fn verify_dnskeys(
     // supported algorithm, so an unsupported-algorithm outcome cannot occur here).
     verify_with(&rrset, rrsigs, &trusted, now, policy, budget)
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::crypto::tests::attempts;
+    use alloc::vec;
+
+    fn name(s: &str) -> Name {
+        Name::from_ascii(s).unwrap()
+    }
+
+    /// A deterministic byte stream (xorshift), so the test needs no RNG crate.
+    fn bytes(seed: &mut u64, n: usize) -> Vec<u8> {
+        (0..n)
+            .map(|_| {
+                *seed ^= *seed << 13;
+                *seed ^= *seed >> 7;
+                *seed ^= *seed << 17;
+                (*seed >> 24) as u8
+            })
+            .collect()
+    }
+
+    /// An RSASHA256 DNSKEY with a random 2048-bit modulus whose key tag is `tag`: the
+    /// KeyTrap attacker's keys (any odd modulus passes as an RSA public key, so each
+    /// costs a real modular exponentiation). One 16-bit word of the modulus is chosen
+    /// to hit the tag.
+    fn colliding_key(seed: &mut u64, tag: u16) -> Vec<u8> {
+        let mut rd = vec![1, 1, 3, 8, 3, 1, 0, 1];
+        let mut n = bytes(seed, 256);
+        n[0] |= 0x80;
+        n[255] |= 1;
+        rd.extend_from_slice(&n);
+        // rd[100..102] is word-aligned; search its value.
+        for w in 0..=u16::MAX {
+            rd[100..102].copy_from_slice(&w.to_be_bytes());
+            if crate::key_tag(&rd) == tag {
+                return rd;
+            }
+        }
+        unreachable!("every tag is reachable by one word")
+    }
+
+    fn rrsig(tag: u16, sig: &[u8]) -> Vec<u8> {
+        let mut v = vec![0, 1, 8, 3, 0, 0, 0, 60];
+        v.extend_from_slice(&2_000_000_000u32.to_be_bytes());
+        v.extend_from_slice(&1_000_000_000u32.to_be_bytes());
+        v.extend_from_slice(&tag.to_be_bytes());
+        v.extend_from_slice(name("example.com").wire());
+        v.extend_from_slice(sig);
+        v
+    }
+
+    struct KeyTrap {
+        rrset: Vec<Record<'static>>,
+        sigs: Vec<Record<'static>>,
+        keys: Vec<Record<'static>>,
+    }
+
+    fn keytrap(n_keys: usize, n_sigs: usize) -> KeyTrap {
+        let mut seed = 0x9e37_79b9_7f4a_7c15u64;
+        let tag = 4711;
+        let owner = name("www.example.com");
+        let keys = (0..n_keys)
+            .map(|_| {
+                Record::new(
+                    name("example.com"),
+                    rtype::DNSKEY,
+                    1,
+                    60,
+                    colliding_key(&mut seed, tag),
+                )
+            })
+            .collect();
+        let sigs = (0..n_sigs)
+            .map(|_| {
+                Record::new(
+                    owner.clone(),
+                    rtype::RRSIG,
+                    1,
+                    60,
+                    rrsig(tag, &bytes(&mut seed, 256)),
+                )
+            })
+            .collect();
+        let rrset = vec![Record::new(owner, rtype::A, 1, 60, vec![192, 0, 2, 1])];
+        KeyTrap { rrset, sigs, keys }
+    }
+
+    /// KeyTrap (CVE-2023-50387): 64 DNSKEYs sharing one key tag, 64 RRSIGs naming it.
+    /// Unbounded that is 4096 RSA verifications; the budget stops it at 16, counted
+    /// independently of the budget by `crypto::verify` itself.
+    #[test]
+    fn keytrap_is_bounded_by_the_budget() {
+        let t = keytrap(64, 64);
+        for k in &t.keys {
+            assert_eq!(k.dnskey().unwrap().key_tag(), 4711);
+        }
+        let policy = Policy::default();
+        let mut budget = Budget::PER_RESPONSE;
+        let before = attempts();
+        let start = std::time::Instant::now();
+        let e = verify_rrset(
+            &t.rrset,
+            &t.sigs,
+            &t.keys,
+            1_500_000_000,
+            &policy,
+            &mut budget,
+        )
+        .unwrap_err();
+        let took = start.elapsed();
+        let tried = attempts() - before;
+        assert_eq!(e, Failure::Budget(BudgetKind::Verifications));
+        assert!(
+            tried <= Budget::PER_RESPONSE.verifications_left as u64,
+            "{tried} verifications"
+        );
+        assert_eq!(tried, 16);
+        assert_eq!(budget.verifications_done(), 16);
+        std::eprintln!("KeyTrap 64x64, RSA-2048: {tried} verifications, {took:?}");
+    }
+
+    /// One RRSIG, 64 colliding keys, plenty of verifications: at most `keys_per_rrsig`
+    /// keys are tried, and running out of them is its own failure.
+    #[test]
+    fn colliding_keys_per_rrsig() {
+        let t = keytrap(64, 1);
+        let mut budget = Budget::new(100, 4, 8, 0, 0);
+        let before = attempts();
+        let e = verify_rrset(
+            &t.rrset,
+            &t.sigs,
+            &t.keys,
+            1_500_000_000,
+            &Policy::default(),
+            &mut budget,
+        )
+        .unwrap_err();
+        assert_eq!(e, Failure::Budget(BudgetKind::KeysPerRrsig));
+        assert_eq!(attempts() - before, 4);
+    }
+
+    /// Many RRSIGs that name no key: no verification at all, and only
+    /// `rrsigs_per_rrset` of them are looked at.
+    #[test]
+    fn rrsigs_per_rrset() {
+        let mut t = keytrap(1, 40);
+        for s in &mut t.sigs {
+            s.rdata.to_mut()[16] ^= 0xff; // another key tag
+        }
+        let before = attempts();
+        let e = verify_rrset(
+            &t.rrset,
+            &t.sigs,
+            &t.keys,
+            1_500_000_000,
+            &Policy::default(),
+            &mut Budget::default(),
+        )
+        .unwrap_err();
+        assert_eq!(e, Failure::Budget(BudgetKind::RrsigsPerRrset));
+        assert_eq!(attempts() - before, 0);
+    }
+
+    /// A DS set against colliding keys: digests are bounded too.
+    #[test]
+    fn ds_digests_bounded() {
+        let t = keytrap(64, 1);
+        let ds = [Ds {
+            key_tag: 4711,
+            algorithm: 8,
+            digest_type: 2,
+            digest: &[0; 32],
+        }; 3];
+        let mut budget = Budget::new(16, 64, 8, 0, 10);
+        let e = verify_dnskeys(
+            &name("example.com"),
+            &t.keys,
+            &t.sigs,
+            Trust::Ds(&ds),
+            1_500_000_000,
+            &Policy::default(),
+            &mut budget,
+        )
+        .unwrap_err();
+        assert_eq!(e, Failure::Budget(BudgetKind::DsDigests));
+        assert_eq!(budget.ds_digests_done(), 10);
+    }
+}

@@ -1,7 +1,5 @@
 //! No input makes the parsers or the validator panic; a few algebraic properties.
 
-mod common;
-
 use critical_section as _;
 use dnssec::rdata::rtype;
 use dnssec::*;

@@ -86,7 +86,7 @@ pub fn root_anchors() -> Vec<TrustAnchor> {
                 key_tag: *tag,
                 algorithm: *alg,
                 digest_type: *dt,
-                digest: digest,
+                digest,
             }
             .to_rdata(),
         })

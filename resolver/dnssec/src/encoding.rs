@@ -9,7 +9,7 @@ use alloc::vec::Vec;
 
 /// Decodes hex (either case, even length, no separators).
 pub fn hex_decode(s: &[u8]) -> Option<Vec<u8>> {
-    if s.len() % 2 != 0 {
+    if !s.len().is_multiple_of(2) {
         return None;
     }
     s.chunks_exact(2)
@@ -31,7 +31,7 @@ fn nibble(c: u8) -> Option<u8> {
 
 /// Decodes standard base64 (RFC 4648 §4) with the padding required and no whitespace.
 pub fn base64_decode(s: &[u8]) -> Option<Vec<u8>> {
-    if s.len() % 4 != 0 {
+    if !s.len().is_multiple_of(4) {
         return None;
     }
     let mut out = Vec::with_capacity(s.len() / 4 * 3);

@@ -46,7 +46,7 @@ fn every_algorithm_signs_and_verifies() {
         shuffled.reverse();
         verify_rrset(
             &shuffled,
-            &[sig.clone()],
+            std::slice::from_ref(&sig),
             &keys,
             now(&z),
             &p,
@@ -59,7 +59,7 @@ fn every_algorithm_signs_and_verifies() {
         bad[1].rdata.to_mut()[3] ^= 0x40;
         let e = verify_rrset(
             &bad,
-            &[sig.clone()],
+            std::slice::from_ref(&sig),
             &keys,
             now(&z),
             &p,
@@ -81,7 +81,7 @@ fn every_algorithm_signs_and_verifies() {
         more.push(rr("www.example.com.", rtype::A, 300, vec![198, 51, 100, 7]));
         let e = verify_rrset(
             &more,
-            &[sig.clone()],
+            std::slice::from_ref(&sig),
             &keys,
             now(&z),
             &p,
@@ -147,7 +147,15 @@ fn missing_keys_and_signatures() {
     for flags in [1u16, 257 | 0x80] {
         let k = [rr("example.com.", rtype::DNSKEY, 3600, z.key.dnskey(flags))];
         assert_eq!(
-            verify_rrset(&set, &[sig.clone()], &k, t, &p, &mut Budget::default()).unwrap_err(),
+            verify_rrset(
+                &set,
+                std::slice::from_ref(&sig),
+                &k,
+                t,
+                &p,
+                &mut Budget::default()
+            )
+            .unwrap_err(),
             Failure::DnskeyMissing
         );
     }
@@ -245,7 +253,7 @@ fn dnskey_rrset_from_ds() {
     let v = verify_dnskeys(
         &apex,
         &dnskeys,
-        &[sig.clone()],
+        std::slice::from_ref(&sig),
         Trust::Ds(&[Ds::parse(&ds256).unwrap()]),
         t,
         &p,
@@ -269,7 +277,7 @@ fn dnskey_rrset_from_ds() {
     verify_dnskeys(
         &apex,
         &dnskeys,
-        &[sig.clone()],
+        std::slice::from_ref(&sig),
         Trust::Ds(&[Ds::parse(&ds1).unwrap()]),
         t,
         &p,
@@ -284,7 +292,7 @@ fn dnskey_rrset_from_ds() {
     let e = verify_dnskeys(
         &apex,
         &dnskeys,
-        &[sig.clone()],
+        std::slice::from_ref(&sig),
         Trust::Ds(&both),
         t,
         &p,
@@ -300,7 +308,7 @@ fn dnskey_rrset_from_ds() {
     let e = verify_dnskeys(
         &apex,
         &dnskeys,
-        &[sig.clone()],
+        std::slice::from_ref(&sig),
         Trust::Ds(&[Ds::parse(&gost).unwrap()]),
         t,
         &p,
@@ -317,7 +325,7 @@ fn dnskey_rrset_from_ds() {
     let e = verify_dnskeys(
         &apex,
         &dnskeys,
-        &[sig.clone()],
+        std::slice::from_ref(&sig),
         Trust::Ds(&[Ds::parse(&ed448).unwrap()]),
         t,
         &p,
@@ -345,7 +353,7 @@ fn dnskey_rrset_from_ds() {
     let v = verify_dnskeys(
         &apex,
         &dnskeys,
-        &[sig.clone()],
+        std::slice::from_ref(&sig),
         Trust::Keys(&[k]),
         t,
         &p,

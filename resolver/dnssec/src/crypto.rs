@@ -36,6 +36,22 @@ pub fn algorithm_supported(alg: u8, policy: &Policy) -> bool {
     }
 }
 
+/// Would `verify` accept this DNSKEY public key at all (supported algorithm, right
+/// length, RSA size and exponent within policy)? Cheap: no curve or bignum arithmetic.
+pub fn key_usable(alg: u8, key: &[u8], policy: &Policy) -> bool {
+    use algorithm::*;
+    if !algorithm_supported(alg, policy) {
+        return false;
+    }
+    match alg {
+        RSASHA1 | RSASHA1_NSEC3_SHA1 | RSASHA256 | RSASHA512 => rsa_parts(key, policy).is_ok(),
+        ECDSAP256SHA256 => key.len() == 64,
+        ECDSAP384SHA384 => key.len() == 96,
+        ED25519 => key.len() == 32,
+        _ => false,
+    }
+}
+
 /// Why a signature was not accepted.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum CryptoError {
@@ -123,6 +139,17 @@ fn uncompressed_point<const N: usize>(key: &[u8]) -> Result<[u8; N], CryptoError
 /// An RSA public key from its DNSKEY form (RFC 3110 §2): exponent length (one octet, or
 /// zero and two octets), exponent, modulus.
 fn rsa_key(key: &[u8], policy: &Policy) -> Result<RsaPublicKey, CryptoError> {
+    let (e, n, bits) = rsa_parts(key, policy)?;
+    RsaPublicKey::new_with_max_size(
+        BigUint::from_bytes_be(n),
+        BigUint::from(e),
+        policy.rsa_max_bits.max(bits),
+    )
+    .map_err(|_| CryptoError::BadKey)
+}
+
+/// Exponent, modulus octets and modulus bits, checked against the policy.
+fn rsa_parts<'k>(key: &'k [u8], policy: &Policy) -> Result<(u32, &'k [u8], usize), CryptoError> {
     let (&first, rest) = key.split_first().ok_or(CryptoError::BadKey)?;
     let (elen, rest) = if first == 0 {
         let (len, rest) = rest.split_at_checked(2).ok_or(CryptoError::BadKey)?;
@@ -153,12 +180,7 @@ fn rsa_key(key: &[u8], policy: &Policy) -> Result<RsaPublicKey, CryptoError> {
     if bits < policy.rsa_min_bits || bits > policy.rsa_max_bits {
         return Err(CryptoError::Unsupported);
     }
-    RsaPublicKey::new_with_max_size(
-        BigUint::from_bytes_be(n),
-        BigUint::from(ev),
-        policy.rsa_max_bits.max(bits),
-    )
-    .map_err(|_| CryptoError::BadKey)
+    Ok((ev, n, bits))
 }
 
 fn rsa_verify(

@@ -114,7 +114,9 @@ mod verify;
 
 pub use anchor::{AnchorError, ROOT_ANCHORS, TrustAnchor, parse_trust_anchor, root_anchors};
 pub use canonical::{SignedData, canonical_rdata, signed_data};
-pub use crypto::{CryptoError, algorithm, algorithm_supported, verify as verify_signature};
+pub use crypto::{
+    CryptoError, algorithm, algorithm_supported, key_usable, verify as verify_signature,
+};
 pub use ds::{digest_supported, digest_type, ds_digest, ds_matches, make_ds, select_ds};
 pub use encoding::{base32hex_decode, base32hex_encode, base64_decode, hex_decode};
 pub use error::{BogusReason, BudgetKind, Failure, ParseError};

@@ -4,7 +4,7 @@
 use alloc::vec::Vec;
 
 use crate::canonical::signed_data;
-use crate::crypto::{CryptoError, algorithm_supported, verify};
+use crate::crypto::{CryptoError, algorithm_supported, key_usable, verify};
 use crate::ds::{ds_digest, select_ds};
 use crate::name::Name;
 use crate::rdata::{Dnskey, Ds, Rrsig, rtype};
@@ -80,11 +80,12 @@ impl Worst {
 /// verification. The first signature that verifies wins.
 ///
 /// When none verifies the failure is the most telling one seen: budget exhaustion,
-/// then bogus, then expired/not yet valid, then DNSKEY missing. When no RRSIG is of an
-/// algorithm we implement the result is [`Failure::UnsupportedAlgorithm`] (insecure)
-/// only if the DNSKEY set has no zone key of a supported algorithm either; otherwise an
-/// attacker could strip the real signatures and add one of algorithm 253 to downgrade
-/// the answer, so it is [`Failure::RrsigsMissing`].
+/// then bogus, then expired/not yet valid, then DNSKEY missing. When every RRSIG is of
+/// an algorithm (or by a key, e.g. RSA below [`Policy::rsa_min_bits`]) we do not
+/// verify, the result is [`Failure::UnsupportedAlgorithm`] (insecure) only if the
+/// DNSKEY set has no zone key we could use either; otherwise an attacker could strip
+/// the usable signatures and leave (or add) one of algorithm 253 to downgrade the
+/// answer, so it is [`Failure::RrsigsMissing`].
 pub fn verify_rrset(
     rrset: &[Record<'_>],
     rrsigs: &[Record<'_>],
@@ -136,7 +137,6 @@ fn verify_with(
 
     let mut worst = Worst::default();
     let mut any_sig = false;
-    let mut supported_sig = false;
     for (i, sig) in sigs.enumerate() {
         any_sig = true;
         if i as u64 >= budget.rrsigs_per_rrset as u64 {
@@ -147,7 +147,6 @@ fn verify_with(
             worst.note(Failure::UnsupportedAlgorithm(sig.algorithm));
             continue;
         }
-        supported_sig = true;
         match try_rrsig(&sig, owner, rt, class, &rdatas, keys, now, policy, budget) {
             Ok((secs_left, expanded_from)) => {
                 return Ok(Verified {
@@ -165,11 +164,15 @@ fn verify_with(
     if !any_sig {
         return Err(Failure::RrsigsMissing);
     }
-    let zone_has_supported_key = keys
-        .iter()
-        .any(|k| k.key.is_zone_key() && algorithm_supported(k.key.algorithm, policy));
+    // Only "unsupported" seen: insecure if the zone has no key we could use at all;
+    // otherwise the usable signatures were stripped.
+    let zone_has_usable_key = keys.iter().any(|k| {
+        k.key.is_zone_key()
+            && !k.key.is_revoked()
+            && key_usable(k.key.algorithm, k.key.public_key, policy)
+    });
     match worst.0 {
-        Some(Failure::UnsupportedAlgorithm(_)) if !supported_sig && zone_has_supported_key => {
+        Some(Failure::UnsupportedAlgorithm(_)) if zone_has_usable_key => {
             Err(Failure::RrsigsMissing)
         }
         Some(f) => Err(f),

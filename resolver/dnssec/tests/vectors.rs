@@ -115,6 +115,26 @@ fn rfc5702_rsasha256() {
     .unwrap_err();
     assert_eq!(e, Failure::UnsupportedAlgorithm(8));
     assert!(e.is_insecure());
+
+    // If the zone also has a key we can use (a 2048-bit one), a set signed only by the
+    // too-small key is not insecure: the usable signature is missing.
+    let mut keys2 = keys.clone();
+    keys2.push(rr(
+        "example.net.",
+        rtype::DNSKEY,
+        3600,
+        TestKey::new(8).dnskey(256),
+    ));
+    let e = verify_rrset(
+        &rrset,
+        &rrsigs,
+        &keys2,
+        v.inception as u64 + 1,
+        &Policy::default(),
+        &mut Budget::default(),
+    )
+    .unwrap_err();
+    assert_eq!(e, Failure::RrsigsMissing);
 }
 
 /// RFC 5702 §6.2: RSA/SHA-512, 1024-bit key.

@@ -1,12 +1,22 @@
 //! The domain types and defaults that more than one crate speaks about, each defined
-//! once: how a message travels ([`Transport`]). The engine, the netstack and the boot
-//! config use these and re-export them; none of them defines its own copy.
+//! once: how a message travels ([`Transport`]), networks ([`IpCidr`] and the
+//! [`DEFAULT_ALLOW`] list) and the defaults and caps of the boot arguments that the
+//! engine and the netstack also know ([`defaults`]). The engine, the netstack and the
+//! boot config use these and re-export them; none of them defines its own copy.
 //!
 //! `no_std`, no dependencies, nothing that allocates: any layer may depend on it.
 
 #![no_std]
 #![forbid(unsafe_code)]
 #![warn(missing_docs)]
+
+#[cfg(test)]
+extern crate std;
+
+mod cidr;
+pub mod defaults;
+
+pub use cidr::{DEFAULT_ALLOW, IpCidr, Ipv4Cidr, Ipv6Cidr};
 
 /// How a DNS message travels between the resolver and a client or server: one UDP
 /// datagram, or a message on a TCP connection (2-byte length framing, done by the

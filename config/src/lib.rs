@@ -18,7 +18,6 @@
 
 extern crate alloc;
 
-mod cidr;
 mod error;
 
 use alloc::format;
@@ -27,32 +26,33 @@ use alloc::vec::Vec;
 use core::fmt;
 use core::net::{IpAddr, Ipv4Addr, Ipv6Addr, SocketAddr};
 
-pub use cidr::{IpCidr, Ipv4Cidr, Ipv6Cidr};
+use common::defaults;
+pub use common::{DEFAULT_ALLOW, IpCidr, Ipv4Cidr, Ipv6Cidr};
 pub use error::{ConfigError, MAX_SHOWN_VALUE};
 
 /// Longest command line accepted, in bytes (the hvt ABI's 8192-byte buffer less its NUL).
 pub const MAX_CMDLINE: usize = 8191;
 /// Most upstreams `--forward` takes.
-pub const MAX_FORWARDERS: usize = 16;
+pub const MAX_FORWARDERS: usize = defaults::MAX_FORWARDERS;
 /// Most addresses `--root-hints` takes.
-pub const MAX_ROOT_HINTS: usize = 16;
+pub const MAX_ROOT_HINTS: usize = defaults::MAX_ROOT_HINTS;
 /// Most networks `--allow` takes.
-pub const MAX_ALLOW: usize = 32;
+pub const MAX_ALLOW: usize = defaults::MAX_ALLOW;
 
-/// Default `--cache-size`: 8 MiB, comfortable in a 64 MiB unikernel.
-pub const DEFAULT_CACHE_SIZE: usize = 8 << 20;
-/// Smallest `--cache-size`: 64 KiB.
-pub const MIN_CACHE_SIZE: usize = 64 << 10;
-/// Largest `--cache-size`: 1 GiB.
-pub const MAX_CACHE_SIZE: usize = 1 << 30;
+/// Default `--cache-size` ([`defaults::CACHE_SIZE`]).
+pub const DEFAULT_CACHE_SIZE: usize = defaults::CACHE_SIZE;
+/// Smallest `--cache-size`.
+pub const MIN_CACHE_SIZE: usize = defaults::MIN_CACHE_SIZE;
+/// Largest `--cache-size`.
+pub const MAX_CACHE_SIZE: usize = defaults::MAX_CACHE_SIZE;
 /// Default `--max-clients` (client queries being resolved at once).
-pub const DEFAULT_MAX_CLIENTS: usize = 256;
+pub const DEFAULT_MAX_CLIENTS: usize = defaults::MAX_CLIENTS;
 /// Largest `--max-clients`.
-pub const MAX_MAX_CLIENTS: usize = 4096;
+pub const MAX_MAX_CLIENTS: usize = defaults::MAX_MAX_CLIENTS;
 /// Default `--tcp-connections` (concurrent client TCP connections).
-pub const DEFAULT_TCP_CONNECTIONS: usize = 16;
+pub const DEFAULT_TCP_CONNECTIONS: usize = defaults::TCP_CONNECTIONS;
 /// Largest `--tcp-connections`.
-pub const MAX_TCP_CONNECTIONS: usize = 256;
+pub const MAX_TCP_CONNECTIONS: usize = defaults::MAX_TCP_CONNECTIONS;
 /// Default `--stats-interval` in seconds.
 pub const DEFAULT_STATS_INTERVAL_SECS: u32 = 60;
 /// Largest `--stats-interval` in seconds (one day).
@@ -163,29 +163,9 @@ pub enum Selftest {
     Fault,
 }
 
-/// The allow list used when `--allow` is not given: loopback, the private, shared
-/// (CGNAT) and link-local IPv4 ranges, and IPv6 loopback, link-local and unique-local.
+/// The allow list used when `--allow` is not given ([`DEFAULT_ALLOW`]).
 pub fn default_allow() -> Vec<IpCidr> {
-    const V4: [([u8; 4], u8); 6] = [
-        ([127, 0, 0, 0], 8),
-        ([10, 0, 0, 0], 8),
-        ([172, 16, 0, 0], 12),
-        ([192, 168, 0, 0], 16),
-        ([100, 64, 0, 0], 10),
-        ([169, 254, 0, 0], 16),
-    ];
-    const V6: [(u128, u8); 3] = [
-        (1, 128),                 // ::1
-        (0xfe80_u128 << 112, 10), // fe80::/10
-        (0xfc00_u128 << 112, 7),  // fc00::/7
-    ];
-    let v4 = V4
-        .iter()
-        .filter_map(|&(a, p)| IpCidr::new(IpAddr::V4(Ipv4Addr::from(a)), p));
-    let v6 = V6
-        .iter()
-        .filter_map(|&(a, p)| IpCidr::new(IpAddr::V6(Ipv6Addr::from_bits(a)), p));
-    v4.chain(v6).collect()
+    DEFAULT_ALLOW.to_vec()
 }
 
 impl Default for Config {
@@ -199,12 +179,12 @@ impl Default for Config {
             mode: Mode::Recursive { root_hints: None },
             cache_size: DEFAULT_CACHE_SIZE,
             allow: default_allow(),
-            qname_minimisation: true,
+            qname_minimisation: defaults::QNAME_MINIMISATION,
             log_level: LogLevel::Info,
             max_clients: DEFAULT_MAX_CLIENTS,
             tcp_connections: DEFAULT_TCP_CONNECTIONS,
             stats_interval_secs: DEFAULT_STATS_INTERVAL_SECS,
-            serve_stale: false,
+            serve_stale: defaults::SERVE_STALE,
             selftest: None,
             bench_hypercalls: 0,
         }

@@ -3,17 +3,25 @@
 use alloc::string::String;
 use alloc::vec::Vec;
 use core::fmt::Write as _;
-use core::time::Duration;
 
 use config::{Config, ConfigError, LogLevel, Mode as ConfigMode, Selftest};
-use engine::{Cidr, Client, Engine, EngineConfig, Instant, Mode, Transmit, Transport};
+use engine::{Client, Engine, EngineConfig, Instant, Mode, Transmit, Transport};
 use netstack::{DhcpEvent, Event, NetConfig, NetLimits, Stack};
 use platform::Platform;
 
 use crate::nic::PlatformNic;
 
-/// How long serve-stale may answer from expired data (RFC 8767 suggests 1 to 3 days).
-const STALE_WINDOW: Duration = Duration::from_secs(86_400);
+/// How the platform moves frames, for the banner.
+struct NetIo(Option<usize>);
+
+impl core::fmt::Display for NetIo {
+    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+        match self.0 {
+            Some(n) => write!(f, "batched (up to {n} frames per exit)"),
+            None => f.write_str("one frame per call"),
+        }
+    }
+}
 
 /// Boots and serves until the platform stops us. Returns the exit status: 0 after
 /// `--help`, 1 for a bad boot argument or a network device that cannot be used.
@@ -36,13 +44,14 @@ pub fn main(p: Platform) -> i32 {
     platform::init_logger(level_filter(cfg.log_level));
     let mac = p.net_mac();
     log::info!(
-        "resolver {} on {} ({}), mac {}, mtu {}, entropy {}",
+        "resolver {} on {} ({}), mac {}, mtu {}, entropy {}, net io {}",
         env!("CARGO_PKG_VERSION"),
         p.name(),
         p.arch(),
         MacDisplay(mac),
         p.net_mtu(),
-        p.entropy_source()
+        p.entropy_source(),
+        NetIo(p.net_batch_frames()),
     );
     log::info!("config: {cfg}");
 
@@ -215,9 +224,10 @@ impl Loop {
                 Transmit::ToServer {
                     server,
                     local_port,
-                    tcp,
+                    transport,
                     payload,
                 } => {
+                    let tcp = transport.is_tcp();
                     let sent = if tcp {
                         self.stack.send_tcp(local_port, server, &payload)
                     } else {
@@ -232,12 +242,8 @@ impl Loop {
                         Ok(()) => {}
                         Err(e) => {
                             log::debug!("query to {server} from port {local_port}: {e}");
-                            self.engine.handle_upstream_error(
-                                at,
-                                server,
-                                local_port,
-                                upstream_transport(tcp),
-                            );
+                            self.engine
+                                .handle_upstream_error(at, server, local_port, transport);
                         }
                     }
                 }
@@ -270,46 +276,13 @@ impl Loop {
     }
 }
 
-/// The periodic `stats:` line. Tools parse it by key (`cargo xtask torture`): new
-/// fields go at the end.
+/// The periodic `stats:` line, from the one registry of counters ([`crate::metrics`]).
 fn stats_line(e: &engine::Stats, n: &netstack::Stats, heap: Option<(usize, usize)>) -> String {
-    let mut line = String::new();
-    let _ = write!(
-        line,
-        "stats: queries {} hits {} misses {} upstream {} timeouts {} servfail {} refused {} \
-         formerr {} dropped {} cache {} B in {} entries, frames in {} out {}, tcp open {}",
-        e.queries,
-        e.cache_hits,
-        e.cache_misses,
-        e.upstream_queries,
-        e.timeouts,
-        e.servfail,
-        e.refused,
-        e.formerr,
-        e.dropped_unknown_port
-            + e.dropped_wrong_source
-            + e.dropped_malformed
-            + e.dropped_id_mismatch
-            + e.dropped_question_mismatch
-            + e.dropped_case_mismatch
-            + e.client_dropped,
-        e.cache_bytes,
-        e.cache_entries,
-        n.frames_in,
-        n.frames_out,
-        n.tcp_open,
-    );
-    if let Some((used, total)) = heap {
-        let _ = write!(line, ", heap {} of {} KiB", used / 1024, total / 1024);
-    }
-    // The tables' current sizes: upstream queries, resolutions, and resolutions
-    // waiting for an upstream slot (the engine's in-flight caps).
-    let _ = write!(
-        line,
-        ", in flight: upstream {} resolutions {} waiting {}",
-        e.in_flight_upstream, e.in_flight_resolutions, e.waiting
-    );
-    line
+    crate::metrics::log_line(&crate::metrics::Sample {
+        engine: e,
+        net: n,
+        heap,
+    })
 }
 
 fn upstream_transport(tcp: bool) -> Transport {
@@ -345,15 +318,11 @@ fn engine_config(cfg: &Config) -> EngineConfig {
                 upstreams: upstreams.clone(),
             },
         },
-        allow: cfg
-            .allow
-            .iter()
-            .map(|c| Cidr::new(c.addr(), c.prefix()))
-            .collect(),
+        allow: cfg.allow.clone(),
         cache_bytes: cfg.cache_size,
         qname_minimisation: cfg.qname_minimisation,
         use_ipv6: cfg.ipv6.is_some(),
-        serve_stale: cfg.serve_stale.then_some(STALE_WINDOW),
+        serve_stale: cfg.serve_stale.then_some(common::defaults::STALE_WINDOW),
         ..EngineConfig::default()
     };
     e.limits.max_client_queries = cfg.max_clients;
@@ -469,6 +438,19 @@ impl core::fmt::Display for MacDisplay {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// One owner per default: an empty boot command line builds exactly the engine's own
+    /// default configuration (cache size, serve-stale, allow list, client cap, mode).
+    #[test]
+    fn boot_defaults_and_engine_defaults_agree() {
+        assert_eq!(engine_config(&Config::default()), EngineConfig::default());
+        let parsed = Config::parse("").unwrap_or_else(|e| panic!("{e}"));
+        assert_eq!(engine_config(&parsed), EngineConfig::default());
+        assert_eq!(
+            net_config(&Config::default()).limits.tcp_clients,
+            NetLimits::default().tcp_clients
+        );
+    }
 
     #[test]
     fn stats_line_keeps_its_fields_and_ends_with_the_table_sizes() {

@@ -39,7 +39,46 @@
 //!
 //! A [`Transmit::ToServer`] names the local port to send from: the engine picks it at
 //! random in 1024..=65535 among ports it is not using, and the response must be fed back
-//! with that port. Payloads never carry the TCP length prefix.
+//! with that port (and over the [`Transport`] it names). Payloads never carry the TCP
+//! length prefix.
+//!
+//! # Inside: who owns what
+//!
+//! | module | owns | entry points |
+//! |---|---|---|
+//! | `engine` | the tables below, the transmit queue, `Stats`; applies [`Step`](#steps)s | the public API |
+//! | `client` | nothing: admission stages over borrowed state | `client::admit` |
+//! | `answer` | the answer rules (`Shape`: TTL cap, size limit, prefetch test) | `answer::encode` (full path), `answer::fast::reply` (fast path), `answer::cached` |
+//! | `chain` | the one CNAME walker | `chain::walk` over a `Chain` source (cache, pre-encoded cache, response) |
+//! | `resolve` | resolutions (`Resolution`), their delegations, the ready and wait queues | `Resolution::advance`, `Resolution::on_response` → `Step` |
+//! | `upstream` | the pending table, ports, IDs, 0x20, the RNG, the server RTT table | `Upstream::send`, `Upstream::on_response`, `Upstream::take` |
+//! | `timer` | every deadline, once (`TimerTable`) | `set`, `cancel`, `pop_expired` |
+//! | [`cache`] | RRsets and negative entries; `cache/store.rs` the eviction policy | `Cache::lookup`, `insert_*` |
+//! | [`scrub`] | nothing: `classify` is pure | `scrub::classify` |
+//! | `wire` | nothing: views over bytes with named field ranges | `Header`, `Question`, `Reply`, `ReplyFlags` |
+//! | `ede` | the EDE codes and EXTRA-TEXTs, one constant per cause | `Ede::*` |
+//! | `policy`, `validate` | empty hooks | `policy::on_query`, `policy::on_alias`, `validate::check` |
+//!
+//! A client query goes through admission's stages, each answering or letting it go on:
+//! frame → fast path → parse → ACL → opcode/question/EDNS/class/type → **policy** →
+//! ANY → cache → RD → coalesce → new resolution. A response goes: match (upstream) →
+//! the resolution's `on_response`: TCP/EDNS retry → `scrub::classify` → **validate** →
+//! cache → react. Policy is also consulted at every alias hop, inside `chain::walk`.
+//!
+//! ## Steps
+//!
+//! A resolution never acts itself: `advance` and `on_response` return a `Step` that the
+//! engine applies — `Send` (pick a port, send, arm the timer), `Wait` (for a response,
+//! a dependency, or a slot: then it joins the wait queue), `Need(Dependency)`, `Done`
+//! (answer the waiters, wake the parents, remove it), `Fail` (serve stale or SERVFAIL
+//! with its EDE) or `Again` (back on the ready queue). A resolution stays in its table
+//! from start to `Done`/`Fail`; nothing takes it out and puts it back.
+//!
+//! `Need(Dependency)` is how one resolution waits for another (today a glueless NS
+//! name's address; DNSSEC's DS/DNSKEY next): the engine joins or starts the dependency
+//! and records the waiter as its parent; when the dependency ends, `finish` hands its
+//! result to each parent (`Resolution::dependency_done`) and puts the parent back on the
+//! ready queue, where its next `advance` uses it.
 //!
 //! # Safety properties
 //!
@@ -56,15 +95,26 @@ extern crate std;
 #[cfg(test)]
 use critical_section as _;
 
+mod answer;
 pub mod cache;
+mod chain;
+mod client;
 mod config;
+mod ede;
 mod engine;
-mod fast;
+mod io;
+mod policy;
+mod resolve;
 pub mod scrub;
 mod stats;
 mod time;
+mod timer;
+mod upstream;
+mod validate;
+mod wire;
 
 pub use config::{Cidr, EngineConfig, Limits, Mode, default_allow, iana_root_hints};
-pub use engine::{Client, Engine, Transmit, Transport};
+pub use engine::Engine;
+pub use io::{Client, Transmit, Transport};
 pub use stats::Stats;
 pub use time::Instant;

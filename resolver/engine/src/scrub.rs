@@ -14,6 +14,7 @@ use hickory_proto::op::{Message, ResponseCode};
 use hickory_proto::rr::{DNSClass, Name, RData, Record, RecordType};
 
 use crate::cache::Rank;
+use crate::chain::{self, Chain, Walk};
 
 /// What a response means for the question asked.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -74,6 +75,7 @@ pub struct Classified {
     pub scrubbed: usize,
 }
 
+/// Whether `r` is of class IN.
 fn is_in(r: &Record) -> bool {
     r.dns_class == DNSClass::IN
 }
@@ -118,6 +120,77 @@ pub fn dname_substitute(name: &Name, owner: &Name, target: &Name) -> Option<Name
     prefix.append_domain(target).ok()
 }
 
+/// A response's answer section as a [`Chain`]: in-class records at names inside the
+/// bailiwick, CNAMEs and DNAMEs (RFC 6672, synthesizing the CNAME) as aliases.
+struct Answers<'m> {
+    /// The response.
+    msg: &'m Message,
+    /// The bailiwick.
+    zone: &'m Name,
+    /// The question type.
+    qtype: RecordType,
+    /// The links followed (a DNAME adds itself and the CNAME it synthesizes).
+    chain: Vec<Record>,
+}
+
+impl Chain for Answers<'_> {
+    type Name = Name;
+    /// The owner and its RRset of the question type.
+    type Data = (Name, Vec<Record>);
+    /// The records of the link and the name it leads to.
+    type Link = (Vec<Record>, Name);
+
+    fn data(&mut self, at: &mut Name, _links: u8) -> Option<(Name, Vec<Record>)> {
+        if !self.zone.zone_of(at) {
+            return None;
+        }
+        let answer: Vec<Record> = self
+            .msg
+            .answers
+            .iter()
+            .filter(|r| is_in(r) && r.name == *at && r.record_type() == self.qtype)
+            .cloned()
+            .collect();
+        (!answer.is_empty()).then(|| (at.clone(), answer))
+    }
+
+    fn alias(&mut self, at: &mut Name, cnames: bool) -> Option<(Vec<Record>, Name)> {
+        if !self.zone.zone_of(at) {
+            return None;
+        }
+        if cnames
+            && let Some(c) = self
+                .msg
+                .answers
+                .iter()
+                .find(|r| is_in(r) && r.name == *at && r.record_type() == RecordType::CNAME)
+            && let Some(t) = cname_target(c)
+        {
+            return Some((alloc::vec![c.clone()], t.clone()));
+        }
+        // DNAME (RFC 6672): an ancestor of the name is redirected.
+        let (d, target) = self.msg.answers.iter().find_map(|r| {
+            if is_in(r) && r.name != *at && r.name.zone_of(at) && self.zone.zone_of(&r.name) {
+                dname_target(r).map(|t| (r, t))
+            } else {
+                None
+            }
+        })?;
+        let new = dname_substitute(at, &d.name, &target)?;
+        let cname = Record::from_rdata(
+            at.clone(),
+            d.ttl,
+            RData::CNAME(hickory_proto::rr::rdata::CNAME(new.clone())),
+        );
+        Some((alloc::vec![d.clone(), cname], new))
+    }
+
+    fn follow(&mut self, (records, next): (Vec<Record>, Name)) -> Name {
+        self.chain.extend(records);
+        next
+    }
+}
+
 /// Classify `msg`, the answer to `qname`/`qtype` from a server authoritative for `zone`.
 /// `max_chain` bounds the CNAME/DNAME links followed inside one response.
 #[must_use]
@@ -138,67 +211,24 @@ pub fn classify(
     let in_zone = |n: &Name| zone.zone_of(n);
     let rcode = msg.response_code;
 
-    let mut chain: Vec<Record> = Vec::new();
-    let mut name = qname.clone();
-    let mut answer: Vec<Record> = Vec::new();
-    let mut links = 0u8;
-    let mut exhausted = false;
-    loop {
-        if !in_zone(&name) {
-            break;
-        }
-        answer = msg
-            .answers
-            .iter()
-            .filter(|r| is_in(r) && r.name == name && r.record_type() == qtype)
-            .cloned()
-            .collect();
-        if !answer.is_empty() {
-            break;
-        }
-        if qtype != RecordType::CNAME
-            && let Some(c) = msg
-                .answers
-                .iter()
-                .find(|r| is_in(r) && r.name == name && r.record_type() == RecordType::CNAME)
-            && let Some(t) = cname_target(c)
-        {
-            if links >= max_chain {
-                exhausted = true;
-                break;
-            }
-            let t = t.clone();
-            chain.push(c.clone());
-            name = t;
-            links += 1;
-            continue;
-        }
-        // DNAME (RFC 6672): an ancestor of the name is redirected.
-        if let Some((d, target)) = msg.answers.iter().find_map(|r| {
-            if is_in(r) && r.name != name && r.name.zone_of(&name) && in_zone(&r.name) {
-                dname_target(r).map(|t| (r, t))
-            } else {
-                None
-            }
-        }) && let Some(new) = dname_substitute(&name, &d.name, &target)
-        {
-            if links >= max_chain {
-                exhausted = true;
-                break;
-            }
-            chain.push(d.clone());
-            let cname = Record::from_rdata(
-                name.clone(),
-                d.ttl,
-                RData::CNAME(hickory_proto::rr::rdata::CNAME(new.clone())),
-            );
-            chain.push(cname);
-            name = new;
-            links += 1;
-            continue;
-        }
-        break;
-    }
+    let mut walker = Answers {
+        msg,
+        zone,
+        qtype,
+        chain: Vec::new(),
+    };
+    let walked = chain::walk(
+        &mut walker,
+        qname.clone(),
+        qtype != RecordType::CNAME,
+        max_chain,
+    );
+    let chain = walker.chain;
+    let (name, answer, exhausted) = match walked {
+        Walk::Data((name, answer)) => (name, answer, false),
+        Walk::End(name) => (name, Vec::new(), false),
+        Walk::TooLong(name) => (name, Vec::new(), true),
+    };
     let used_answer = chain.len() + answer.len();
     if exhausted {
         // Too long (or a loop): hand the chain back; the engine enforces its limit.

@@ -62,13 +62,13 @@ fuzz_target!(|data: &[u8]| {
                 Transmit::ToServer {
                     server,
                     local_port,
-                    tcp,
+                    transport,
                     payload,
-                } => last = Some((server, local_port, tcp, payload)),
+                } => last = Some((server, local_port, transport, payload)),
                 Transmit::ToClient { .. } => replies += 1,
             }
         }
-        let Some((server, port, tcp, q)) = last.take() else {
+        let Some((server, port, transport, q)) = last.take() else {
             break;
         };
         // Chunk: [len][flags hi][flags lo][an][ns][ar] records…
@@ -96,11 +96,6 @@ fuzz_target!(|data: &[u8]| {
         resp.extend_from_slice(&[0, get(2) % 16, 0, get(3) % 16, 0, get(4) % 16]);
         resp.extend_from_slice(&qbytes);
         resp.extend_from_slice(chunk.get(5..).unwrap_or(&[]));
-        let transport = if tcp {
-            Transport::Tcp { conn: 0 }
-        } else {
-            Transport::Udp
-        };
         if get(0) & 0x80 == 0 {
             e.handle_response(now, server, port, transport, &resp);
         } else {

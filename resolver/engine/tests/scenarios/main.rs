@@ -6,6 +6,7 @@ use critical_section as _;
 mod sim;
 
 mod client_service;
+mod ede;
 mod fast_path;
 mod forward;
 mod glueless;

@@ -457,9 +457,10 @@ impl Net {
                 Transmit::ToServer {
                     server,
                     local_port,
-                    tcp,
+                    transport,
                     payload,
                 } => {
+                    let tcp = transport.is_tcp();
                     assert!(local_port >= 1024);
                     let q = Message::from_vec(&payload).expect("engine sent garbage");
                     let qq = q.queries.first().expect("no question");

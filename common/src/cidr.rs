@@ -189,6 +189,36 @@ impl fmt::Display for IpCidr {
     }
 }
 
+/// The client networks that get answers when `--allow` is not given: loopback, the
+/// private (RFC 1918), shared (CGNAT, RFC 6598) and link-local IPv4 ranges, and IPv6
+/// loopback, link-local and unique-local. Everyone else is REFUSED: never an open
+/// resolver.
+pub const DEFAULT_ALLOW: [IpCidr; 9] = [
+    v4cidr([127, 0, 0, 0], 8),
+    v4cidr([10, 0, 0, 0], 8),
+    v4cidr([172, 16, 0, 0], 12),
+    v4cidr([192, 168, 0, 0], 16),
+    v4cidr([100, 64, 0, 0], 10),
+    v4cidr([169, 254, 0, 0], 16),
+    v6cidr(1, 128),                 // ::1
+    v6cidr(0xfe80_u128 << 112, 10), // fe80::/10
+    v6cidr(0xfc00_u128 << 112, 7),  // fc00::/7
+];
+
+const fn v4cidr(a: [u8; 4], prefix: u8) -> IpCidr {
+    IpCidr {
+        addr: IpAddr::V4(Ipv4Addr::new(a[0], a[1], a[2], a[3])),
+        prefix,
+    }
+}
+
+const fn v6cidr(bits: u128, prefix: u8) -> IpCidr {
+    IpCidr {
+        addr: IpAddr::V6(Ipv6Addr::from_bits(bits)),
+        prefix,
+    }
+}
+
 /// The netmask of a /`prefix` IPv4 network; prefixes above 32 count as 32.
 const fn mask32(prefix: u8) -> u32 {
     if prefix == 0 {
@@ -214,6 +244,28 @@ const fn mask128(prefix: u8) -> u128 {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn the_default_allow_list() {
+        let ok = |s: &str| DEFAULT_ALLOW.iter().any(|c| c.contains(ip(s)));
+        for yes in [
+            "127.0.0.1",
+            "10.1.2.3",
+            "172.31.255.1",
+            "192.168.1.1",
+            "100.127.0.1",
+            "169.254.3.3",
+            "::1",
+            "fe80::1",
+            "fd00::1",
+            "::ffff:192.168.0.1",
+        ] {
+            assert!(ok(yes), "{yes}");
+        }
+        for no in ["172.32.0.1", "100.128.0.1", "8.8.8.8", "2001:db8::1", "::2"] {
+            assert!(!ok(no), "{no}");
+        }
+    }
 
     fn v4(s: &str) -> Ipv4Addr {
         s.parse().unwrap()
@@ -263,6 +315,6 @@ mod tests {
         assert_eq!(c.network(), "2001:db8::".parse::<Ipv6Addr>().unwrap());
         assert!(c.contains("2001:db8::ffff".parse().unwrap()));
         assert!(!c.contains("2001:db9::1".parse().unwrap()));
-        assert_eq!(alloc::format!("{c}"), "2001:db8::2/64");
+        assert_eq!(std::format!("{c}"), "2001:db8::2/64");
     }
 }

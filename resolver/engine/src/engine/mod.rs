@@ -1,0 +1,585 @@
+//! The engine: the public sans-IO API over the modules that own the state. It holds
+//! the tables, runs admission ([`crate::client`]), advances resolutions
+//! ([`crate::resolve`]) and applies the [`Step`]s they return, and routes upstream
+//! events ([`crate::upstream`]) and timers ([`crate::timer`]).
+
+use alloc::collections::VecDeque;
+use alloc::vec::Vec;
+use core::net::SocketAddr;
+
+use hickory_proto::op::ResponseCode;
+use hickory_proto::rr::{Name, RecordType};
+
+use crate::answer::{self, Answer, Shape, Waiter};
+use crate::cache::{Cache, KeyedHasher, Policy, Rank};
+use crate::client::{self, Admission, Admitted};
+use crate::config::EngineConfig;
+use crate::ede::Ede;
+use crate::io::{Client, Transmit, Transport};
+use crate::resolve::delegation::Cause;
+use crate::resolve::table::Resolutions;
+use crate::resolve::{Ctx, Dependency, Id, Resolution, Step, Until};
+use crate::stats::Stats;
+use crate::time::Instant;
+use crate::timer::{Timer, TimerTable};
+use crate::upstream::{Dropped, Matched, Pending, Upstream};
+
+#[cfg(test)]
+mod tests;
+
+/// The resolver engine. See the crate docs for the call protocol.
+pub struct Engine {
+    /// The configuration in force.
+    cfg: EngineConfig,
+    /// The answer rules from `cfg`.
+    shape: Shape,
+    /// The record cache.
+    cache: Cache<KeyedHasher>,
+    /// Resolutions in flight, with the ready and wait queues.
+    resolutions: Resolutions,
+    /// Upstream queries in flight, the server table, the RNG.
+    upstream: Upstream,
+    /// Every deadline: one per upstream query, one per resolution.
+    timers: TimerTable,
+    /// Transmits for the app, at most `Limits::max_transmit_queue`.
+    tx: VecDeque<Transmit>,
+    /// The counters.
+    stats: Stats,
+    /// Whether cache hits may take the fast path (tests compare both paths).
+    fast_path: bool,
+}
+
+impl Engine {
+    /// A new engine. Its RNG is ChaCha20 seeded with `seed`; the hash keys of its tables
+    /// are SipHash of `seed` (a PRF, so they reveal nothing of it), so a run is
+    /// reproducible from `(config, seed, inputs)`. The keys do not come from the RNG: its
+    /// first ChaCha20 block (~5k instructions, milliseconds under an emulating
+    /// hypervisor, issue 7) is then made only when a query first needs randomness, not
+    /// at boot.
+    #[must_use]
+    pub fn new(config: EngineConfig, seed: [u8; 32]) -> Engine {
+        let key = |i: u8| {
+            let mut k = [0u8; 8];
+            let (k0, k1) = seed.split_at(8);
+            k.copy_from_slice(k0);
+            let k0 = u64::from_le_bytes(k);
+            k.copy_from_slice(&k1[..8]);
+            let k1 = u64::from_le_bytes(k);
+            #[allow(deprecated)] // core's SipHasher is deprecated only in favour of std's.
+            let mut h = core::hash::SipHasher::new_with_keys(k0, k1);
+            core::hash::Hasher::write(&mut h, &[b'e', b'n', b'g', b'i', b'n', b'e', i]);
+            core::hash::Hasher::finish(&h)
+        };
+        let h1 = KeyedHasher::new(key(0), key(1));
+        let h2 = KeyedHasher::new(key(2), key(3));
+        let policy = Policy::new(
+            config.min_ttl,
+            config.max_ttl,
+            config.max_negative_ttl,
+            config.serve_stale,
+        );
+        Engine {
+            shape: Shape::new(&config),
+            cache: Cache::new(config.cache_bytes, policy, h1),
+            upstream: Upstream::new(&config, seed, h2),
+            cfg: config,
+            resolutions: Resolutions::default(),
+            timers: TimerTable::default(),
+            tx: VecDeque::new(),
+            stats: Stats::default(),
+            fast_path: true,
+        }
+    }
+
+    /// Turn the cache-hit fast path off or on (on by default). Answers are the same
+    /// either way; tests use this to compare the two paths.
+    #[doc(hidden)]
+    pub fn set_fast_path(&mut self, on: bool) {
+        self.fast_path = on;
+    }
+
+    /// The counters.
+    #[must_use]
+    pub fn stats(&self) -> &Stats {
+        &self.stats
+    }
+
+    /// The configuration in force.
+    #[must_use]
+    pub fn config(&self) -> &EngineConfig {
+        &self.cfg
+    }
+
+    /// The next datagram or message to send, if any. Call until `None` after every
+    /// `handle_*` call.
+    #[must_use]
+    pub fn poll_transmit(&mut self) -> Option<Transmit> {
+        self.tx.pop_front()
+    }
+
+    /// The earliest instant at which [`Engine::handle_timeout`] has work to do.
+    #[must_use]
+    pub fn poll_timeout(&self) -> Option<Instant> {
+        self.timers.next()
+    }
+
+    /// Handle expired timers. Calling it early (or twice) is harmless.
+    pub fn handle_timeout(&mut self, now: Instant) {
+        while let Some(timer) = self.timers.pop_expired(now) {
+            match timer {
+                Timer::Upstream(port) => {
+                    let _ = self.upstream_failed(port, Cause::Timeout);
+                }
+                Timer::Resolution(id) => self.fail(now, id, Ede::TIMED_OUT),
+            }
+        }
+        self.run(now);
+    }
+
+    /// Whether an upstream query is still waiting for its answer on `local_port`. The app
+    /// closes an upstream UDP socket once this turns false, so a forged datagram to the
+    /// port cannot close it before the real answer arrives.
+    #[must_use]
+    pub fn upstream_port_in_use(&self, local_port: u16) -> bool {
+        self.upstream.get(local_port).is_some()
+    }
+
+    /// Internal consistency (for tests and fuzzing): one timer per pending query and per
+    /// resolution, the waiter count matches, the wait queue holds exactly the waiting
+    /// resolutions (none with a query out), every table within its limit.
+    #[doc(hidden)]
+    #[must_use]
+    pub fn check_invariants(&self) -> bool {
+        let l = &self.cfg.limits;
+        let res = &self.resolutions;
+        res.check_invariants(l.max_waiting_resolutions)
+            && self.timers.check_invariants()
+            && self.timers.len() == self.upstream.len() + res.len()
+            && self.upstream.iter().all(|(port, p)| {
+                self.timers.get(Timer::Upstream(*port)).is_some()
+                    && res
+                        .get(p.resolution)
+                        .is_some_and(|r| r.pending == Some(*port))
+            })
+            && res
+                .iter()
+                .all(|(id, _)| self.timers.get(Timer::Resolution(*id)).is_some())
+            && res.client_waiters() <= l.max_client_queries
+            && res.len() <= l.max_resolutions
+            && self.upstream.len() <= l.max_upstream_in_flight
+            && self.tx.len() <= l.max_transmit_queue
+            && self.cache.bytes() <= self.cfg.cache_bytes
+    }
+
+    // ----------------------------------------------------------------- clients
+
+    /// Handle a query from a client (a UDP payload or one TCP message, unframed).
+    pub fn handle_query(&mut self, now: Instant, client: Client, bytes: &[u8]) {
+        let mut a = Admission {
+            cfg: &self.cfg,
+            shape: &self.shape,
+            cache: &mut self.cache,
+            resolutions: &mut self.resolutions,
+            stats: &mut self.stats,
+            fast_path: self.fast_path,
+        };
+        match client::admit(&mut a, now, client, bytes) {
+            Admitted::Nothing => {}
+            Admitted::Fast(payload) => self.push_tx(Transmit::ToClient { client, payload }),
+            Admitted::Bare(rcode, header) => {
+                self.count_rcode(rcode);
+                self.push_tx(Transmit::ToClient {
+                    client,
+                    payload: header.to_vec(),
+                });
+            }
+            Admitted::Reply(w, ans) => self.reply(&w, &ans),
+            Admitted::ReplyAndPrefetch(w, ans) => {
+                self.reply(&w, &ans);
+                self.start_prefetch(now, w.query.name(), w.query.query_type());
+            }
+            Admitted::Resolve(w) => {
+                let (name, qtype) = (w.query.name().clone(), w.query.query_type());
+                match self.start(now, name, qtype, 0) {
+                    Some(id) => self.resolutions.add_waiter(id, w),
+                    None => self.reply(&w, &Answer::servfail(Ede::RESOLUTIONS_FULL)),
+                }
+            }
+        }
+        self.run(now);
+        self.update_gauges();
+    }
+
+    /// Count an answer by RCODE.
+    fn count_rcode(&mut self, rcode: ResponseCode) {
+        match rcode {
+            ResponseCode::ServFail => self.stats.servfail += 1,
+            ResponseCode::Refused => self.stats.refused += 1,
+            ResponseCode::FormErr => self.stats.formerr += 1,
+            ResponseCode::NotImp => self.stats.notimp += 1,
+            _ => {}
+        }
+    }
+
+    /// Queue `t` for the app, or drop it if the queue is full.
+    fn push_tx(&mut self, t: Transmit) {
+        if self.tx.len() >= self.cfg.limits.max_transmit_queue {
+            self.stats.transmit_dropped += 1;
+            return;
+        }
+        self.tx.push_back(t);
+    }
+
+    /// Send `a` to `w` (full path).
+    fn reply(&mut self, w: &Waiter, a: &Answer) {
+        self.count_rcode(a.rcode);
+        let payload = answer::encode(&self.shape, w, a);
+        self.push_tx(Transmit::ToClient {
+            client: w.client,
+            payload,
+        });
+    }
+
+    // ----------------------------------------------------------------- resolutions
+
+    /// Start a resolution of `name`/`qtype` at `depth`, with its deadline; `None` at
+    /// `max_resolutions`.
+    fn start(&mut self, now: Instant, name: Name, qtype: RecordType, depth: u8) -> Option<Id> {
+        if self.resolutions.len() >= self.cfg.limits.max_resolutions {
+            return None;
+        }
+        let id = self
+            .resolutions
+            .insert(Resolution::new(&self.cfg, name, qtype, depth));
+        let deadline = now.saturating_add(self.cfg.limits.query_timeout);
+        self.timers.set(Timer::Resolution(id), deadline);
+        Some(id)
+    }
+
+    /// Refresh `name`/`qtype` in the background, unless it is being resolved or half
+    /// the resolution table is in use.
+    fn start_prefetch(&mut self, now: Instant, name: &Name, qtype: RecordType) {
+        if self.resolutions.find(name, qtype).is_some()
+            || self.resolutions.len() * 2 >= self.cfg.limits.max_resolutions
+        {
+            return;
+        }
+        if let Some(id) = self.start(now, name.clone(), qtype, 0) {
+            if let Some(r) = self.resolutions.get_mut(id) {
+                r.skip_cache = true;
+            }
+            self.stats.prefetches += 1;
+        }
+    }
+
+    /// Advance every ready resolution, then wake waiting ones while slots free up.
+    fn run(&mut self, now: Instant) {
+        loop {
+            while let Some(id) = self.resolutions.pop_ready() {
+                self.drive(now, id);
+            }
+            if !self.wake_waiting() {
+                break;
+            }
+        }
+        self.update_gauges();
+    }
+
+    /// Advance resolution `id` and apply its steps until it waits or ends.
+    fn drive(&mut self, now: Instant, id: Id) {
+        loop {
+            let Some(deadline) = self.timers.get(Timer::Resolution(id)) else {
+                return;
+            };
+            let Some(r) = self.resolutions.get_mut(id) else {
+                return;
+            };
+            let mut ctx = Ctx {
+                now,
+                cfg: &self.cfg,
+                cache: &mut self.cache,
+                upstream: &mut self.upstream,
+                stats: &mut self.stats,
+            };
+            match r.advance(&mut ctx, deadline) {
+                // A dependency that cannot be had: its slot is marked failed; go on.
+                Step::Need(dep) if !self.need(now, id, &dep) => {}
+                step => return self.apply(now, id, step),
+            }
+        }
+    }
+
+    /// Apply `step`, which resolution `id` returned.
+    fn apply(&mut self, now: Instant, id: Id, step: Step) {
+        match step {
+            Step::Send { server, transport } => {
+                if !self.send(now, id, server, transport) {
+                    self.fail(now, id, Ede::NO_PORT);
+                }
+            }
+            Step::Wait(Until::Slot(server)) => {
+                let max = self.cfg.limits.max_waiting_resolutions;
+                if self.resolutions.wait_for_slot(id, server, max) {
+                    self.stats.waited += 1;
+                } else {
+                    self.stats.wait_queue_full += 1;
+                    self.fail(now, id, Ede::WAIT_QUEUE_FULL);
+                }
+            }
+            Step::Wait(Until::Response | Until::Queued | Until::Dependency) => {}
+            Step::Need(dep) => {
+                if !self.need(now, id, &dep) {
+                    self.resolutions.push_ready(id);
+                }
+            }
+            Step::Done(ans) => self.finish(id, ans),
+            Step::Fail(ede) => self.fail(now, id, ede),
+            Step::Again => self.resolutions.push_ready(id),
+        }
+    }
+
+    /// Make resolution `id` wait for `dep`: join the resolution of it in flight (if it
+    /// cannot be one of `id`'s ancestors: depth strictly grows along a waiting chain, so
+    /// no cycle can form) or start one. False if neither can be done.
+    fn need(&mut self, now: Instant, id: Id, dep: &Dependency) -> bool {
+        let Dependency::NsAddress { name, rtype, .. } = dep;
+        let Some(depth) = self.resolutions.get(id).map(|r| r.depth) else {
+            return false;
+        };
+        let child = match self.resolutions.find(name, *rtype) {
+            Some(c)
+                if c != id
+                    && self
+                        .resolutions
+                        .get(c)
+                        .is_some_and(|child| child.depth > depth) =>
+            {
+                Some(c)
+            }
+            Some(_) => None,
+            None => self.start(now, name.clone(), *rtype, depth.saturating_add(1)),
+        };
+        let child = child.filter(|c| match self.resolutions.get_mut(*c) {
+            Some(cr) => {
+                cr.parents.push(id);
+                true
+            }
+            None => false,
+        });
+        let Some(r) = self.resolutions.get_mut(id) else {
+            return false;
+        };
+        match child {
+            Some(c) => {
+                r.dependency_started(dep, c);
+                true
+            }
+            None => {
+                r.dependency_failed(dep);
+                false
+            }
+        }
+    }
+
+    /// Resolution `id` failed: answer stale data if serve-stale allows (RFC 8767: an
+    /// expired answer is better than none), else SERVFAIL with `ede`.
+    fn fail(&mut self, now: Instant, id: Id, ede: Ede) {
+        let Some(r) = self.resolutions.get(id) else {
+            return;
+        };
+        if self.cfg.serve_stale.is_some() && !r.waiters.is_empty() {
+            let stale = self
+                .cache
+                .lookup(now, &r.name, r.qtype, Rank::NonAuthAnswer, true);
+            if let Some(hit) = stale {
+                self.stats.stale_served += r.waiters.len() as u64;
+                return self.finish(id, Answer::from_hit(Vec::new(), hit));
+            }
+        }
+        self.finish(id, Answer::servfail(ede))
+    }
+
+    /// Resolution `id` is over: remove it, answer its waiters, wake its parents with
+    /// what it found.
+    fn finish(&mut self, id: Id, ans: Answer) {
+        let Some(r) = self.resolutions.remove(id) else {
+            return;
+        };
+        self.timers.cancel(Timer::Resolution(id));
+        if let Some(port) = r.pending {
+            let _ = self.take_pending(port);
+        }
+        for w in &r.waiters {
+            self.reply(w, &ans);
+        }
+        let addrs = r.addresses_in(&self.cfg, &ans);
+        for parent in r.parents {
+            if let Some(p) = self.resolutions.get_mut(parent) {
+                p.dependency_done(&self.cfg, id, &addrs);
+                self.resolutions.push_ready(parent);
+            }
+        }
+    }
+
+    /// Move waiting resolutions that now find a slot to the ready queue (see
+    /// [`Resolutions::wake`]).
+    fn wake_waiting(&mut self) -> bool {
+        if !self.upstream.slot_freed || self.resolutions.waiting() == 0 {
+            self.upstream.slot_freed = false;
+            return false;
+        }
+        let l = &self.cfg.limits;
+        let ports = l.max_upstream_in_flight.saturating_sub(self.upstream.len());
+        let woke = self
+            .resolutions
+            .wake(&self.upstream.servers, l.max_in_flight_per_server, ports);
+        self.upstream.slot_freed = woke;
+        woke
+    }
+
+    /// Refresh the gauges in `Stats` from the tables.
+    fn update_gauges(&mut self) {
+        self.stats.cache_bytes = self.cache.bytes() as u64;
+        self.stats.cache_entries = self.cache.len() as u64;
+        self.stats.cache_evictions = self.cache.evictions();
+        self.stats.in_flight_resolutions = self.resolutions.len() as u64;
+        self.stats.in_flight_upstream = self.upstream.len() as u64;
+        self.stats.waiting = self.resolutions.waiting() as u64;
+    }
+
+    // ----------------------------------------------------------------- upstream
+
+    /// Send resolution `id`'s next question to `server`. False if no port is free or
+    /// it did not encode.
+    fn send(&mut self, now: Instant, id: Id, server: SocketAddr, transport: Transport) -> bool {
+        let Some(r) = self.resolutions.get_mut(id) else {
+            return false;
+        };
+        let ask = r.next_question();
+        let Some(sent) = self
+            .upstream
+            .send(now, &self.cfg, id, ask, server, transport)
+        else {
+            return false;
+        };
+        self.timers.set(Timer::Upstream(sent.port), sent.deadline);
+        r.sent_to(server, sent.port);
+        self.stats.upstream_queries += 1;
+        if transport.is_tcp() {
+            self.stats.upstream_tcp += 1;
+        }
+        self.push_tx(Transmit::ToServer {
+            server,
+            local_port: sent.port,
+            transport,
+            payload: sent.payload,
+        });
+        true
+    }
+
+    /// Remove a pending upstream query and its timer, and free its slot at the server.
+    fn take_pending(&mut self, port: u16) -> Option<Pending> {
+        self.timers.cancel(Timer::Upstream(port));
+        self.upstream.take(port)
+    }
+
+    /// A pending query ended without a usable answer (timeout, error, or a retry):
+    /// free it and let its resolution try elsewhere.
+    fn upstream_failed(&mut self, port: u16, cause: Cause) -> Option<Pending> {
+        let p = self.take_pending(port)?;
+        if cause != Cause::Retry {
+            self.upstream.servers.penalize(&p.server, &self.cfg.limits);
+            self.stats.timeouts += 1;
+        }
+        if let Some(r) = self.resolutions.get_mut(p.resolution)
+            && r.query_failed(port, cause)
+        {
+            self.resolutions.push_ready(p.resolution);
+        }
+        Some(p)
+    }
+
+    /// An upstream query could not be delivered (TCP connect failure, ICMP unreachable):
+    /// treat it as timed out now and try elsewhere.
+    pub fn handle_upstream_error(
+        &mut self,
+        now: Instant,
+        server: SocketAddr,
+        local_port: u16,
+        transport: Transport,
+    ) {
+        if self.upstream.is_for(local_port, server, transport) {
+            let _ = self.upstream_failed(local_port, Cause::Unreachable);
+            self.run(now);
+        }
+    }
+
+    /// Handle a message from an upstream server, received on `local_port`.
+    pub fn handle_response(
+        &mut self,
+        now: Instant,
+        from: SocketAddr,
+        local_port: u16,
+        transport: Transport,
+        bytes: &[u8],
+    ) {
+        self.upstream_response(now, from, local_port, transport, bytes);
+        self.run(now);
+    }
+
+    /// Match a response, then let its resolution react (see `handle_response`).
+    fn upstream_response(
+        &mut self,
+        now: Instant,
+        from: SocketAddr,
+        port: u16,
+        transport: Transport,
+        bytes: &[u8],
+    ) {
+        let msg = match self.upstream.on_response(from, port, transport, bytes) {
+            Matched::Dropped(why) => {
+                let s = &mut self.stats;
+                *match why {
+                    Dropped::UnknownPort => &mut s.dropped_unknown_port,
+                    Dropped::WrongSource => &mut s.dropped_wrong_source,
+                    Dropped::QuestionMismatch => &mut s.dropped_question_mismatch,
+                    Dropped::Malformed => &mut s.dropped_malformed,
+                    Dropped::IdMismatch => &mut s.dropped_id_mismatch,
+                    Dropped::CaseMismatch => &mut s.dropped_case_mismatch,
+                } += 1;
+                return;
+            }
+            Matched::Retry => {
+                self.stats.dropped_case_mismatch += 1;
+                if let Some(p) = self.upstream_failed(port, Cause::Retry)
+                    && let Some(r) = self.resolutions.get_mut(p.resolution)
+                {
+                    r.forget_tries(p.server);
+                }
+                return;
+            }
+            Matched::Accepted(msg) => msg,
+        };
+        // Accepted: this query is answered.
+        let Some(p) = self.take_pending(port) else {
+            return;
+        };
+        let rtt = now.saturating_duration_since(p.sent_at);
+        self.upstream.servers.sample(&p.server, rtt);
+        let Some(r) = self.resolutions.get_mut(p.resolution) else {
+            return;
+        };
+        if !r.answered(port) {
+            return;
+        }
+        let mut ctx = Ctx {
+            now,
+            cfg: &self.cfg,
+            cache: &mut self.cache,
+            upstream: &mut self.upstream,
+            stats: &mut self.stats,
+        };
+        let step = r.on_response(&mut ctx, &p, &msg);
+        self.apply(now, p.resolution, step);
+    }
+}

@@ -1,0 +1,413 @@
+//! Resolutions: one per question in flight, coalescing every client that asks it.
+//!
+//! A [`Resolution`] never sends, waits or answers by itself: [`Resolution::advance`]
+//! and [`Resolution::on_response`] return a [`Step`], and the engine applies it —
+//! sends the query, parks the resolution in the wait queue, starts or joins the
+//! resolution it depends on, or answers its waiters and removes it. A resolution stays
+//! in the table ([`table::Resolutions`]) from its start until it is done or failed.
+//!
+//! One resolution waits for another through [`Step::Need`]: today a glueless NS name's
+//! address ([`Dependency::NsAddress`]); the DNSSEC validator's DS and DNSKEY lookups
+//! will be dependencies too. The engine registers the waiting one as a parent of the
+//! dependency; when the dependency ends, the engine hands its result to every parent
+//! ([`Resolution::dependency_done`]) and puts them back on the ready queue.
+
+use alloc::vec::Vec;
+use core::net::SocketAddr;
+
+use hickory_proto::rr::{Name, Record, RecordType};
+
+use crate::answer::{Answer, CachedChain, Waiter};
+use crate::cache::{Cache, KeyedHasher};
+use crate::chain::{self, Walk};
+use crate::config::{EngineConfig, Mode};
+use crate::ede::Ede;
+use crate::io::Transport;
+use crate::stats::Stats;
+use crate::time::Instant;
+use crate::upstream::{Ask, Pick, Upstream};
+
+pub(crate) mod delegation;
+mod response;
+pub(crate) mod table;
+
+use delegation::{Cause, Delegation, NsState};
+
+/// A resolution's number, unique for the engine's life.
+pub(crate) type Id = u64;
+
+/// What a resolution asks the engine to do next.
+#[derive(Debug)]
+pub(crate) enum Step {
+    /// Send the next question ([`Resolution::next_question`]) to `server`.
+    Send {
+        /// The server.
+        server: SocketAddr,
+        /// UDP, or TCP after a truncated answer.
+        transport: Transport,
+    },
+    /// Nothing to do until something happens.
+    Wait(Until),
+    /// Start or join the resolution this one depends on, then wait for it.
+    Need(Dependency),
+    /// Answer every waiter with this, wake the parents, remove the resolution.
+    Done(Answer),
+    /// Give up: SERVFAIL with this reason (or a stale answer, RFC 8767).
+    Fail(Ede),
+    /// Advance again at its turn (the ready queue), after other resolutions.
+    Again,
+}
+
+/// What a waiting resolution waits for.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum Until {
+    /// The answer to the query it has out (or its timeout).
+    Response,
+    /// A slot at `server` (or a local port): the engine puts it in the wait queue.
+    Slot(SocketAddr),
+    /// It is in the wait queue already.
+    Queued,
+    /// A dependency it registered earlier.
+    Dependency,
+}
+
+/// Another resolution's result that a resolution needs.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub(crate) enum Dependency {
+    /// The addresses of the name server in slot `slot` of the current delegation,
+    /// which came without glue: resolve `name`/`rtype` (A, or AAAA after an A
+    /// lookup found nothing).
+    NsAddress {
+        /// The slot in `Delegation::ns`.
+        slot: usize,
+        /// The server's name.
+        name: Name,
+        /// A or AAAA.
+        rtype: RecordType,
+    },
+}
+
+/// What a resolution may touch while it advances: the configuration, the cache, the
+/// upstream side (server choice), the counters.
+pub(crate) struct Ctx<'a> {
+    /// The time of the call.
+    pub(crate) now: Instant,
+    /// The configuration.
+    pub(crate) cfg: &'a EngineConfig,
+    /// The cache.
+    pub(crate) cache: &'a mut Cache<KeyedHasher>,
+    /// Pending queries and the server table.
+    pub(crate) upstream: &'a mut Upstream,
+    /// The counters.
+    pub(crate) stats: &'a mut Stats,
+}
+
+/// One resolution of one question.
+#[derive(Debug)]
+pub(crate) struct Resolution {
+    /// The question's name, as first asked.
+    pub(crate) name: Name,
+    /// The question's type.
+    pub(crate) qtype: RecordType,
+    /// Where the CNAME chain has got to: `name`, or the last target followed.
+    pub(crate) cur: Name,
+    /// The CNAME (and DNAME) records followed so far: the answer section's start.
+    chain: Vec<Record>,
+    /// Clients waiting for the answer (none for prefetches and sub-resolutions).
+    pub(crate) waiters: Vec<Waiter>,
+    /// Resolutions waiting for this one (a glueless NS address).
+    pub(crate) parents: Vec<Id>,
+    /// Nesting of sub-resolutions: 0 for a client's or a prefetch.
+    pub(crate) depth: u8,
+    /// Upstream queries sent, at most `Limits::max_upstream_per_query`.
+    sent: u16,
+    /// Referrals followed, at most `Limits::max_referrals`.
+    referrals: u8,
+    /// CNAME links followed, at most `Limits::max_cname_chain`.
+    links: u8,
+    /// The zone cut whose servers are asked; `None` until looked up (again after
+    /// each CNAME hop).
+    deleg: Option<Delegation>,
+    /// The local port of the query it has out, if any.
+    pub(crate) pending: Option<u16>,
+    /// Skip the cache once (a prefetch must not answer itself from the entry it
+    /// refreshes).
+    pub(crate) skip_cache: bool,
+    /// QNAME minimisation: labels below the zone cut to reveal next; `None`: off.
+    qmin: Option<u8>,
+    /// Times this resolution gave up on a cached delegation and asked the parent zone.
+    fallbacks: u8,
+    /// Whether the current delegation came from the cache (not from a referral).
+    deleg_cached: bool,
+    /// In the wait queue for an upstream slot.
+    pub(crate) waiting: bool,
+}
+
+impl Resolution {
+    /// A resolution of `name`/`qtype` at `depth`, nothing done yet.
+    pub(crate) fn new(cfg: &EngineConfig, name: Name, qtype: RecordType, depth: u8) -> Self {
+        let qmin =
+            (cfg.qname_minimisation && matches!(cfg.mode, Mode::Recursive { .. })).then_some(1);
+        Resolution {
+            cur: name.clone(),
+            name,
+            qtype,
+            chain: Vec::new(),
+            waiters: Vec::new(),
+            parents: Vec::new(),
+            depth,
+            sent: 0,
+            referrals: 0,
+            links: 0,
+            deleg: None,
+            pending: None,
+            skip_cache: false,
+            qmin,
+            fallbacks: 0,
+            deleg_cached: false,
+            waiting: false,
+        }
+    }
+
+    /// The key that coalesces identical questions: lower-cased name and type.
+    pub(crate) fn key(name: &Name, qtype: RecordType) -> (Name, u16) {
+        (name.to_lowercase(), u16::from(qtype))
+    }
+
+    /// Move forward until something must happen outside: answer from the cache, pick
+    /// a server, ask for a glueless NS address, fall back to the parent zone, or give
+    /// up. `deadline`: when its time runs out.
+    pub(crate) fn advance(&mut self, ctx: &mut Ctx<'_>, deadline: Instant) -> Step {
+        if self.pending.is_some() {
+            return Step::Wait(Until::Response);
+        }
+        if self.waiting {
+            return Step::Wait(Until::Queued);
+        }
+        if ctx.now >= deadline {
+            return Step::Fail(Ede::TIMED_OUT);
+        }
+        let cfg: &EngineConfig = ctx.cfg;
+        let l = &cfg.limits;
+        loop {
+            if !self.skip_cache {
+                match self.walk_cache(ctx) {
+                    Ok(()) => {}
+                    Err(step) => return step,
+                }
+            }
+            self.skip_cache = false;
+            if self.deleg.is_none() {
+                self.deleg = Some(Delegation::find(ctx.cfg, ctx.cache, ctx.now, &self.cur));
+                self.deleg_cached = true;
+            }
+            if self.sent >= l.max_upstream_per_query {
+                return Step::Fail(Ede::BUDGET);
+            }
+            let Some(deleg) = self.deleg.as_mut() else {
+                return Step::Fail(Ede::INTERNAL);
+            };
+            match ctx
+                .upstream
+                .pick(deleg.candidates(), l.max_in_flight_per_server)
+            {
+                // No local port free: wait for a slot too, rather than fail a burst.
+                Pick::Send(server) if ctx.upstream.len() < l.max_upstream_in_flight => {
+                    return Step::Send {
+                        server,
+                        transport: Transport::Udp,
+                    };
+                }
+                // Every candidate at its cap: wait for a slot.
+                Pick::Send(server) | Pick::Wait(server) => {
+                    return Step::Wait(Until::Slot(server));
+                }
+                Pick::None => {}
+            }
+            // No server with a known address is left: resolve NS names without glue.
+            if deleg
+                .ns
+                .iter()
+                .any(|s| matches!(s.state, NsState::Resolving(_)))
+            {
+                return Step::Wait(Until::Dependency);
+            }
+            let can_spawn = deleg.children_started < l.max_ns_resolutions_per_delegation
+                && self.depth < l.max_subquery_depth;
+            let slot = deleg.ns.iter().position(|s| s.state == NsState::Unresolved);
+            if let (true, Some(i)) = (can_spawn, slot) {
+                let Some((name, want_aaaa)) =
+                    deleg.ns.get(i).map(|s| (s.name.clone(), s.want_aaaa))
+                else {
+                    return Step::Fail(Ede::INTERNAL);
+                };
+                deleg.children_started = deleg.children_started.saturating_add(1);
+                let rtype = if want_aaaa {
+                    RecordType::AAAA
+                } else {
+                    RecordType::A
+                };
+                return Step::Need(Dependency::NsAddress {
+                    slot: i,
+                    name,
+                    rtype,
+                });
+            }
+            // Every server of a cached delegation failed: the zone may have been
+            // renumbered. Ask the parent once for a fresh referral.
+            let recursive = matches!(ctx.cfg.mode, Mode::Recursive { .. });
+            if recursive && self.deleg_cached && self.fallbacks < 1 && !deleg.zone.is_root() {
+                let parent = deleg.zone.base_name();
+                self.fallbacks += 1;
+                self.deleg = Some(Delegation::find(ctx.cfg, ctx.cache, ctx.now, &parent));
+                self.deleg_cached = true;
+                self.restart_minimisation();
+                continue;
+            }
+            return Step::Fail(deleg.failures.ede());
+        }
+    }
+
+    /// Follow the chain through the cache from `cur` (the one CNAME walker): `Err`
+    /// with the step if that ends the resolution, else `cur` is where the cache's
+    /// knowledge ends.
+    fn walk_cache(&mut self, ctx: &mut Ctx<'_>) -> Result<(), Step> {
+        let max_links = ctx.cfg.limits.max_cname_chain;
+        let before = self.chain.len();
+        let mut c = CachedChain {
+            cache: &mut *ctx.cache,
+            now: ctx.now,
+            qtype: self.qtype,
+            links: core::mem::take(&mut self.chain),
+        };
+        let cnames = self.qtype != RecordType::CNAME;
+        let budget = max_links.saturating_sub(self.links);
+        let walk = chain::walk(&mut c, self.cur.clone(), cnames, budget);
+        let followed = c.links.len().saturating_sub(before);
+        self.chain = c.links;
+        match walk {
+            Walk::Data((hit, _)) => {
+                let chain = core::mem::take(&mut self.chain);
+                Err(Step::Done(Answer::from_hit(chain, hit)))
+            }
+            Walk::TooLong(_) => Err(Step::Fail(Ede::CHAIN_TOO_LONG)),
+            Walk::End(at) => {
+                if followed > 0 {
+                    let n = u8::try_from(followed).unwrap_or(u8::MAX);
+                    self.links = self.links.saturating_add(n);
+                    self.cur = at;
+                    self.deleg = None;
+                }
+                Ok(())
+            }
+        }
+    }
+
+    /// After a referral or a CNAME hop, QNAME minimisation starts again one label
+    /// below the new zone cut.
+    fn restart_minimisation(&mut self) {
+        if self.qmin.is_some() {
+            self.qmin = Some(1);
+        }
+    }
+
+    /// The question to send next: the full one, or (QNAME minimisation) one more
+    /// label below the zone cut, asked as type A (RFC 9156); and the zone asked.
+    pub(crate) fn next_question(&self) -> Ask {
+        let zone = self
+            .deleg
+            .as_ref()
+            .map_or_else(Name::root, |d| d.zone.clone());
+        if let (Some(k), Some(d)) = (self.qmin, self.deleg.as_ref()) {
+            let want = usize::from(d.zone.num_labels()) + usize::from(k);
+            if want < usize::from(self.cur.num_labels()) {
+                return Ask {
+                    name: self.cur.trim_to(want),
+                    qtype: RecordType::A,
+                    zone,
+                };
+            }
+        }
+        Ask {
+            name: self.cur.clone(),
+            qtype: self.qtype,
+            zone,
+        }
+    }
+
+    /// The engine sent the next question to `server` from `port`.
+    pub(crate) fn sent_to(&mut self, server: SocketAddr, port: u16) {
+        if let Some(d) = self.deleg.as_mut() {
+            d.bump(server, 1);
+        }
+        self.pending = Some(port);
+        self.sent = self.sent.saturating_add(1);
+    }
+
+    /// The query on `port` was answered: true if it was this resolution's.
+    pub(crate) fn answered(&mut self, port: u16) -> bool {
+        if self.pending != Some(port) {
+            return false;
+        }
+        self.pending = None;
+        true
+    }
+
+    /// The query on `port` ended without an answer: true if it was this
+    /// resolution's (it must then advance again).
+    pub(crate) fn query_failed(&mut self, port: u16, cause: Cause) -> bool {
+        if !self.answered(port) {
+            return false;
+        }
+        if let Some(d) = self.deleg.as_mut() {
+            d.failures.note(cause);
+        }
+        true
+    }
+
+    /// `server` may be asked again at once (0x20 was turned off for it).
+    pub(crate) fn forget_tries(&mut self, server: SocketAddr) {
+        if let Some(d) = self.deleg.as_mut() {
+            d.forget(server);
+        }
+    }
+
+    /// Dependency `dep` is resolution `child`, which will wake this one.
+    pub(crate) fn dependency_started(&mut self, dep: &Dependency, child: Id) {
+        let Dependency::NsAddress { slot, .. } = dep;
+        if let Some(s) = self.deleg.as_mut().and_then(|d| d.ns.get_mut(*slot)) {
+            s.state = NsState::Resolving(child);
+        }
+    }
+
+    /// Dependency `dep` could not be started (limits, or it would wait on itself).
+    pub(crate) fn dependency_failed(&mut self, dep: &Dependency) {
+        let Dependency::NsAddress { slot, .. } = dep;
+        if let Some(s) = self.deleg.as_mut().and_then(|d| d.ns.get_mut(*slot)) {
+            s.state = NsState::Failed;
+        }
+    }
+
+    /// Resolution `child`, a dependency, ended having found `addrs` (see
+    /// [`Resolution::addresses_in`]).
+    pub(crate) fn dependency_done(&mut self, cfg: &EngineConfig, child: Id, addrs: &[SocketAddr]) {
+        if let Some(d) = self.deleg.as_mut() {
+            d.resolved(child, addrs, cfg.use_ipv6);
+        }
+    }
+
+    /// The name server addresses in `answer` for this resolution's name (what its
+    /// parents take), at most `max_addrs_per_ns`, IPv6 only with `use_ipv6`.
+    pub(crate) fn addresses_in(&self, cfg: &EngineConfig, answer: &Answer) -> Vec<SocketAddr> {
+        let v6 = cfg.use_ipv6;
+        answer
+            .answers
+            .iter()
+            .filter(|r| r.name == self.cur)
+            .filter_map(|r| r.data.ip_addr())
+            .filter(|a| v6 || a.is_ipv4())
+            .take(cfg.limits.max_addrs_per_ns)
+            .map(|a| SocketAddr::new(a, 53))
+            .collect()
+    }
+}

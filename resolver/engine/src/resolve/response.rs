@@ -1,0 +1,205 @@
+//! A resolution's reaction to an accepted upstream response: retry over TCP or
+//! without EDNS, else classify and scrub it ([`classify`]), validate it (the
+//! [`validate`] hook), cache what it proves ([`store`]), and say what comes next.
+
+use alloc::vec::Vec;
+
+use hickory_proto::op::{Message, ResponseCode};
+use hickory_proto::rr::{Name, Record, RecordType};
+
+use super::delegation::Delegation;
+use super::{Ctx, Resolution, Step};
+use crate::answer::Answer;
+use crate::cache::{Cache, KeyedHasher, Rank, negative_ttl};
+use crate::config::{EngineConfig, Mode};
+use crate::ede::Ede;
+use crate::io::Transport;
+use crate::scrub::{Meaning, classify};
+use crate::time::Instant;
+use crate::upstream::Pending;
+use crate::validate::{self, Security};
+
+impl Resolution {
+    /// React to `msg`, the accepted answer to `p` (already taken off the pending
+    /// table; every name lower-cased).
+    pub(crate) fn on_response(&mut self, ctx: &mut Ctx<'_>, p: &Pending, msg: &Message) -> Step {
+        let tcp = p.transport.is_tcp();
+        if msg.truncation && !tcp {
+            return self.resend(ctx.cfg, p, Transport::Tcp { conn: 0 });
+        }
+        let rcode = msg.response_code;
+        if matches!(rcode, ResponseCode::FormErr | ResponseCode::NotImp) && p.edns {
+            // RFC 6891 §7: retry without EDNS, and remember the server cannot do it.
+            ctx.upstream.servers.set_no_edns(&p.server);
+            return self.resend(ctx.cfg, p, p.transport);
+        }
+        let forward = matches!(ctx.cfg.mode, Mode::Forward { .. });
+        let c = classify(
+            &p.zone,
+            &p.qname,
+            p.qtype,
+            msg,
+            ctx.cfg.limits.max_cname_chain,
+        );
+        ctx.stats.scrubbed_records += c.scrubbed as u64;
+        let Security::Insecure = validate::check(&c);
+        let minimised = p.qname != self.cur || p.qtype != self.qtype;
+        store(ctx.cache, ctx.now, &c.meaning, p.qtype, c.answer_rank);
+        match c.meaning {
+            Meaning::Lame => {
+                self.mark_lame(p);
+                if minimised && self.qmin.is_some() && rcode != ResponseCode::NoError {
+                    self.qmin = None; // relaxed: broken servers get the full name
+                }
+                Step::Again
+            }
+            Meaning::Referral { zone, ns, glue } => {
+                if forward {
+                    self.mark_lame(p);
+                } else {
+                    if self.referrals >= ctx.cfg.limits.max_referrals {
+                        return Step::Fail(Ede::DELEGATION_LOOP);
+                    }
+                    self.referrals += 1;
+                    let d =
+                        Delegation::from_referral(ctx.cfg, ctx.cache, ctx.now, zone, &ns, &glue);
+                    self.deleg = Some(d);
+                    self.deleg_cached = false;
+                    self.restart_minimisation();
+                }
+                Step::Again
+            }
+            _ if minimised => {
+                if matches!(c.meaning, Meaning::NxDomain { .. }) {
+                    // Relaxed minimisation: do not trust NXDOMAIN for an ancestor, ask the
+                    // full name instead (some servers answer empty non-terminals wrongly).
+                    self.qmin = None;
+                } else if let Some(k) = self.qmin {
+                    self.qmin = Some(k.saturating_add(1));
+                }
+                // The same delegation answered: ask it again right away.
+                if let Some(d) = self.deleg.as_mut() {
+                    d.forget(p.server);
+                }
+                Step::Again
+            }
+            Meaning::Answer { chain, answer } => {
+                self.chain.extend(chain);
+                let mut answers = core::mem::take(&mut self.chain);
+                answers.extend(answer);
+                Step::Done(Answer::records(answers))
+            }
+            Meaning::Cname { chain, target } => {
+                // Links counted once per hop; exceeding the limit (or a loop) fails.
+                let n = chain.len().max(1);
+                if usize::from(self.links) + n > usize::from(ctx.cfg.limits.max_cname_chain) {
+                    return Step::Fail(Ede::CHAIN_TOO_LONG);
+                }
+                self.links = self
+                    .links
+                    .saturating_add(u8::try_from(n).unwrap_or(u8::MAX));
+                self.chain.extend(chain);
+                self.cur = target;
+                self.deleg = None;
+                self.skip_cache = false;
+                self.restart_minimisation();
+                Step::Again
+            }
+            Meaning::NxDomain { chain, soa, .. } => {
+                self.chain.extend(chain);
+                let soa = negative_soa(ctx.cfg, soa);
+                let chain = core::mem::take(&mut self.chain);
+                Step::Done(Answer::negative(ResponseCode::NXDomain, chain, soa))
+            }
+            Meaning::NoData { chain, soa, .. } => {
+                self.chain.extend(chain);
+                let soa = negative_soa(ctx.cfg, soa);
+                let chain = core::mem::take(&mut self.chain);
+                Step::Done(Answer::negative(ResponseCode::NoError, chain, soa))
+            }
+        }
+    }
+
+    /// Ask the same server again over `transport`, if the budget allows; else go on
+    /// to the next server.
+    fn resend(&self, cfg: &EngineConfig, p: &Pending, transport: Transport) -> Step {
+        if self.sent < cfg.limits.max_upstream_per_query {
+            Step::Send {
+                server: p.server,
+                transport,
+            }
+        } else {
+            Step::Again
+        }
+    }
+
+    /// The server of `p` is of no use for this delegation.
+    fn mark_lame(&mut self, p: &Pending) {
+        if let Some(d) = self.deleg.as_mut() {
+            d.mark_lame(p.server);
+        }
+    }
+}
+
+/// RFC 2308 §3: the SOA in a negative answer carries the negative TTL.
+fn negative_soa(cfg: &EngineConfig, soa: Option<Record>) -> Option<Record> {
+    let max = u32::try_from(cfg.max_negative_ttl.as_secs()).unwrap_or(u32::MAX);
+    soa.map(|mut r| {
+        r.ttl = negative_ttl(Some(&r)).min(max);
+        r
+    })
+}
+
+/// Cache what a classified response proves: the CNAME links, the answer RRset or the
+/// negative entry, a referral's NS set and glue. `rank` is what its answer section
+/// deserves; referral data is ranked as such.
+fn store(cache: &mut Cache<KeyedHasher>, now: Instant, m: &Meaning, qtype: RecordType, rank: Rank) {
+    let cache_chain = |cache: &mut Cache<KeyedHasher>, chain: &[Record]| {
+        for r in chain {
+            if r.record_type() == RecordType::CNAME {
+                cache.insert_rrset(
+                    now,
+                    &r.name,
+                    RecordType::CNAME,
+                    alloc::vec![r.clone()],
+                    rank,
+                );
+            }
+        }
+    };
+    match m {
+        Meaning::Answer { chain, answer } => {
+            cache_chain(cache, chain);
+            if let Some(first) = answer.first() {
+                let owner = first.name.clone();
+                cache.insert_rrset(now, &owner, qtype, answer.clone(), rank);
+            }
+        }
+        Meaning::Cname { chain, .. } => cache_chain(cache, chain),
+        Meaning::NxDomain { chain, name, soa } => {
+            cache_chain(cache, chain);
+            cache.insert_negative(now, name, None, soa.clone(), rank);
+        }
+        Meaning::NoData { chain, name, soa } => {
+            cache_chain(cache, chain);
+            cache.insert_negative(now, name, Some(qtype), soa.clone(), rank);
+        }
+        Meaning::Referral { zone, ns, glue } => {
+            cache.insert_rrset(now, zone, RecordType::NS, ns.clone(), Rank::Referral);
+            let mut groups: Vec<(Name, RecordType, Vec<Record>)> = Vec::new();
+            for g in glue {
+                match groups
+                    .iter_mut()
+                    .find(|(n, t, _)| *n == g.name && *t == g.record_type())
+                {
+                    Some(e) => e.2.push(g.clone()),
+                    None => groups.push((g.name.clone(), g.record_type(), alloc::vec![g.clone()])),
+                }
+            }
+            for (n, t, recs) in groups {
+                cache.insert_rrset(now, &n, t, recs, Rank::Glue);
+            }
+        }
+        Meaning::Lame => {}
+    }
+}

@@ -1,0 +1,338 @@
+//! Upstream queries: the pending table (one entry per local port), the choice of port,
+//! ID and 0x20 letter case, strict response matching, and the server table
+//! ([`servers`]: RTT, capabilities, in-flight counts).
+//!
+//! A query is sent with [`Upstream::send`] and ends in exactly one of three ways, each
+//! of which the engine turns into [`Upstream::take`] (and cancels the query's timer):
+//! a response accepted by [`Upstream::on_response`], a timeout, or a delivery error.
+
+use alloc::collections::BTreeMap;
+use alloc::vec::Vec;
+use core::net::SocketAddr;
+
+use chacha20::ChaCha20Rng;
+use hickory_proto::op::{Edns, Message, MessageType, OpCode, Query};
+use hickory_proto::rr::{DNSClass, Name, RData, RecordType};
+use rand_core::{Rng, SeedableRng};
+
+use crate::cache::KeyedHasher;
+use crate::config::{EngineConfig, Mode};
+use crate::io::Transport;
+use crate::resolve::Id;
+use crate::time::Instant;
+use crate::wire::header::question_count;
+
+pub(crate) mod servers;
+
+pub(crate) use servers::{Pick, Servers};
+
+/// An upstream query awaiting its answer.
+#[derive(Clone, Debug)]
+pub(crate) struct Pending {
+    /// The resolution that sent it.
+    pub(crate) resolution: Id,
+    /// Where it went; the answer must come from there.
+    pub(crate) server: SocketAddr,
+    /// Its random ID.
+    pub(crate) id: u16,
+    /// The name as sent (0x20 case included); the answer must echo it.
+    pub(crate) qname: Name,
+    /// The type asked.
+    pub(crate) qtype: RecordType,
+    /// UDP or TCP; the answer must come the same way.
+    pub(crate) transport: Transport,
+    /// Whether it carried OPT.
+    pub(crate) edns: bool,
+    /// When it was sent, for the RTT sample.
+    pub(crate) sent_at: Instant,
+    /// The zone the server was asked as: the bailiwick for scrubbing.
+    pub(crate) zone: Name,
+}
+
+/// What to ask: the question and the zone whose server is asked.
+#[derive(Clone, Debug)]
+pub(crate) struct Ask {
+    /// The name (lower case; 0x20 is applied here).
+    pub(crate) name: Name,
+    /// The type.
+    pub(crate) qtype: RecordType,
+    /// The zone cut the server serves.
+    pub(crate) zone: Name,
+}
+
+/// A query handed to the app.
+#[derive(Clone, Debug)]
+pub(crate) struct Sent {
+    /// The local port it goes from (and its answer comes to).
+    pub(crate) port: u16,
+    /// When it times out.
+    pub(crate) deadline: Instant,
+    /// The message.
+    pub(crate) payload: Vec<u8>,
+}
+
+/// Why a response was dropped (each has a counter in `Stats`).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum Dropped {
+    /// No query outstanding on that port.
+    UnknownPort,
+    /// From another address, or over another transport, than the query went.
+    WrongSource,
+    /// The question differs (or a count other than one).
+    QuestionMismatch,
+    /// It did not parse.
+    Malformed,
+    /// Not a response, another ID, another opcode.
+    IdMismatch,
+    /// The question differs only in letter case (0x20): keep waiting.
+    CaseMismatch,
+}
+
+/// What a response on a port means.
+#[derive(Debug)]
+pub(crate) enum Matched {
+    /// Not the answer: drop it, the query stays pending.
+    Dropped(Dropped),
+    /// The server's second 0x20 mismatch: 0x20 is now off for it; end the query and
+    /// ask again at once (ID, port and source matched).
+    Retry,
+    /// The answer, every name in it lower-cased. The query is still in the table:
+    /// the engine takes it.
+    Accepted(Message),
+}
+
+/// The upstream side of the engine.
+pub(crate) struct Upstream {
+    /// Outstanding queries by local port. At most `Limits::max_upstream_in_flight`.
+    pending: BTreeMap<u16, Pending>,
+    /// What is known about each server.
+    pub(crate) servers: Servers,
+    /// The engine's one RNG: ports, IDs, 0x20 case, new servers' initial SRTT.
+    pub(crate) rng: ChaCha20Rng,
+    /// A query ended (a per-server or a port slot came free) since the wait queue
+    /// was last looked at.
+    pub(crate) slot_freed: bool,
+}
+
+impl Upstream {
+    /// No queries yet; the RNG seeded with `seed`, the server table's hasher given.
+    pub(crate) fn new(cfg: &EngineConfig, seed: [u8; 32], hasher: KeyedHasher) -> Self {
+        Self {
+            pending: BTreeMap::new(),
+            servers: Servers::new(cfg.limits.max_server_entries, hasher),
+            rng: ChaCha20Rng::from_seed(seed),
+            slot_freed: false,
+        }
+    }
+
+    /// Queries outstanding.
+    pub(crate) fn len(&self) -> usize {
+        self.pending.len()
+    }
+
+    /// The query on `port`.
+    pub(crate) fn get(&self, port: u16) -> Option<&Pending> {
+        self.pending.get(&port)
+    }
+
+    /// Every outstanding query, by port.
+    pub(crate) fn iter(&self) -> impl Iterator<Item = (&u16, &Pending)> {
+        self.pending.iter()
+    }
+
+    /// The best server among `candidates` (see [`Servers::pick`]).
+    pub(crate) fn pick(
+        &mut self,
+        candidates: impl IntoIterator<Item = (SocketAddr, u8)>,
+        cap: u16,
+    ) -> Pick {
+        self.servers.pick(&mut self.rng, candidates, cap)
+    }
+
+    /// A random local port not in use, if fewer than `max` queries are outstanding.
+    fn pick_port(&mut self, max: usize) -> Option<u16> {
+        if self.pending.len() >= max {
+            return None;
+        }
+        for _ in 0..32 {
+            let p = 1024 + (self.rng.next_u32() % (65536 - 1024)) as u16;
+            if !self.pending.contains_key(&p) {
+                return Some(p);
+            }
+        }
+        None
+    }
+
+    /// Send `ask` to `server` for resolution `resolution`: pick a port and an ID,
+    /// randomise the case, encode, and record it as pending. `None` if no port is
+    /// free or it does not encode.
+    pub(crate) fn send(
+        &mut self,
+        now: Instant,
+        cfg: &EngineConfig,
+        resolution: Id,
+        ask: Ask,
+        server: SocketAddr,
+        transport: Transport,
+    ) -> Option<Sent> {
+        let info = self.servers.info(&mut self.rng, server);
+        let port = self.pick_port(cfg.limits.max_upstream_in_flight)?;
+        let id = (self.rng.next_u32() & 0xffff) as u16;
+        let sent_name = if cfg.use_0x20 && !info.no_0x20 {
+            randomize_case(&mut self.rng, &ask.name)
+        } else {
+            ask.name.to_lowercase()
+        };
+        let forward = matches!(cfg.mode, Mode::Forward { .. });
+        let mut m = Message::new(id, MessageType::Query, OpCode::Query);
+        m.metadata.recursion_desired = forward;
+        m.add_query(Query::query(sent_name.clone(), ask.qtype));
+        let edns = !info.no_edns;
+        if edns {
+            let mut e = Edns::new();
+            e.set_max_payload(cfg.limits.max_udp_payload.max(512));
+            m.set_edns(e);
+        }
+        let payload = m.to_vec().ok()?;
+        let deadline = now.saturating_add(Servers::rto(&info, &cfg.limits));
+        self.pending.insert(
+            port,
+            Pending {
+                resolution,
+                server,
+                id,
+                qname: sent_name,
+                qtype: ask.qtype,
+                transport,
+                edns,
+                sent_at: now,
+                zone: ask.zone,
+            },
+        );
+        self.servers.adjust_in_flight(&server, true);
+        Some(Sent {
+            port,
+            deadline,
+            payload,
+        })
+    }
+
+    /// Remove the query on `port` and free its slot at the server.
+    pub(crate) fn take(&mut self, port: u16) -> Option<Pending> {
+        let p = self.pending.remove(&port)?;
+        self.servers.adjust_in_flight(&p.server, false);
+        self.slot_freed = true;
+        Some(p)
+    }
+
+    /// Whether a delivery error for (`server`, `port`, `transport`) is about a query
+    /// we have outstanding.
+    pub(crate) fn is_for(&self, port: u16, server: SocketAddr, transport: Transport) -> bool {
+        self.pending
+            .get(&port)
+            .is_some_and(|p| p.server == server && p.transport.is_tcp() == transport.is_tcp())
+    }
+
+    /// Match a message from `from` on `port` against the query there: source,
+    /// transport, ID, opcode, question (exact case unless 0x20 is off for the server).
+    pub(crate) fn on_response(
+        &mut self,
+        from: SocketAddr,
+        port: u16,
+        transport: Transport,
+        bytes: &[u8],
+    ) -> Matched {
+        let Some(p) = self.pending.get(&port) else {
+            return Matched::Dropped(Dropped::UnknownPort);
+        };
+        if p.server != from || p.transport.is_tcp() != transport.is_tcp() {
+            return Matched::Dropped(Dropped::WrongSource);
+        }
+        // As for client queries: a claimed question count other than 1 is never parsed
+        // (hickory would reserve room for all of them first).
+        if question_count(bytes).is_some_and(|n| n != 1) {
+            return Matched::Dropped(Dropped::QuestionMismatch);
+        }
+        let Ok(mut msg) = Message::from_vec(bytes) else {
+            return Matched::Dropped(Dropped::Malformed);
+        };
+        if msg.message_type != MessageType::Response
+            || msg.id != p.id
+            || msg.op_code != OpCode::Query
+        {
+            return Matched::Dropped(Dropped::IdMismatch);
+        }
+        let [q] = msg.queries.as_slice() else {
+            return Matched::Dropped(Dropped::QuestionMismatch);
+        };
+        if q.query_type() != p.qtype || q.query_class() != DNSClass::IN || q.name() != &p.qname {
+            return Matched::Dropped(Dropped::QuestionMismatch);
+        }
+        let server = p.server;
+        let lenient = self.servers.peek(&server).is_some_and(|i| i.no_0x20);
+        if !lenient && !q.name().eq_case(&p.qname) {
+            // 0x20 mismatch: possibly a spoof, possibly a server that does not echo case.
+            // Keep waiting; at the second mismatch stop randomising for this server and
+            // ask it again at once.
+            return if self.servers.case_mismatch(&server) {
+                Matched::Retry
+            } else {
+                Matched::Dropped(Dropped::CaseMismatch)
+            };
+        }
+        lowercase_names(&mut msg);
+        Matched::Accepted(msg)
+    }
+}
+
+/// `name` with each letter's case flipped at random (0x20, draft-vixie-dnsext-dns0x20):
+/// a forged answer must guess the case too.
+fn randomize_case(rng: &mut ChaCha20Rng, name: &Name) -> Name {
+    let mut bits = 0u32;
+    let mut left = 0u32;
+    let mut labels: Vec<Vec<u8>> = Vec::with_capacity(usize::from(name.num_labels()));
+    for l in name.iter() {
+        let mut l = l.to_vec();
+        for b in &mut l {
+            if b.is_ascii_alphabetic() {
+                if left == 0 {
+                    bits = rng.next_u32();
+                    left = 32;
+                }
+                if bits & 1 == 1 {
+                    *b ^= 0x20;
+                }
+                bits >>= 1;
+                left -= 1;
+            }
+        }
+        labels.push(l);
+    }
+    Name::from_labels(labels).unwrap_or_else(|_| name.clone())
+}
+
+/// Lower-cases every record's owner and the names inside its RDATA. Upstream answers to
+/// 0x20-randomised questions carry the random case wherever a server compressed a name
+/// against the question (a CNAME target, an SOA's MNAME); cached and served as they are,
+/// clients would see `www.SHop.TEsT.`. DNS names compare case-insensitively, so one case
+/// for all cached data loses nothing.
+fn lowercase_names(msg: &mut Message) {
+    let sections = [&mut msg.answers, &mut msg.authorities, &mut msg.additionals];
+    for section in sections {
+        for r in section.iter_mut() {
+            r.name = r.name.to_lowercase();
+            match &mut r.data {
+                RData::CNAME(n) => n.0 = n.0.to_lowercase(),
+                RData::NS(n) => n.0 = n.0.to_lowercase(),
+                RData::PTR(n) => n.0 = n.0.to_lowercase(),
+                RData::MX(mx) => mx.exchange = mx.exchange.to_lowercase(),
+                RData::SRV(srv) => srv.target = srv.target.to_lowercase(),
+                RData::SOA(soa) => {
+                    soa.mname = soa.mname.to_lowercase();
+                    soa.rname = soa.rname.to_lowercase();
+                }
+                _ => {}
+            }
+        }
+    }
+}

@@ -341,17 +341,70 @@ pub enum SendError {
     Unaddressable,
 }
 
-macro_rules! display_via_debug {
-    ($($t:ty),*) => {$(
-        impl fmt::Display for $t {
-            fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-                fmt::Debug::fmt(self, f)
+impl fmt::Display for NewError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match *self {
+            NewError::BadMac(m) => write!(
+                f,
+                "the NIC's MAC address {:02x}:{:02x}:{:02x}:{:02x}:{:02x}:{:02x} is not unicast",
+                m[0], m[1], m[2], m[3], m[4], m[5]
+            ),
+            NewError::BadMtu(mtu) => write!(f, "the NIC's MTU {mtu} is outside 1280..=9216"),
+            NewError::BadPrefix(p) => {
+                write!(f, "prefix length {p} is too long for its address family")
             }
+            NewError::ZeroLimit(name) => write!(f, "{name} is 0 but must be at least 1"),
         }
-        impl core::error::Error for $t {}
-    )*};
+    }
 }
-display_via_debug!(NewError, ReplyError, SendError);
+
+impl fmt::Display for ReplyError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(match self {
+            ReplyError::TooLarge => {
+                "reply longer than a DNS message or one unfragmented datagram can be"
+            }
+            ReplyError::BufferFull => "UDP transmit buffer full (queued replies wait for ARP/NDP)",
+            ReplyError::Unaddressable => {
+                "client address cannot be sent to (port 0, unspecified, or no address of its family)"
+            }
+            ReplyError::UnknownConnection => "TCP connection is gone or never existed",
+            ReplyError::QueueFull => "more replies on this TCP connection than queries surfaced",
+        })
+    }
+}
+
+impl fmt::Display for SendError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(match self {
+            SendError::InvalidPort => "local port is 0 or 53",
+            SendError::PortInUse => "a TCP exchange from this local port is already running",
+            SendError::NoFreeSocket => "all upstream sockets of this kind are in use",
+            SendError::TooLarge => {
+                "query longer than a DNS message or one unfragmented datagram can be"
+            }
+            SendError::BufferFull => "the upstream socket's transmit buffer is full",
+            SendError::Unaddressable => {
+                "server address cannot be sent to (port 0, unspecified, or no address of its family)"
+            }
+        })
+    }
+}
+
+impl fmt::Display for UpstreamErrorKind {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(match self {
+            UpstreamErrorKind::ConnectFailed => "connection refused or never established",
+            UpstreamErrorKind::Reset => "connection reset or closed before a whole response",
+            UpstreamErrorKind::BadFrame => "response length prefix zero or above the cap",
+            UpstreamErrorKind::Timeout => "no whole response in time",
+        })
+    }
+}
+
+impl core::error::Error for NewError {}
+impl core::error::Error for ReplyError {}
+impl core::error::Error for SendError {}
 
 /// Counters for the boot log and for diagnosing overload.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]

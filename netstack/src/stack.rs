@@ -403,6 +403,7 @@ impl<N: Nic> Stack<N> {
     ///
     /// Returns true if anything happened that the application may want to look at
     /// (events queued, or socket state changed).
+    #[must_use = "true: events were queued or a socket changed state"]
     pub fn poll(&mut self, now_ns: u64) -> bool {
         self.now = now_ns;
         self.budget_hit = false;
@@ -459,6 +460,7 @@ impl<N: Nic> Stack<N> {
     /// queries) without reading any frame, at the time of that poll. A main loop that
     /// calls it after each event's replies gets the first answer of a batch out before
     /// the rest of the batch is worked on. Returns whether a socket's state changed.
+    #[must_use = "true: a socket changed state"]
     pub fn flush(&mut self) -> bool {
         // Nothing queued: the last egress left nothing to send, and smoltcp's own timers
         // wait for the next poll.

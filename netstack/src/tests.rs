@@ -9,6 +9,7 @@ use std::cell::RefCell;
 use std::collections::VecDeque;
 use std::net::{IpAddr, Ipv4Addr, Ipv6Addr, SocketAddr};
 use std::rc::Rc;
+use std::string::ToString;
 use std::vec;
 use std::vec::Vec;
 
@@ -182,7 +183,7 @@ trait Node {
 
 impl Node for Stack<SimNic> {
     fn run(&mut self, now: u64) {
-        self.poll(now);
+        let _ = self.poll(now);
     }
     fn delay(&mut self, now: u64) -> Option<u64> {
         // Tests leave events queued on purpose; that must not stall the clock.
@@ -489,7 +490,7 @@ fn udp_round_trip(server: IpAddr, client_ip: IpAddr) {
     a.reply(client, transport, b"answer-1").unwrap();
     // flush puts it on the wire without a poll (which would read frames first).
     let out = a.stats().frames_out;
-    a.flush();
+    let _ = a.flush();
     assert_eq!(a.stats().frames_out, out + 1);
     let mut eb = Vec::new();
     run_until!(now, SEC, [a, b], drain(&mut b, &mut eb) == 1);
@@ -1034,7 +1035,7 @@ fn event_queue_cap_leaves_frames_in_the_nic_until_drained() {
     let mut ea = Vec::new();
     for _ in 0..5 {
         drain(&mut a, &mut ea);
-        a.poll(now);
+        let _ = a.poll(now);
     }
     let got: Vec<u8> = ea.iter().map(|e| query(e).2[0]).collect();
     assert_eq!(got, [0, 1, 2, 3, 4]);
@@ -1064,7 +1065,7 @@ fn udp_burst_past_socket_buffer_and_event_queue_waits_in_the_nic() {
     for _ in 0..20 {
         assert!(a.events.q.len() <= 1);
         drain(&mut a, &mut ea);
-        a.poll(now);
+        let _ = a.poll(now);
     }
     // One event at a time, and the socket never overflowed: nothing was dropped
     // (it used to keep one in the queue and three in the socket and drop six).
@@ -1083,12 +1084,12 @@ fn frame_budget_per_poll_then_poll_delay_zero() {
     for _ in 0..5 {
         ba.borrow_mut().push_back(vec![0xff; 60]);
     }
-    a.poll(0);
+    let _ = a.poll(0);
     assert_eq!(a.stats().frames_in, 2);
     assert_eq!(a.stats().poll_budget_exhausted, 1);
     assert_eq!(a.poll_delay(0), Some(0));
-    a.poll(0);
-    a.poll(0);
+    let _ = a.poll(0);
+    let _ = a.poll(0);
     assert_eq!(a.stats().frames_in, 5);
     assert_eq!(a.poll_delay(0), None);
 }
@@ -1096,7 +1097,7 @@ fn frame_budget_per_poll_then_poll_delay_zero() {
 #[test]
 fn poll_delay_is_none_when_idle_and_bounded_when_busy() {
     let (mut a, mut b) = pair(NetLimits::default(), NetLimits::default());
-    a.poll(0);
+    let _ = a.poll(0);
     assert_eq!(a.poll_delay(0), None);
     assert!(!a.poll(5 * SEC));
     assert_eq!(a.poll_delay(5 * SEC), None);
@@ -1132,13 +1133,13 @@ fn garbage_frames_do_not_panic() {
         }
         ba.borrow_mut().push_back(f);
         if i % 64 == 0 {
-            a.poll(i * MS);
+            let _ = a.poll(i * MS);
             while a.next_event().is_some() {}
         }
     }
     // Read the rest, a frame budget at a time.
     for _ in 0..1000 {
-        a.poll(6 * SEC);
+        let _ = a.poll(6 * SEC);
         while a.next_event().is_some() {}
         if a.poll_delay(6 * SEC) != Some(0) {
             break;
@@ -1428,7 +1429,7 @@ fn upstream_udp_burst_past_the_socket_buffer_waits_in_the_nic() {
     let mut ea = Vec::new();
     for _ in 0..10 {
         drain(&mut a, &mut ea);
-        a.poll(now);
+        let _ = a.poll(now);
     }
     // One at a time through the event queue while the rest wait in the NIC: none is
     // dropped for the socket's two-datagram buffer.
@@ -1581,18 +1582,18 @@ fn burst_between_polls(la: NetLimits, n: u16) -> (usize, usize, usize, crate::St
     for i in 0..n {
         b.send_udp(2000 + i, sa(A4, 53), &i.to_be_bytes()).unwrap();
     }
-    b.poll(now);
+    let _ = b.poll(now);
     let (mut queries, mut replies, mut rounds) = (0, 0, 0);
     while rounds < 1000 {
         rounds += 1;
-        a.poll(now);
+        let _ = a.poll(now);
         while let Some(e) = a.next_event() {
             let (client, transport, data) = query(&e);
             queries += 1;
             let _ = a.reply(client, transport, &data);
         }
-        a.poll(now);
-        b.poll(now);
+        let _ = a.poll(now);
+        let _ = b.poll(now);
         while b.next_event().is_some() {
             replies += 1;
         }
@@ -1685,10 +1686,10 @@ fn spray_closed_port(
     for i in 0..n {
         b.send_udp(3000 + i, sa(dst, 9999), b"stray").unwrap();
     }
-    b.poll(now);
-    a.poll(now);
+    let _ = b.poll(now);
+    let _ = a.poll(now);
     let sent = port_unreachables(&to_b.borrow());
-    b.poll(now);
+    let _ = b.poll(now);
     for i in 0..n {
         b.close_udp(3000 + i);
     }
@@ -1792,4 +1793,51 @@ fn icmp_error_classifier_reads_only_what_is_there() {
     v6[54] = 135; // neighbour solicitation
     assert!(!is_icmp_error(&v6));
     assert!(!is_icmp_error(&v6[..54]));
+}
+
+#[test]
+fn every_error_displays_as_one_precise_line() {
+    let lines: Vec<std::string::String> = [
+        NewError::BadMac([1, 0, 0x5e, 0, 0, 1]).to_string(),
+        NewError::BadMtu(100).to_string(),
+        NewError::BadPrefix(33).to_string(),
+        NewError::ZeroLimit("event_queue").to_string(),
+    ]
+    .into_iter()
+    .chain(
+        [
+            ReplyError::TooLarge,
+            ReplyError::BufferFull,
+            ReplyError::Unaddressable,
+            ReplyError::UnknownConnection,
+            ReplyError::QueueFull,
+        ]
+        .iter()
+        .map(|e| e.to_string()),
+    )
+    .chain(
+        [
+            SendError::InvalidPort,
+            SendError::PortInUse,
+            SendError::NoFreeSocket,
+            SendError::TooLarge,
+            SendError::BufferFull,
+            SendError::Unaddressable,
+        ]
+        .iter()
+        .map(|e| e.to_string()),
+    )
+    .collect();
+    for l in &lines {
+        assert!(!l.contains('\n') && l.len() > 12, "{l:?}");
+    }
+    assert_eq!(
+        lines[0],
+        "the NIC's MAC address 01:00:5e:00:00:01 is not unicast"
+    );
+    assert_eq!(lines[3], "event_queue is 0 but must be at least 1");
+    let mut unique = lines.clone();
+    unique.sort();
+    unique.dedup();
+    assert_eq!(unique.len(), lines.len());
 }

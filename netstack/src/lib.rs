@@ -82,8 +82,11 @@ pub trait Nic {
     fn mtu(&self) -> usize;
 }
 
-/// Addresses and routes of the interface.
-#[derive(Clone, Debug, Default, PartialEq, Eq)]
+/// The port the DNS adapter serves on unless [`NetConfig::dns_port`] says otherwise.
+pub const DNS_PORT: u16 = 53;
+
+/// Addresses and routes of the interface, and the port DNS is served on.
+#[derive(Clone, Debug, PartialEq, Eq)]
 pub struct NetConfig {
     /// Static IPv4 address and prefix length. Ignored when `dhcp` is set.
     pub ipv4: Option<(Ipv4Addr, u8)>,
@@ -96,8 +99,26 @@ pub struct NetConfig {
     pub ipv6_gateway: Option<Ipv6Addr>,
     /// Get the IPv4 address and gateway by DHCPv4 instead.
     pub dhcp: bool,
+    /// The port DNS queries are served on, UDP and TCP ([`DNS_PORT`], 53, by default).
+    /// Must not be 0.
+    pub dns_port: u16,
     /// Caps on every buffer and queue.
     pub limits: NetLimits,
+}
+
+impl Default for NetConfig {
+    /// No addresses, no DHCP, DNS on port 53, the default limits.
+    fn default() -> Self {
+        NetConfig {
+            ipv4: None,
+            ipv4_gateway: None,
+            ipv6: None,
+            ipv6_gateway: None,
+            dhcp: false,
+            dns_port: DNS_PORT,
+            limits: NetLimits::default(),
+        }
+    }
 }
 
 /// Caps on every buffer and queue of the [`Stack`]. Memory use follows from these. The
@@ -304,7 +325,7 @@ pub enum NewError {
     BadMtu(usize),
     /// A prefix length is too long for its address family.
     BadPrefix(u8),
-    /// A limit that must be at least 1 is 0; names the field.
+    /// A limit (or the DNS port) that must be at least 1 is 0; names the field.
     ZeroLimit(&'static str),
 }
 
@@ -327,7 +348,7 @@ pub enum ReplyError {
 /// Why an upstream query was not started.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum SendError {
-    /// Local port 0 or 53.
+    /// Local port 0 or the DNS port.
     InvalidPort,
     /// A TCP exchange from this local port is already running.
     PortInUse,
@@ -377,7 +398,7 @@ impl fmt::Display for ReplyError {
 impl fmt::Display for SendError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.write_str(match self {
-            SendError::InvalidPort => "local port is 0 or 53",
+            SendError::InvalidPort => "local port is 0 or the DNS port",
             SendError::PortInUse => "a TCP exchange from this local port is already running",
             SendError::NoFreeSocket => "all upstream sockets of this kind are in use",
             SendError::TooLarge => {

@@ -23,7 +23,6 @@ use crate::{
     Transport, UpstreamErrorKind,
 };
 
-const DNS_PORT: u16 = 53;
 const IPV4_UDP_HEADERS: usize = 20 + 8;
 const IPV6_UDP_HEADERS: usize = 40 + 8;
 /// Rounds of egress after servicing the sockets, at least. Each round sends at most one
@@ -161,6 +160,8 @@ pub struct Stack<N: Nic> {
     dev: NicDevice<N>,
     sockets: SocketSet<'static>,
     limits: NetLimits,
+    /// The port DNS is served on (UDP and TCP).
+    dns_port: u16,
     mtu: usize,
     now: u64,
     pub(crate) events: EventQueue,
@@ -263,6 +264,7 @@ fn tcp_socket(rx: usize, tx: usize, timeout_ns: u64) -> tcp::Socket<'static> {
 fn new_listener(
     sockets: &mut SocketSet<'static>,
     limits: &NetLimits,
+    port: u16,
     now: u64,
 ) -> Option<ServerConn> {
     if limits.tcp_clients == 0 {
@@ -273,7 +275,7 @@ fn new_listener(
         limits.tcp_tx_buffer,
         limits.tcp_idle_timeout_ns,
     );
-    let _ = s.listen(DNS_PORT);
+    let _ = s.listen(port);
     Some(ServerConn {
         handle: sockets.add(s),
         conn: 0,
@@ -297,6 +299,10 @@ impl<N: Nic> Stack<N> {
     pub fn new(nic: N, config: &NetConfig, seed: u64, now_ns: u64) -> Result<Self, NewError> {
         let limits = config.limits;
         check_limits(&limits)?;
+        let dns_port = config.dns_port;
+        if dns_port == 0 {
+            return Err(NewError::ZeroLimit("dns_port"));
+        }
         let mac = nic.mac();
         let eth = EthernetAddress(mac);
         if !eth.is_unicast() {
@@ -345,8 +351,8 @@ impl<N: Nic> Stack<N> {
             udp_socket(limits.udp_rx_packets, limits.udp_rx_bytes),
             udp_socket(limits.udp_tx_packets, limits.udp_tx_bytes),
         );
-        // Port 53 is not 0, so binding cannot fail.
-        let _ = udp.bind(DNS_PORT);
+        // The port is not 0, so binding cannot fail.
+        let _ = udp.bind(dns_port);
         let udp = sockets.add(udp);
 
         // Port 53 TCP sockets are made on demand too, up to `tcp_clients`, and then
@@ -354,7 +360,7 @@ impl<N: Nic> Stack<N> {
         // next as soon as a client takes it (every frame is serviced before the next one
         // is read, so a burst of SYNs still finds a listener until the cap). Upstream TCP
         // sockets are made on first use, up to `upstream_tcp_sockets`.
-        let server = new_listener(&mut sockets, &limits, now_ns)
+        let server = new_listener(&mut sockets, &limits, dns_port, now_ns)
             .into_iter()
             .collect();
         // Upstream UDP sockets are made on first use, up to `upstream_udp_sockets`, and
@@ -370,6 +376,7 @@ impl<N: Nic> Stack<N> {
             dev,
             sockets,
             limits,
+            dns_port,
             mtu,
             now: now_ns,
             events: EventQueue {
@@ -618,7 +625,7 @@ impl<N: Nic> Stack<N> {
         dst: SocketAddr,
         payload: &[u8],
     ) -> Result<(), SendError> {
-        if local_port == 0 || local_port == DNS_PORT {
+        if local_port == 0 || local_port == self.dns_port {
             return Err(SendError::InvalidPort);
         }
         if payload.len() > self.max_udp_payload(&dst.ip()) {
@@ -718,7 +725,7 @@ impl<N: Nic> Stack<N> {
         dst: SocketAddr,
         payload: &[u8],
     ) -> Result<(), SendError> {
-        if local_port == 0 || local_port == DNS_PORT {
+        if local_port == 0 || local_port == self.dns_port {
             return Err(SendError::InvalidPort);
         }
         let query = frame(payload).ok_or(SendError::TooLarge)?;
@@ -1021,7 +1028,9 @@ impl<N: Nic> Stack<N> {
             .server
             .iter()
             .any(|c| c.conn == 0 && sockets.get_mut::<tcp::Socket>(c.handle).is_listening());
-        if !waiting && let Some(c) = new_listener(&mut self.sockets, &self.limits, self.now) {
+        if !waiting
+            && let Some(c) = new_listener(&mut self.sockets, &self.limits, self.dns_port, self.now)
+        {
             self.server.push(c);
         }
     }
@@ -1158,7 +1167,7 @@ impl<N: Nic> Stack<N> {
                 if c.conn != 0 {
                     end_conn(c, &mut self.stats);
                 }
-                let _ = sock.listen(DNS_PORT);
+                let _ = sock.listen(self.dns_port);
             }
         }
     }

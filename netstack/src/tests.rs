@@ -239,6 +239,7 @@ fn config(v4: Ipv4Addr, v6: Ipv6Addr, limits: NetLimits) -> NetConfig {
         ipv6: Some((v6, 64)),
         ipv6_gateway: None,
         dhcp: false,
+        dns_port: 53,
         limits,
     }
 }
@@ -525,6 +526,65 @@ fn udp_reply_leaves_from_the_link_local_address_it_was_sent_to() {
         super::stack::link_local(MAC_A).into(),
         super::stack::link_local(MAC_B).into(),
     );
+}
+
+#[test]
+fn dns_on_another_port_udp_and_tcp() {
+    let (ab, ba) = link();
+    let cfg = NetConfig {
+        dns_port: 5353,
+        ..config(A4, A6, NetLimits::default())
+    };
+    let mut a = stack(MAC_A, ba.clone(), ab.clone(), &cfg);
+    let mut b = stack(MAC_B, ab, ba, &config(B4, B6, NetLimits::default()));
+    // Port 53 is not served: B's query there is not surfaced.
+    b.send_udp(40000, sa(A4, 53), b"to-53").unwrap();
+    b.send_udp(40001, sa(A4, 5353), b"to-5353").unwrap();
+    let mut now = 0;
+    let mut ea = Vec::new();
+    run_until!(now, SEC, [a, b], drain(&mut a, &mut ea) == 1);
+    for _ in 0..5 {
+        step(&mut now, &mut [&mut a, &mut b]);
+    }
+    assert_eq!(drain(&mut a, &mut ea), 1);
+    let (client, transport, data) = query(&ea[0]);
+    assert_eq!((client, data.as_slice()), (sa(B4, 40001), &b"to-5353"[..]));
+    a.reply(client, transport, b"udp-answer").unwrap();
+    b.send_tcp(41000, sa(A4, 5353), b"tcp-query").unwrap();
+    let mut eb = Vec::new();
+    run_until!(now, SEC, [a, b], drain(&mut a, &mut ea) == 2);
+    let (client, transport, data) = query(&ea[1]);
+    assert!(transport.is_tcp());
+    assert_eq!(data, b"tcp-query");
+    a.reply(client, transport, b"tcp-answer").unwrap();
+    run_until!(now, SEC, [a, b], drain(&mut b, &mut eb) == 2);
+    assert_eq!(
+        eb,
+        [
+            Event::Response {
+                from: sa(A4, 5353),
+                local_port: 40001,
+                tcp: false,
+                data: b"udp-answer".to_vec()
+            },
+            Event::Response {
+                from: sa(A4, 5353),
+                local_port: 41000,
+                tcp: true,
+                data: b"tcp-answer".to_vec()
+            },
+        ]
+    );
+    // The DNS port cannot be an upstream source port; 53 now can.
+    assert_eq!(
+        a.send_udp(5353, sa(B4, 53), b"q"),
+        Err(SendError::InvalidPort)
+    );
+    assert_eq!(
+        a.send_tcp(5353, sa(B4, 53), b"q"),
+        Err(SendError::InvalidPort)
+    );
+    a.send_udp(53, sa(B4, 53), b"q").unwrap();
 }
 
 #[test]
@@ -1192,6 +1252,12 @@ fn new_rejects_bad_nic_and_config() {
     assert_eq!(
         err(Stack::new(nic(MAC_A, MTU), &bad, 0, 0)),
         NewError::ZeroLimit("event_queue")
+    );
+    let mut bad = cfg.clone();
+    bad.dns_port = 0;
+    assert_eq!(
+        err(Stack::new(nic(MAC_A, MTU), &bad, 0, 0)),
+        NewError::ZeroLimit("dns_port")
     );
     let mut bad = cfg.clone();
     bad.limits.tcp_idle_timeout_ns = 0;

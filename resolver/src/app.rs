@@ -84,7 +84,8 @@ pub fn main(p: Platform) -> i32 {
         log::info!("dhcp: asking for an IPv4 address");
     }
     log::info!(
-        "ready: serving DNS on port 53 (UDP and TCP){}",
+        "ready: serving DNS on port {} (UDP and TCP){}",
+        net_cfg.dns_port,
         Where(&stack)
     );
 
@@ -370,6 +371,7 @@ fn net_config(cfg: &Config) -> NetConfig {
         ipv6: cfg.ipv6.map(|c| (c.addr(), c.prefix())),
         ipv6_gateway: cfg.ipv6_gateway,
         dhcp: cfg.dhcp,
+        dns_port: netstack::DNS_PORT,
         limits: NetLimits {
             tcp_clients: cfg.tcp_connections,
             ..NetLimits::default()

@@ -56,7 +56,9 @@ extern crate alloc;
 extern crate std;
 
 mod device;
-mod framing;
+pub mod dns;
+mod net;
+pub mod socket;
 mod stack;
 #[cfg(test)]
 mod tests;
@@ -65,6 +67,11 @@ use alloc::vec::Vec;
 use core::fmt;
 use core::net::{IpAddr, Ipv4Addr, Ipv6Addr, SocketAddr};
 
+pub use dns::{ReplyError, SendError, UpstreamErrorKind};
+pub use socket::{
+    CloseReason, DatagramError, ListenLimits, ListenerHandle, OpenError, RecvError, SocketEvent,
+    StreamError, StreamHandle, StreamLimits, UdpHandle, UdpLimits,
+};
 pub use stack::Stack;
 
 /// A network device that moves whole Ethernet frames (without FCS).
@@ -208,6 +215,16 @@ pub struct NetLimits {
     /// ICMP error messages that may go out at once above the rate (0 counts as 1).
     /// Default 10.
     pub icmp_error_burst: u32,
+    /// UDP ports the application may have bound at once with [`Stack::bind_udp`],
+    /// beside the DNS adapter's. 0 allows none. Default 4.
+    pub udp_sockets: usize,
+    /// TCP listeners the application may open with [`Stack::listen_tcp`], beside the
+    /// DNS adapter's. 0 allows none. Default 4.
+    pub tcp_listeners: usize,
+    /// Outgoing TCP streams the application may have open at once with
+    /// [`Stack::connect_tcp`], beside the DNS adapter's upstream exchanges. 0 allows
+    /// none. Default 4.
+    pub tcp_connects: usize,
 }
 
 impl Default for NetLimits {
@@ -238,6 +255,9 @@ impl Default for NetLimits {
             upstream_tcp_timeout_ns: 10_000_000_000,
             icmp_errors_per_sec: 10,
             icmp_error_burst: 10,
+            udp_sockets: 4,
+            tcp_listeners: 4,
+            tcp_connects: 4,
         }
     }
 }
@@ -280,19 +300,10 @@ pub enum Event {
     },
     /// The DHCPv4 client's state changed.
     Dhcp(DhcpEvent),
-}
-
-/// Why an upstream exchange failed.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum UpstreamErrorKind {
-    /// The connection was refused or never came up.
-    ConnectFailed,
-    /// The connection was reset or closed before a whole response arrived.
-    Reset,
-    /// The response's length prefix was zero or above the cap.
-    BadFrame,
-    /// No whole response within [`NetLimits::upstream_tcp_timeout_ns`].
-    Timeout,
+    /// Something happened on a socket the application opened itself
+    /// ([`Stack::bind_udp`], [`Stack::listen_tcp`], [`Stack::connect_tcp`]). The DNS
+    /// adapter's own sockets never show here.
+    Socket(SocketEvent),
 }
 
 /// A change of the DHCPv4 lease.
@@ -329,39 +340,6 @@ pub enum NewError {
     ZeroLimit(&'static str),
 }
 
-/// Why [`Stack::reply`] did not queue a reply.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum ReplyError {
-    /// Longer than a DNS message can be (65535), or than one unfragmented datagram.
-    TooLarge,
-    /// The UDP transmit buffer is full, even after sending what was queued (the queued
-    /// datagrams wait for a neighbour's address).
-    BufferFull,
-    /// The address cannot be sent to (port 0, unspecified, no address of that family).
-    Unaddressable,
-    /// The TCP connection is gone (closed, reset, timed out) or never existed.
-    UnknownConnection,
-    /// More replies queued on this connection than queries were surfaced.
-    QueueFull,
-}
-
-/// Why an upstream query was not started.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum SendError {
-    /// Local port 0 or the DNS port.
-    InvalidPort,
-    /// A TCP exchange from this local port is already running.
-    PortInUse,
-    /// All upstream sockets of this kind are in use.
-    NoFreeSocket,
-    /// Longer than a DNS message can be (65535), or than one unfragmented datagram.
-    TooLarge,
-    /// The socket's transmit buffer is full.
-    BufferFull,
-    /// The destination cannot be sent to (port 0, unspecified, no address of that family).
-    Unaddressable,
-}
-
 impl fmt::Display for NewError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match *self {
@@ -379,53 +357,7 @@ impl fmt::Display for NewError {
     }
 }
 
-impl fmt::Display for ReplyError {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(match self {
-            ReplyError::TooLarge => {
-                "reply longer than a DNS message or one unfragmented datagram can be"
-            }
-            ReplyError::BufferFull => "UDP transmit buffer full (queued replies wait for ARP/NDP)",
-            ReplyError::Unaddressable => {
-                "client address cannot be sent to (port 0, unspecified, or no address of its family)"
-            }
-            ReplyError::UnknownConnection => "TCP connection is gone or never existed",
-            ReplyError::QueueFull => "more replies on this TCP connection than queries surfaced",
-        })
-    }
-}
-
-impl fmt::Display for SendError {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(match self {
-            SendError::InvalidPort => "local port is 0 or the DNS port",
-            SendError::PortInUse => "a TCP exchange from this local port is already running",
-            SendError::NoFreeSocket => "all upstream sockets of this kind are in use",
-            SendError::TooLarge => {
-                "query longer than a DNS message or one unfragmented datagram can be"
-            }
-            SendError::BufferFull => "the upstream socket's transmit buffer is full",
-            SendError::Unaddressable => {
-                "server address cannot be sent to (port 0, unspecified, or no address of its family)"
-            }
-        })
-    }
-}
-
-impl fmt::Display for UpstreamErrorKind {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(match self {
-            UpstreamErrorKind::ConnectFailed => "connection refused or never established",
-            UpstreamErrorKind::Reset => "connection reset or closed before a whole response",
-            UpstreamErrorKind::BadFrame => "response length prefix zero or above the cap",
-            UpstreamErrorKind::Timeout => "no whole response in time",
-        })
-    }
-}
-
 impl core::error::Error for NewError {}
-impl core::error::Error for ReplyError {}
-impl core::error::Error for SendError {}
 
 /// Counters for the boot log and for diagnosing overload.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]

@@ -389,7 +389,7 @@ fn ping6(dst: Ipv6Addr) {
     let (mut a, mut raw) = with_raw(NetLimits::default());
     let h = icmp_socket(&mut raw);
     let src = if dst.is_unicast_link_local() {
-        super::stack::link_local(MAC_B)
+        crate::net::link_local(MAC_B)
     } else {
         B6
     };
@@ -447,7 +447,7 @@ fn ndp_resolution_and_ipv6_ping_global() {
 
 #[test]
 fn ndp_resolution_and_ipv6_ping_link_local() {
-    ping6(super::stack::link_local(MAC_A));
+    ping6(crate::net::link_local(MAC_A));
 }
 
 #[test]
@@ -523,8 +523,8 @@ fn udp_query_in_reply_out_ipv6() {
 #[test]
 fn udp_reply_leaves_from_the_link_local_address_it_was_sent_to() {
     udp_round_trip(
-        super::stack::link_local(MAC_A).into(),
-        super::stack::link_local(MAC_B).into(),
+        crate::net::link_local(MAC_A).into(),
+        crate::net::link_local(MAC_B).into(),
     );
 }
 
@@ -1281,10 +1281,16 @@ fn reply_source_memory_is_bounded() {
     };
     let (mut a, _b) = pair(limits, NetLimits::default());
     for port in 1..=5 {
-        a.reply_sources.remember(sa(B4, port), A4.into());
+        a.dns.reply_sources.remember(sa(B4, port), A4.into());
     }
-    a.reply_sources.remember(sa(B4, 4), A4.into());
-    let kept: Vec<u16> = a.reply_sources.q.iter().map(|(c, _)| c.port()).collect();
+    a.dns.reply_sources.remember(sa(B4, 4), A4.into());
+    let kept: Vec<u16> = a
+        .dns
+        .reply_sources
+        .q
+        .iter()
+        .map(|(c, _)| c.port())
+        .collect();
     assert_eq!(kept, [5, 4]);
 }
 

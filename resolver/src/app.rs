@@ -203,6 +203,8 @@ impl Loop {
             Event::Dhcp(DhcpEvent::Deconfigured) => {
                 log::warn!("dhcp: lease lost; looking for a new one");
             }
+            // The app opens no sockets of its own (yet): nothing can name one.
+            Event::Socket(ev) => log::debug!("socket event with no service: {ev:?}"),
         }
     }
 

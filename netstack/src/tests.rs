@@ -1913,3 +1913,5 @@ fn every_error_displays_as_one_precise_line() {
     unique.dedup();
     assert_eq!(unique.len(), lines.len());
 }
+
+mod sockets;

@@ -5,7 +5,6 @@
 //! both go through the same socket calls, told apart only by an [`Owner`] tag that says
 //! who hears about a socket.
 
-use alloc::collections::VecDeque;
 use alloc::vec::Vec;
 use core::net::{IpAddr, Ipv4Addr, Ipv6Addr};
 
@@ -18,9 +17,9 @@ use smoltcp::wire::{
 };
 
 use crate::device::{IcmpErrorLimiter, NicDevice};
+use crate::socket::PerOwner;
 use crate::socket::tcp::{Listener, TcpSlot};
 use crate::socket::udp::UdpSlot;
-use crate::socket::{Owner, PerOwner, Ready};
 use crate::{AddrCidr, DhcpEvent, NetConfig, NetLimits, NewError, Nic};
 
 const IPV4_UDP_HEADERS: usize = 20 + 8;
@@ -357,12 +356,6 @@ impl<N: Nic> Net<N> {
             self.dev.stats.frames_out += 1;
             self.dev.stats.bytes_out += frame.len() as u64;
         }
-    }
-
-    /// Finds what changed on every socket since the last pass, for the owners.
-    pub fn service(&mut self, ready: &mut VecDeque<(Owner, Ready)>) {
-        self.service_udp(ready);
-        self.service_tcp(ready);
     }
 
     /// How long until the interface or a stream's timer needs a poll, from smoltcp

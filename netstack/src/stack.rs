@@ -9,7 +9,7 @@ use smoltcp::iface::PollIngressSingleResult;
 
 use crate::dns::Dns;
 use crate::net::{Net, instant};
-use crate::socket::{self, Owner, Ready, SocketEvent};
+use crate::socket::{self, Owner, SocketEvent};
 use crate::{AddrCidr, Event, NetConfig, NetLimits, NewError, Nic, Stats};
 
 /// Events for the application, with a cap on data events.
@@ -58,9 +58,9 @@ pub struct Stack<N: Nic> {
     pub(crate) net: Net<N>,
     pub(crate) dns: Dns,
     pub(crate) events: EventQueue,
-    /// What the last service pass found, not yet handed to the sockets' owners: at
-    /// most a few entries per socket, drained right after each pass.
-    ready: VecDeque<(Owner, Ready)>,
+    /// Stream events the last service pass found, not yet handed to the streams'
+    /// owners: at most a few per socket, drained right after each pass.
+    ready: VecDeque<(Owner, SocketEvent)>,
     max_frames_per_poll: usize,
     /// The last poll stopped at the frame budget.
     budget_hit: bool,
@@ -204,17 +204,28 @@ impl<N: Nic> Stack<N> {
         changed || self.events.q.len() != events_before
     }
 
-    /// Finds what changed on every socket and hands it to the owners at once.
+    /// Finds what changed on every socket and hands it to the owners at once: the
+    /// datagrams waiting in each UDP socket (while the event queue has room), then the
+    /// streams' events.
     fn service(&mut self) {
-        self.net.service(&mut self.ready);
+        for i in 0..self.net.udp.len() {
+            match self.net.udp_ready(i) {
+                Some((Owner::Dns, h)) => self.dns.on_datagrams(&mut self.net, &mut self.events, h),
+                Some((Owner::App, h)) => {
+                    socket::deliver_datagrams(&mut self.net, &mut self.events, h)
+                }
+                None => {}
+            }
+        }
+        self.net.service_tcp(&mut self.ready);
         self.dispatch();
     }
 
     fn dispatch(&mut self) {
-        while let Some((owner, ready)) = self.ready.pop_front() {
+        while let Some((owner, ev)) = self.ready.pop_front() {
             match owner {
-                Owner::Dns => self.dns.on_ready(&mut self.net, &mut self.events, ready),
-                Owner::App => socket::deliver(&mut self.net, &mut self.events, ready),
+                Owner::Dns => self.dns.on_stream(&mut self.net, &mut self.events, ev),
+                Owner::App => socket::deliver(&mut self.net, &mut self.events, ev),
             }
         }
     }

@@ -32,7 +32,7 @@ use core::net::{IpAddr, SocketAddr};
 
 use crate::net::Net;
 use crate::socket::{
-    ListenLimits, ListenerHandle, Owner, Ready, SocketEvent, StreamLimits, UdpHandle, UdpLimits,
+    ListenLimits, ListenerHandle, Owner, SocketEvent, StreamLimits, UdpHandle, UdpLimits,
 };
 use crate::stack::EventQueue;
 use crate::{DatagramError, Event, NetLimits, NewError, Nic, Stack, Stats, Transport};
@@ -223,16 +223,28 @@ impl Dns {
         })
     }
 
-    /// Acts on what a service pass found on one of the adapter's sockets.
-    pub fn on_ready<N: Nic>(&mut self, net: &mut Net<N>, events: &mut EventQueue, ready: Ready) {
-        match ready {
-            Ready::Udp(h) if h == self.udp => self.take_queries(net, events),
-            Ready::Udp(h) => self.take_responses(net, events, h),
-            Ready::Stream(ev) => self.on_stream(net, events, ev),
+    /// Takes the datagrams waiting in one of the adapter's UDP sockets: queries on the
+    /// DNS port, responses on an upstream port.
+    pub fn on_datagrams<N: Nic>(
+        &mut self,
+        net: &mut Net<N>,
+        events: &mut EventQueue,
+        h: UdpHandle,
+    ) {
+        if h == self.udp {
+            self.take_queries(net, events);
+        } else {
+            self.take_responses(net, events, h);
         }
     }
 
-    fn on_stream<N: Nic>(&mut self, net: &mut Net<N>, events: &mut EventQueue, ev: SocketEvent) {
+    /// Acts on an event of one of the adapter's streams.
+    pub fn on_stream<N: Nic>(
+        &mut self,
+        net: &mut Net<N>,
+        events: &mut EventQueue,
+        ev: SocketEvent,
+    ) {
         match ev {
             SocketEvent::Accepted { stream, peer, .. } => self.accepted(stream, peer),
             SocketEvent::Readable { stream } => {
@@ -277,20 +289,19 @@ impl Dns {
 
     /// Moves queries from the DNS port's UDP socket to the event queue while it has room.
     fn take_queries<N: Nic>(&mut self, net: &mut Net<N>, events: &mut EventQueue) {
-        while net.udp_can_recv(self.udp) && events.accept_data() {
-            let Some((data, client, local)) = net.recv_datagram(self.udp) else {
-                return;
-            };
+        let sources = &mut self.reply_sources;
+        let stats = &mut self.stats;
+        net.drain_udp(self.udp, events, |data, client, local| {
             if let Some(local) = local {
-                self.reply_sources.remember(client, local);
+                sources.remember(client, local);
             }
-            self.stats.udp_queries += 1;
-            events.push(Event::Query {
+            stats.udp_queries += 1;
+            Event::Query {
                 client,
                 transport: Transport::Udp,
-                data,
-            });
-        }
+                data: data.to_vec(),
+            }
+        });
     }
 
     /// Queues a UDP reply from the address the query was sent to (if it is remembered

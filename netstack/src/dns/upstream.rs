@@ -38,21 +38,19 @@ impl Dns {
         events: &mut EventQueue,
         h: UdpHandle,
     ) {
-        let Some(&(local_port, _)) = self.upstream_udp.iter().find(|(_, u)| *u == h) else {
+        let Some(local_port) = net.udp_port(h) else {
             return;
         };
-        while net.udp_can_recv(h) && events.accept_data() {
-            let Some((data, from, _)) = net.recv_datagram(h) else {
-                return;
-            };
-            self.stats.upstream_udp_responses += 1;
-            events.push(Event::Response {
+        let stats = &mut self.stats;
+        net.drain_udp(h, events, |data, from, _| {
+            stats.upstream_udp_responses += 1;
+            Event::Response {
                 from,
                 local_port,
                 tcp: false,
-                data,
-            });
-        }
+                data: data.to_vec(),
+            }
+        });
     }
 
     pub(super) fn send_udp<N: Nic>(

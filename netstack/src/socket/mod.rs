@@ -319,16 +319,6 @@ pub(crate) enum Owner {
 /// A cap per [`Owner`].
 pub(crate) type PerOwner = [usize; 2];
 
-/// What a service pass found on one socket, for its owner.
-#[derive(Debug)]
-pub(crate) enum Ready {
-    /// Datagrams wait in this UDP socket (the owner takes them while the event queue
-    /// has room).
-    Udp(UdpHandle),
-    /// A stream event (never [`SocketEvent::Datagram`]).
-    Stream(SocketEvent),
-}
-
 fn check_nonzero(fields: &[(usize, &'static str)]) -> Result<(), OpenError> {
     match fields.iter().find(|(v, _)| *v == 0) {
         Some((_, name)) => Err(OpenError::ZeroLimit(name)),
@@ -437,31 +427,31 @@ impl<N: Nic> Stack<N> {
     }
 }
 
-/// Turns what a service pass found on the application's sockets into events.
+/// Moves the datagrams waiting in the application's socket `socket` to the event queue
+/// while it has room.
+pub(crate) fn deliver_datagrams<N: Nic>(
+    net: &mut crate::net::Net<N>,
+    events: &mut crate::stack::EventQueue,
+    socket: UdpHandle,
+) {
+    net.drain_udp(socket, events, |data, from, to| {
+        Event::Socket(SocketEvent::Datagram {
+            socket,
+            from,
+            to,
+            data: data.to_vec(),
+        })
+    });
+}
+
+/// Queues a stream event for the application.
 pub(crate) fn deliver<N: Nic>(
     net: &mut crate::net::Net<N>,
     events: &mut crate::stack::EventQueue,
-    ready: Ready,
+    ev: SocketEvent,
 ) {
-    match ready {
-        Ready::Udp(socket) => {
-            while net.udp_can_recv(socket) && events.accept_data() {
-                let Some((data, from, to)) = net.recv_datagram(socket) else {
-                    return;
-                };
-                events.push(Event::Socket(SocketEvent::Datagram {
-                    socket,
-                    from,
-                    to,
-                    data,
-                }));
-            }
-        }
-        Ready::Stream(ev) => {
-            if let SocketEvent::Readable { stream } = ev {
-                net.set_readable_queued(stream, true);
-            }
-            events.push(Event::Socket(ev));
-        }
+    if let SocketEvent::Readable { stream } = ev {
+        net.set_readable_queued(stream, true);
     }
+    events.push(Event::Socket(ev));
 }

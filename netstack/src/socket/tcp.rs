@@ -18,7 +18,7 @@ use smoltcp::socket::tcp;
 use smoltcp::wire::{IpEndpoint, IpListenEndpoint};
 
 use super::{
-    CloseReason, ListenLimits, ListenerHandle, OpenError, Owner, Ready, RecvError, SocketEvent,
+    CloseReason, ListenLimits, ListenerHandle, OpenError, Owner, RecvError, SocketEvent,
     StreamError, StreamHandle, StreamLimits, check_stream_limits,
 };
 use crate::Nic;
@@ -482,7 +482,7 @@ impl<N: Nic> Net<N> {
 
     /// Finds what changed on every TCP socket: accepted connections, established
     /// outgoing ones, readable and writable streams, streams that ended.
-    pub(crate) fn service_tcp(&mut self, ready: &mut VecDeque<(Owner, Ready)>) {
+    pub(crate) fn service_tcp(&mut self, ready: &mut VecDeque<(Owner, SocketEvent)>) {
         let now = self.now;
         for i in 0..self.tcp.len() {
             let slot = &mut self.tcp[i];
@@ -524,11 +524,11 @@ impl<N: Nic> Net<N> {
                 };
                 ready.push_back((
                     lst.owner,
-                    Ready::Stream(SocketEvent::Accepted {
+                    SocketEvent::Accepted {
                         listener,
                         stream: handle(i, serial),
                         peer,
-                    }),
+                    },
                 ));
                 self.spare_listener(l);
             }
@@ -549,26 +549,26 @@ impl<N: Nic> Net<N> {
                         } else {
                             SocketEvent::ConnectFailed { stream: h }
                         };
-                        ready.push_back((owner, Ready::Stream(ev)));
+                        ready.push_back((owner, ev));
                         Some(sock.is_listening())
                     } else {
                         if !s.established && (sock.may_send() || sock.may_recv()) {
                             s.established = true;
                             if outgoing {
                                 let ev = SocketEvent::Connected { stream: h };
-                                ready.push_back((owner, Ready::Stream(ev)));
+                                ready.push_back((owner, ev));
                             }
                         }
                         if s.want_write && sock.can_send() {
                             s.want_write = false;
                             let ev = SocketEvent::Writable { stream: h };
-                            ready.push_back((owner, Ready::Stream(ev)));
+                            ready.push_back((owner, ev));
                         }
                         let readable =
                             sock.can_recv() || (s.established && !s.eof_seen && !sock.may_recv());
                         if readable && !s.readable_queued {
                             let ev = SocketEvent::Readable { stream: h };
-                            ready.push_back((owner, Ready::Stream(ev)));
+                            ready.push_back((owner, ev));
                         }
                         None
                     }
@@ -587,7 +587,7 @@ impl<N: Nic> Net<N> {
 
     /// Closes streams idle for their timeout (`Closed` with [`CloseReason::Idle`]) and
     /// resets those that were let go and did not finish in time.
-    pub(crate) fn service_tcp_timers(&mut self, ready: &mut VecDeque<(Owner, Ready)>) {
+    pub(crate) fn service_tcp_timers(&mut self, ready: &mut VecDeque<(Owner, SocketEvent)>) {
         let now = self.now;
         for i in 0..self.tcp.len() {
             let slot = &self.tcp[i];
@@ -600,10 +600,10 @@ impl<N: Nic> Net<N> {
                     self.release(i);
                     ready.push_back((
                         owner,
-                        Ready::Stream(SocketEvent::Closed {
+                        SocketEvent::Closed {
                             stream: h,
                             reason: CloseReason::Idle,
-                        }),
+                        },
                     ));
                     self.tx_queued = true;
                 }

@@ -4,18 +4,17 @@
 //! buffer sizes (a bind per upstream query must not zero a fresh buffer each time);
 //! the table never holds more than every owner's cap together.
 
-use alloc::collections::VecDeque;
 use alloc::vec;
-use alloc::vec::Vec;
 use core::net::{IpAddr, SocketAddr};
 
 use smoltcp::iface::SocketHandle;
 use smoltcp::socket::udp;
 use smoltcp::wire::{IpAddress, IpEndpoint};
 
-use super::{DatagramError, OpenError, Owner, Ready, UdpHandle, UdpLimits, check_udp_limits};
-use crate::Nic;
+use super::{DatagramError, OpenError, Owner, UdpHandle, UdpLimits, check_udp_limits};
 use crate::net::Net;
+use crate::stack::EventQueue;
+use crate::{Event, Nic};
 
 /// One smoltcp UDP socket, bound while in use.
 pub(crate) struct UdpSlot {
@@ -184,35 +183,48 @@ impl<N: Nic> Net<N> {
         (slot.bound?.serial == h.serial).then_some(slot.handle)
     }
 
-    /// Whether a datagram waits in `h`.
-    pub fn udp_can_recv(&mut self, h: UdpHandle) -> bool {
-        self.udp_live(h)
-            .is_some_and(|s| self.set.get_mut::<udp::Socket>(s).can_recv())
+    /// The local port of a live `h`.
+    pub fn udp_port(&self, h: UdpHandle) -> Option<u16> {
+        let b = self.udp.get(usize::try_from(h.slot).ok()?)?.bound?;
+        (b.serial == h.serial).then_some(b.port)
     }
 
-    /// The next datagram waiting in `h`: payload, sender, and the local address it was
-    /// sent to.
-    pub fn recv_datagram(&mut self, h: UdpHandle) -> Option<(Vec<u8>, SocketAddr, Option<IpAddr>)> {
-        let s = self.udp_live(h)?;
-        let (data, meta) = self.set.get_mut::<udp::Socket>(s).recv().ok()?;
-        Some((
-            data.to_vec(),
-            SocketAddr::from(meta.endpoint),
-            meta.local_address.map(IpAddr::from),
-        ))
-    }
-
-    /// Reports each bound socket with datagrams waiting.
-    pub(crate) fn service_udp(&mut self, ready: &mut VecDeque<(Owner, Ready)>) {
-        for (i, slot) in self.udp.iter().enumerate() {
-            let Some(b) = slot.bound else { continue };
-            if self.set.get_mut::<udp::Socket>(slot.handle).can_recv() {
-                let h = UdpHandle {
+    /// The owner and handle of UDP socket `i` if it is bound and datagrams wait in it.
+    pub(crate) fn udp_ready(&mut self, i: usize) -> Option<(Owner, UdpHandle)> {
+        let slot = self.udp.get(i)?;
+        let b = slot.bound?;
+        self.set
+            .get_mut::<udp::Socket>(slot.handle)
+            .can_recv()
+            .then_some((
+                b.owner,
+                UdpHandle {
                     slot: u32::try_from(i).unwrap_or(u32::MAX),
                     serial: b.serial,
-                };
-                ready.push_back((b.owner, Ready::Udp(h)));
-            }
+                },
+            ))
+    }
+
+    /// Moves datagrams from `h` to `events` while it has room, each made into an event
+    /// by `make(payload, sender, local address it was sent to)`.
+    pub(crate) fn drain_udp(
+        &mut self,
+        h: UdpHandle,
+        events: &mut EventQueue,
+        mut make: impl FnMut(&[u8], SocketAddr, Option<IpAddr>) -> Event,
+    ) {
+        let Some(s) = self.udp_live(h) else { return };
+        let sock = self.set.get_mut::<udp::Socket>(s);
+        while sock.can_recv() && events.accept_data() {
+            let Ok((data, meta)) = sock.recv() else {
+                return;
+            };
+            let ev = make(
+                data,
+                SocketAddr::from(meta.endpoint),
+                meta.local_address.map(IpAddr::from),
+            );
+            events.push(ev);
         }
     }
 }

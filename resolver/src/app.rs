@@ -85,7 +85,7 @@ pub fn main(p: Platform) -> i32 {
     ) {
         Ok(s) => s,
         Err(e) => {
-            log::error!("network: cannot start: {e:?}");
+            log::error!("network: cannot start: {e}");
             return 1;
         }
     };
@@ -93,7 +93,8 @@ pub fn main(p: Platform) -> i32 {
         log::info!("dhcp: asking for an IPv4 address");
     }
     log::info!(
-        "ready: serving DNS on port 53 (UDP and TCP){}",
+        "ready: serving DNS on port {} (UDP and TCP){}",
+        net_cfg.dns_port,
         Where(&stack)
     );
 
@@ -123,12 +124,14 @@ impl Loop {
         loop {
             let now = self.stack.nic().platform.now();
             let at = Instant::from_nanos(now);
-            self.stack.poll(now);
+            // Whether anything happened does not matter: the events are drained anyway
+            // and `poll_delay` says when to come back.
+            let _ = self.stack.poll(now);
             while let Some(ev) = self.stack.next_event() {
                 self.handle_event(at, ev);
                 self.drain(at);
                 // Each answer leaves now, not after the whole batch was worked on.
-                self.stack.flush();
+                let _ = self.stack.flush();
             }
             self.engine.handle_timeout(at);
             self.drain(at);
@@ -136,7 +139,7 @@ impl Loop {
             // Send what the timeouts queued. Not a second poll: its frames' events would
             // wait behind the next poll's batch, and on unix it cost a read(2) that finds
             // nothing; frames that arrived meanwhile wake the wait below at once.
-            self.stack.flush();
+            let _ = self.stack.flush();
 
             if self.stats_every > 0 && now >= self.next_stats {
                 self.log_stats();
@@ -209,6 +212,8 @@ impl Loop {
             Event::Dhcp(DhcpEvent::Deconfigured) => {
                 log::warn!("dhcp: lease lost; looking for a new one");
             }
+            // The app opens no sockets of its own (yet): nothing can name one.
+            Event::Socket(ev) => log::debug!("socket event with no service: {ev:?}"),
         }
     }
 
@@ -337,6 +342,7 @@ fn net_config(cfg: &Config) -> NetConfig {
         ipv6: cfg.ipv6.map(|c| (c.addr(), c.prefix())),
         ipv6_gateway: cfg.ipv6_gateway,
         dhcp: cfg.dhcp,
+        dns_port: netstack::DNS_PORT,
         limits: NetLimits {
             tcp_clients: cfg.tcp_connections,
             ..NetLimits::default()

@@ -74,7 +74,7 @@ fn main() {
     let mut waiting: HashMap<u16, (SocketAddr, Transport)> = HashMap::new();
     let mut next_port = 40000u16;
     while start.elapsed() < run_for {
-        stack.poll(now());
+        let _ = stack.poll(now());
         while let Some(ev) = stack.next_event() {
             match ev {
                 Event::Query {
@@ -118,7 +118,7 @@ fn main() {
                 }
             }
         }
-        stack.poll(now());
+        let _ = stack.poll(now());
         let delay = stack
             .poll_delay(now())
             .map(|ns| smoltcp::time::Duration::from_micros(ns / 1000));

@@ -1,38 +1,91 @@
-//! TCP/IP for the resolver, on smoltcp: this crate knows TCP/IP, not DNS.
+//! TCP/IP for the resolver, on smoltcp: this crate knows TCP/IP, and serves DNS as one
+//! service on top of its own socket layer.
 //!
 //! [`Stack`] runs a smoltcp `Interface` over any [`Nic`] (Ethernet, ARP, NDP, IPv4, IPv6,
-//! ICMP echo for both, an optional DHCPv4 client) and moves DNS payloads between the
-//! network and the application:
+//! ICMP echo for both, an optional DHCPv4 client) and offers two layers to the
+//! application:
 //!
-//! - queries from clients on port 53, UDP and TCP (RFC 7766 framing and pipelining),
-//!   surfaced as [`Event::Query`] and answered with [`Stack::reply`];
-//! - queries to upstream servers from a local port the application chose
+//! - **[Generic sockets](socket)**, for any service: UDP ports ([`Stack::bind_udp`],
+//!   [`Stack::send_to`]), TCP listeners with their own buffers, connection cap and idle
+//!   timeout ([`Stack::listen_tcp`]), and byte streams, accepted or outgoing
+//!   ([`Stack::connect_tcp`], [`Stack::recv`], [`Stack::send`], [`Stack::close`],
+//!   [`Stack::abort`]). What happens on them comes as [`Event::Socket`].
+//! - **[The DNS adapter](dns)**, today's DNS service over those sockets: queries from
+//!   clients on [`NetConfig::dns_port`] (53), UDP and TCP (RFC 7766 framing and
+//!   pipelining), surfaced as [`Event::Query`] and answered with [`Stack::reply`]; and
+//!   queries to upstream servers from a local port the engine chose
 //!   ([`Stack::send_udp`], [`Stack::send_tcp`]), whose answers come back as
 //!   [`Event::Response`] (or [`Event::UpstreamError`]).
 //!
 //! It reads no clock and draws no randomness of its own: time comes in as `now_ns`
 //! (monotonic nanoseconds) on every call that needs it, and the seed for TCP sequence
-//! numbers is a constructor argument. Every buffer and queue is bounded by a field of
-//! [`NetLimits`]; no input from the network can make it panic.
+//! numbers is a constructor argument (local ports for outgoing traffic are the caller's
+//! to pick at random). Every buffer, queue and table is bounded by a field of
+//! [`NetLimits`] or of a socket's own limits; no input from the network can make it
+//! panic.
 //!
 //! # The main loop
 //!
 //! ```text
 //! loop {
-//!     stack.poll(now);                          // a batch of frames in, output out
+//!     let _ = stack.poll(now);                  // a batch of frames in, output out
 //!     while let Some(ev) = stack.next_event() {
-//!         /* hand to the engine; stack.reply(..), stack.send_udp(..), stack.send_tcp(..) */
-//!         stack.flush();                        // send it right away
+//!         match ev {
+//!             Event::Query { .. } | Event::Response { .. } | Event::UpstreamError { .. }
+//!                 => /* the engine; stack.reply(..), stack.send_udp(..), stack.send_tcp(..) */,
+//!             Event::Socket(ev) => /* the service that opened that socket */,
+//!             Event::Dhcp(_) => /* log it */,
+//!         }
+//!         let _ = stack.flush();                // send it right away
 //!     }
-//!     /* engine timeouts: more stack.send_*(..) */
-//!     stack.flush();                            // send what was just queued
-//!     wait_until(min(engine_deadline, stack.poll_delay(now)));
+//!     /* engine and service timeouts: more output */
+//!     let _ = stack.flush();                    // send what was just queued
+//!     wait_until(min(deadlines, stack.poll_delay(now)));
 //! }
 //! ```
 //!
-//! [`Stack::reply`] and the `send_*` calls queue data at once; it reaches the wire on
-//! the next [`Stack::poll`] or [`Stack::flush`]. They take their notion of "now" from
-//! the last `poll`.
+//! Every call that queues output ([`Stack::reply`], the `send_*` calls, [`Stack::send`],
+//! [`Stack::close`], …) does so at once; it reaches the wire on the next [`Stack::poll`]
+//! or [`Stack::flush`]. They take their notion of "now" from the last `poll`. `poll` and
+//! `flush` say whether anything happened; a loop that drains the events anyway and asks
+//! `poll_delay` does not need to know.
+//!
+//! # A service on the socket layer
+//!
+//! How the services to come use it (sketches; `rustls`-style TLS state machines and
+//! HTTP parsers live in the application, not here):
+//!
+//! ```text
+//! // DoT on 853, DoH on 443: TLS wants a whole record (16 KiB) in the receive buffer.
+//! let tls = ListenLimits {
+//!     connections: 16,
+//!     stream: StreamLimits { rx_buffer: 18 * 1024, tx_buffer: 18 * 1024, ..Default::default() },
+//! };
+//! let dot = stack.listen_tcp(853, tls)?;
+//! let doh = stack.listen_tcp(443, tls)?;
+//! // Event::Socket(SocketEvent::Accepted { listener: dot, stream, peer }): a new TLS session.
+//! // Event::Socket(SocketEvent::Readable { stream }): stack.recv(stream, &mut buf) until Ok(0),
+//! //     feed the TLS session; its plaintext is DNS with 2-byte framing (DoT) or HTTP (DoH);
+//! //     answers from the engine go back through the session and stack.send(stream, ..).
+//! // Event::Socket(SocketEvent::Writable { stream }): send what did not fit before.
+//! // Event::Socket(SocketEvent::Closed { stream, .. }): drop the session.
+//!
+//! // The HTTP dashboard on 8080: small buffers, few clients.
+//! let http = stack.listen_tcp(8080, ListenLimits::default())?; // 4 clients, 4 KiB, 30 s idle
+//! // Readable: parse the request; send the page; stack.close(stream).
+//!
+//! // A DHCP server on UDP 67: clients broadcast from 0.0.0.0:68.
+//! let dhcpd = stack.bind_udp(67, UdpLimits::default())?;
+//! // Event::Socket(SocketEvent::Datagram { socket: dhcpd, from, to, data }): `to` tells a
+//! //     broadcast from a unicast; answer with stack.send_to(dhcpd, (255.255.255.255, 68), ..).
+//!
+//! // An HTTPS fetch of a blocklist at boot.
+//! let big = StreamLimits { rx_buffer: 18 * 1024, ..Default::default() };
+//! let s = stack.connect_tcp(server, random_port, big)?;
+//! // Connected: start the TLS handshake with stack.send(s, ..); Readable: stack.recv(s, ..)
+//! // into the TLS session until Err(RecvError::Finished); then stack.close(s).
+//! // ConnectFailed / Closed: retry later.
+//! ```
 //!
 //! # Limits worth knowing upstream of this crate
 //!
@@ -47,6 +100,9 @@
 //!   overflow the socket buffers, and [`Stats::poll_held_back`] counts it. What the host
 //!   drops when its queue overflows is not seen here; datagrams dropped inside smoltcp
 //!   (a datagram larger than a socket's byte buffer) are not counted either.
+//! - A stream's [`SocketEvent::Readable`] is reported again after every poll while its
+//!   bytes are unread: a service that stops reading for a while (its own queue is
+//!   full) gets one cheap event per poll, not a stall.
 #![no_std]
 #![deny(unsafe_code)]
 #![warn(missing_docs)]
@@ -56,7 +112,9 @@ extern crate alloc;
 extern crate std;
 
 mod device;
-mod framing;
+pub mod dns;
+mod net;
+pub mod socket;
 mod stack;
 #[cfg(test)]
 mod tests;
@@ -65,6 +123,11 @@ use alloc::vec::Vec;
 use core::fmt;
 use core::net::{IpAddr, Ipv4Addr, Ipv6Addr, SocketAddr};
 
+pub use dns::{ReplyError, SendError, UpstreamErrorKind};
+pub use socket::{
+    CloseReason, DatagramError, ListenLimits, ListenerHandle, OpenError, RecvError, SocketEvent,
+    StreamError, StreamHandle, StreamLimits, UdpHandle, UdpLimits,
+};
 pub use stack::Stack;
 
 /// A network device that moves whole Ethernet frames (without FCS).
@@ -82,8 +145,11 @@ pub trait Nic {
     fn mtu(&self) -> usize;
 }
 
-/// Addresses and routes of the interface.
-#[derive(Clone, Debug, Default, PartialEq, Eq)]
+/// The port the DNS adapter serves on unless [`NetConfig::dns_port`] says otherwise.
+pub const DNS_PORT: u16 = 53;
+
+/// Addresses and routes of the interface, and the port DNS is served on.
+#[derive(Clone, Debug, PartialEq, Eq)]
 pub struct NetConfig {
     /// Static IPv4 address and prefix length. Ignored when `dhcp` is set.
     pub ipv4: Option<(Ipv4Addr, u8)>,
@@ -96,19 +162,41 @@ pub struct NetConfig {
     pub ipv6_gateway: Option<Ipv6Addr>,
     /// Get the IPv4 address and gateway by DHCPv4 instead.
     pub dhcp: bool,
+    /// The port DNS queries are served on, UDP and TCP ([`DNS_PORT`], 53, by default).
+    /// Must not be 0.
+    pub dns_port: u16,
     /// Caps on every buffer and queue.
     pub limits: NetLimits,
 }
 
-/// Caps on every buffer and queue of the [`Stack`]. Memory use follows from these. The
-/// port 53 UDP socket and one port 53 TCP listener are allocated when the stack is
-/// created; further TCP listeners (one ahead of the clients), upstream sockets and
-/// message reassembly grow on demand up to the stated maxima and are then reused.
+impl Default for NetConfig {
+    /// No addresses, no DHCP, DNS on port 53, the default limits.
+    fn default() -> Self {
+        NetConfig {
+            ipv4: None,
+            ipv4_gateway: None,
+            ipv6: None,
+            ipv6_gateway: None,
+            dhcp: false,
+            dns_port: DNS_PORT,
+            limits: NetLimits::default(),
+        }
+    }
+}
+
+/// Caps on every buffer and queue of the [`Stack`]. Memory use follows from these. Most
+/// fields are the DNS adapter's (its port's sockets, its upstream pools); the last
+/// three cap what the application opens itself, whose buffers it sizes per socket
+/// ([`UdpLimits`], [`ListenLimits`], [`StreamLimits`]).
 ///
-/// With the defaults the socket buffers take at most about 1.3 MiB. Counts, sizes and
-/// the two timeouts must be at least 1 ([`NewError::ZeroLimit`]); `tcp_clients`,
-/// `upstream_*_sockets`, `udp_reply_sources` and `icmp_errors_per_sec` may be 0 to
-/// switch that part off.
+/// The DNS port's UDP socket and one TCP listening socket are allocated when the stack
+/// is created; further listening sockets (one ahead of the clients), upstream sockets
+/// and message reassembly grow on demand up to the stated maxima and are then reused.
+///
+/// With the defaults the DNS adapter's socket buffers take at most about 1.3 MiB. Counts,
+/// sizes and the two timeouts must be at least 1 ([`NewError::ZeroLimit`]);
+/// `tcp_clients`, `upstream_*_sockets`, `udp_reply_sources`, `icmp_errors_per_sec`,
+/// `udp_sockets`, `tcp_listeners` and `tcp_connects` may be 0 to switch that part off.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct NetLimits {
     /// Frames processed by one [`Stack::poll`] at most; if more are waiting,
@@ -117,34 +205,34 @@ pub struct NetLimits {
     /// backlog after boot, an emulating hypervisor) must not read for seconds before it
     /// answers. Default 8.
     pub max_frames_per_poll: usize,
-    /// Data events (queries, responses) queued for the application at most. When the
+    /// Data events (queries, responses, datagrams) queued for the application at most. When the
     /// queue is full, `poll` stops reading frames (they wait in the NIC) and data
     /// already in a socket stays there (a TCP window closes). Error and DHCP events are
     /// always queued; there can be at most one per upstream TCP socket plus two more.
     /// Default 256.
     pub event_queue: usize,
-    /// Datagrams waiting in the port 53 UDP socket's receive buffer. Each datagram moves
+    /// Datagrams waiting in the DNS port's UDP socket's receive buffer. Each datagram moves
     /// on to the event queue as soon as its frame is processed, and no frame is read
     /// while that queue is full, so this rarely holds more than one. Default 64.
     pub udp_rx_packets: usize,
-    /// Payload bytes in the port 53 UDP socket's receive buffer. Default 64 KiB.
+    /// Payload bytes in the DNS port's UDP socket's receive buffer. Default 64 KiB.
     pub udp_rx_bytes: usize,
-    /// Datagrams waiting in the port 53 UDP socket's transmit buffer. A reply that
+    /// Datagrams waiting in the DNS port's UDP socket's transmit buffer. A reply that
     /// finds it full first puts the queued ones on the wire (one `poll` can send only
     /// this many: smoltcp sends one datagram per socket per egress round), so a burst of
     /// answers is not refused. Default 64.
     pub udp_tx_packets: usize,
-    /// Payload bytes in the port 53 UDP socket's transmit buffer. Default 64 KiB.
+    /// Payload bytes in the DNS port's UDP socket's transmit buffer. Default 64 KiB.
     pub udp_tx_bytes: usize,
     /// Clients whose query's destination address is remembered, so the reply leaves
     /// from the address the query was sent to. Default 256.
     pub udp_reply_sources: usize,
-    /// TCP sockets listening on port 53: the cap on concurrent client connections.
+    /// TCP sockets listening on the DNS port: the cap on concurrent client connections.
     /// One more connection attempt is answered with a reset. Default 16.
     pub tcp_clients: usize,
-    /// Receive buffer (bytes) of each port 53 TCP socket. Default 4096.
+    /// Receive buffer (bytes) of each DNS port TCP socket. Default 4096.
     pub tcp_rx_buffer: usize,
-    /// Transmit buffer (bytes) of each port 53 TCP socket. Default 8192.
+    /// Transmit buffer (bytes) of each DNS port TCP socket. Default 8192.
     pub tcp_tx_buffer: usize,
     /// Largest query accepted on a TCP connection; a length prefix above it (or zero)
     /// resets the connection. Default 4096.
@@ -158,8 +246,8 @@ pub struct NetLimits {
     pub tcp_idle_timeout_ns: u64,
     /// UDP sockets for upstream queries (one per local port in use). Default 64.
     pub upstream_udp_sockets: usize,
-    /// Datagrams waiting in each upstream UDP socket's receive buffer (as for the port 53
-    /// socket, rarely more than one). Default 4.
+    /// Datagrams waiting in each upstream UDP socket's receive buffer (as for the DNS
+    /// port's socket, rarely more than one). Default 4.
     pub upstream_udp_rx_packets: usize,
     /// Payload bytes in each upstream UDP socket's receive buffer. Default 8192.
     pub upstream_udp_rx_bytes: usize,
@@ -187,6 +275,16 @@ pub struct NetLimits {
     /// ICMP error messages that may go out at once above the rate (0 counts as 1).
     /// Default 10.
     pub icmp_error_burst: u32,
+    /// UDP ports the application may have bound at once with [`Stack::bind_udp`],
+    /// beside the DNS adapter's. 0 allows none. Default 4.
+    pub udp_sockets: usize,
+    /// TCP listeners the application may open with [`Stack::listen_tcp`], beside the
+    /// DNS adapter's. 0 allows none. Default 4.
+    pub tcp_listeners: usize,
+    /// Outgoing TCP streams the application may have open at once with
+    /// [`Stack::connect_tcp`], beside the DNS adapter's upstream exchanges. 0 allows
+    /// none. Default 4.
+    pub tcp_connects: usize,
 }
 
 impl Default for NetLimits {
@@ -217,6 +315,9 @@ impl Default for NetLimits {
             upstream_tcp_timeout_ns: 10_000_000_000,
             icmp_errors_per_sec: 10,
             icmp_error_burst: 10,
+            udp_sockets: 4,
+            tcp_listeners: 4,
+            tcp_connects: 4,
         }
     }
 }
@@ -226,7 +327,7 @@ pub use common::Transport;
 /// Something the application should know about.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum Event {
-    /// A DNS message from a client to port 53.
+    /// A DNS message from a client to the DNS port ([`NetConfig::dns_port`]).
     Query {
         /// The client's address and port.
         client: SocketAddr,
@@ -259,19 +360,10 @@ pub enum Event {
     },
     /// The DHCPv4 client's state changed.
     Dhcp(DhcpEvent),
-}
-
-/// Why an upstream exchange failed.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum UpstreamErrorKind {
-    /// The connection was refused or never came up.
-    ConnectFailed,
-    /// The connection was reset or closed before a whole response arrived.
-    Reset,
-    /// The response's length prefix was zero or above the cap.
-    BadFrame,
-    /// No whole response within [`NetLimits::upstream_tcp_timeout_ns`].
-    Timeout,
+    /// Something happened on a socket the application opened itself
+    /// ([`Stack::bind_udp`], [`Stack::listen_tcp`], [`Stack::connect_tcp`]). The DNS
+    /// adapter's own sockets never show here.
+    Socket(SocketEvent),
 }
 
 /// A change of the DHCPv4 lease.
@@ -304,54 +396,28 @@ pub enum NewError {
     BadMtu(usize),
     /// A prefix length is too long for its address family.
     BadPrefix(u8),
-    /// A limit that must be at least 1 is 0; names the field.
+    /// A limit (or the DNS port) that must be at least 1 is 0; names the field.
     ZeroLimit(&'static str),
 }
 
-/// Why [`Stack::reply`] did not queue a reply.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum ReplyError {
-    /// Longer than a DNS message can be (65535), or than one unfragmented datagram.
-    TooLarge,
-    /// The UDP transmit buffer is full, even after sending what was queued (the queued
-    /// datagrams wait for a neighbour's address).
-    BufferFull,
-    /// The address cannot be sent to (port 0, unspecified, no address of that family).
-    Unaddressable,
-    /// The TCP connection is gone (closed, reset, timed out) or never existed.
-    UnknownConnection,
-    /// More replies queued on this connection than queries were surfaced.
-    QueueFull,
-}
-
-/// Why an upstream query was not started.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum SendError {
-    /// Local port 0 or 53.
-    InvalidPort,
-    /// A TCP exchange from this local port is already running.
-    PortInUse,
-    /// All upstream sockets of this kind are in use.
-    NoFreeSocket,
-    /// Longer than a DNS message can be (65535), or than one unfragmented datagram.
-    TooLarge,
-    /// The socket's transmit buffer is full.
-    BufferFull,
-    /// The destination cannot be sent to (port 0, unspecified, no address of that family).
-    Unaddressable,
-}
-
-macro_rules! display_via_debug {
-    ($($t:ty),*) => {$(
-        impl fmt::Display for $t {
-            fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-                fmt::Debug::fmt(self, f)
+impl fmt::Display for NewError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match *self {
+            NewError::BadMac(m) => write!(
+                f,
+                "the NIC's MAC address {:02x}:{:02x}:{:02x}:{:02x}:{:02x}:{:02x} is not unicast",
+                m[0], m[1], m[2], m[3], m[4], m[5]
+            ),
+            NewError::BadMtu(mtu) => write!(f, "the NIC's MTU {mtu} is outside 1280..=9216"),
+            NewError::BadPrefix(p) => {
+                write!(f, "prefix length {p} is too long for its address family")
             }
+            NewError::ZeroLimit(name) => write!(f, "{name} is 0 but must be at least 1"),
         }
-        impl core::error::Error for $t {}
-    )*};
+    }
 }
-display_via_debug!(NewError, ReplyError, SendError);
+
+impl core::error::Error for NewError {}
 
 /// Counters for the boot log and for diagnosing overload.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]

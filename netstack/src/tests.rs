@@ -9,6 +9,7 @@ use std::cell::RefCell;
 use std::collections::VecDeque;
 use std::net::{IpAddr, Ipv4Addr, Ipv6Addr, SocketAddr};
 use std::rc::Rc;
+use std::string::ToString;
 use std::vec;
 use std::vec::Vec;
 
@@ -182,7 +183,7 @@ trait Node {
 
 impl Node for Stack<SimNic> {
     fn run(&mut self, now: u64) {
-        self.poll(now);
+        let _ = self.poll(now);
     }
     fn delay(&mut self, now: u64) -> Option<u64> {
         // Tests leave events queued on purpose; that must not stall the clock.
@@ -238,6 +239,7 @@ fn config(v4: Ipv4Addr, v6: Ipv6Addr, limits: NetLimits) -> NetConfig {
         ipv6: Some((v6, 64)),
         ipv6_gateway: None,
         dhcp: false,
+        dns_port: 53,
         limits,
     }
 }
@@ -387,7 +389,7 @@ fn ping6(dst: Ipv6Addr) {
     let (mut a, mut raw) = with_raw(NetLimits::default());
     let h = icmp_socket(&mut raw);
     let src = if dst.is_unicast_link_local() {
-        super::stack::link_local(MAC_B)
+        crate::net::link_local(MAC_B)
     } else {
         B6
     };
@@ -445,7 +447,7 @@ fn ndp_resolution_and_ipv6_ping_global() {
 
 #[test]
 fn ndp_resolution_and_ipv6_ping_link_local() {
-    ping6(super::stack::link_local(MAC_A));
+    ping6(crate::net::link_local(MAC_A));
 }
 
 #[test]
@@ -489,7 +491,7 @@ fn udp_round_trip(server: IpAddr, client_ip: IpAddr) {
     a.reply(client, transport, b"answer-1").unwrap();
     // flush puts it on the wire without a poll (which would read frames first).
     let out = a.stats().frames_out;
-    a.flush();
+    let _ = a.flush();
     assert_eq!(a.stats().frames_out, out + 1);
     let mut eb = Vec::new();
     run_until!(now, SEC, [a, b], drain(&mut b, &mut eb) == 1);
@@ -521,9 +523,68 @@ fn udp_query_in_reply_out_ipv6() {
 #[test]
 fn udp_reply_leaves_from_the_link_local_address_it_was_sent_to() {
     udp_round_trip(
-        super::stack::link_local(MAC_A).into(),
-        super::stack::link_local(MAC_B).into(),
+        crate::net::link_local(MAC_A).into(),
+        crate::net::link_local(MAC_B).into(),
     );
+}
+
+#[test]
+fn dns_on_another_port_udp_and_tcp() {
+    let (ab, ba) = link();
+    let cfg = NetConfig {
+        dns_port: 5353,
+        ..config(A4, A6, NetLimits::default())
+    };
+    let mut a = stack(MAC_A, ba.clone(), ab.clone(), &cfg);
+    let mut b = stack(MAC_B, ab, ba, &config(B4, B6, NetLimits::default()));
+    // Port 53 is not served: B's query there is not surfaced.
+    b.send_udp(40000, sa(A4, 53), b"to-53").unwrap();
+    b.send_udp(40001, sa(A4, 5353), b"to-5353").unwrap();
+    let mut now = 0;
+    let mut ea = Vec::new();
+    run_until!(now, SEC, [a, b], drain(&mut a, &mut ea) == 1);
+    for _ in 0..5 {
+        step(&mut now, &mut [&mut a, &mut b]);
+    }
+    assert_eq!(drain(&mut a, &mut ea), 1);
+    let (client, transport, data) = query(&ea[0]);
+    assert_eq!((client, data.as_slice()), (sa(B4, 40001), &b"to-5353"[..]));
+    a.reply(client, transport, b"udp-answer").unwrap();
+    b.send_tcp(41000, sa(A4, 5353), b"tcp-query").unwrap();
+    let mut eb = Vec::new();
+    run_until!(now, SEC, [a, b], drain(&mut a, &mut ea) == 2);
+    let (client, transport, data) = query(&ea[1]);
+    assert!(transport.is_tcp());
+    assert_eq!(data, b"tcp-query");
+    a.reply(client, transport, b"tcp-answer").unwrap();
+    run_until!(now, SEC, [a, b], drain(&mut b, &mut eb) == 2);
+    assert_eq!(
+        eb,
+        [
+            Event::Response {
+                from: sa(A4, 5353),
+                local_port: 40001,
+                tcp: false,
+                data: b"udp-answer".to_vec()
+            },
+            Event::Response {
+                from: sa(A4, 5353),
+                local_port: 41000,
+                tcp: true,
+                data: b"tcp-answer".to_vec()
+            },
+        ]
+    );
+    // The DNS port cannot be an upstream source port; 53 now can.
+    assert_eq!(
+        a.send_udp(5353, sa(B4, 53), b"q"),
+        Err(SendError::InvalidPort)
+    );
+    assert_eq!(
+        a.send_tcp(5353, sa(B4, 53), b"q"),
+        Err(SendError::InvalidPort)
+    );
+    a.send_udp(53, sa(B4, 53), b"q").unwrap();
 }
 
 #[test]
@@ -1034,7 +1095,7 @@ fn event_queue_cap_leaves_frames_in_the_nic_until_drained() {
     let mut ea = Vec::new();
     for _ in 0..5 {
         drain(&mut a, &mut ea);
-        a.poll(now);
+        let _ = a.poll(now);
     }
     let got: Vec<u8> = ea.iter().map(|e| query(e).2[0]).collect();
     assert_eq!(got, [0, 1, 2, 3, 4]);
@@ -1064,7 +1125,7 @@ fn udp_burst_past_socket_buffer_and_event_queue_waits_in_the_nic() {
     for _ in 0..20 {
         assert!(a.events.q.len() <= 1);
         drain(&mut a, &mut ea);
-        a.poll(now);
+        let _ = a.poll(now);
     }
     // One event at a time, and the socket never overflowed: nothing was dropped
     // (it used to keep one in the queue and three in the socket and drop six).
@@ -1083,12 +1144,12 @@ fn frame_budget_per_poll_then_poll_delay_zero() {
     for _ in 0..5 {
         ba.borrow_mut().push_back(vec![0xff; 60]);
     }
-    a.poll(0);
+    let _ = a.poll(0);
     assert_eq!(a.stats().frames_in, 2);
     assert_eq!(a.stats().poll_budget_exhausted, 1);
     assert_eq!(a.poll_delay(0), Some(0));
-    a.poll(0);
-    a.poll(0);
+    let _ = a.poll(0);
+    let _ = a.poll(0);
     assert_eq!(a.stats().frames_in, 5);
     assert_eq!(a.poll_delay(0), None);
 }
@@ -1096,7 +1157,7 @@ fn frame_budget_per_poll_then_poll_delay_zero() {
 #[test]
 fn poll_delay_is_none_when_idle_and_bounded_when_busy() {
     let (mut a, mut b) = pair(NetLimits::default(), NetLimits::default());
-    a.poll(0);
+    let _ = a.poll(0);
     assert_eq!(a.poll_delay(0), None);
     assert!(!a.poll(5 * SEC));
     assert_eq!(a.poll_delay(5 * SEC), None);
@@ -1132,13 +1193,13 @@ fn garbage_frames_do_not_panic() {
         }
         ba.borrow_mut().push_back(f);
         if i % 64 == 0 {
-            a.poll(i * MS);
+            let _ = a.poll(i * MS);
             while a.next_event().is_some() {}
         }
     }
     // Read the rest, a frame budget at a time.
     for _ in 0..1000 {
-        a.poll(6 * SEC);
+        let _ = a.poll(6 * SEC);
         while a.next_event().is_some() {}
         if a.poll_delay(6 * SEC) != Some(0) {
             break;
@@ -1193,6 +1254,12 @@ fn new_rejects_bad_nic_and_config() {
         NewError::ZeroLimit("event_queue")
     );
     let mut bad = cfg.clone();
+    bad.dns_port = 0;
+    assert_eq!(
+        err(Stack::new(nic(MAC_A, MTU), &bad, 0, 0)),
+        NewError::ZeroLimit("dns_port")
+    );
+    let mut bad = cfg.clone();
     bad.limits.tcp_idle_timeout_ns = 0;
     assert_eq!(
         err(Stack::new(nic(MAC_A, MTU), &bad, 0, 0)),
@@ -1214,10 +1281,16 @@ fn reply_source_memory_is_bounded() {
     };
     let (mut a, _b) = pair(limits, NetLimits::default());
     for port in 1..=5 {
-        a.reply_sources.remember(sa(B4, port), A4.into());
+        a.dns.reply_sources.remember(sa(B4, port), A4.into());
     }
-    a.reply_sources.remember(sa(B4, 4), A4.into());
-    let kept: Vec<u16> = a.reply_sources.q.iter().map(|(c, _)| c.port()).collect();
+    a.dns.reply_sources.remember(sa(B4, 4), A4.into());
+    let kept: Vec<u16> = a
+        .dns
+        .reply_sources
+        .q
+        .iter()
+        .map(|(c, _)| c.port())
+        .collect();
     assert_eq!(kept, [5, 4]);
 }
 
@@ -1428,7 +1501,7 @@ fn upstream_udp_burst_past_the_socket_buffer_waits_in_the_nic() {
     let mut ea = Vec::new();
     for _ in 0..10 {
         drain(&mut a, &mut ea);
-        a.poll(now);
+        let _ = a.poll(now);
     }
     // One at a time through the event queue while the rest wait in the NIC: none is
     // dropped for the socket's two-datagram buffer.
@@ -1581,18 +1654,18 @@ fn burst_between_polls(la: NetLimits, n: u16) -> (usize, usize, usize, crate::St
     for i in 0..n {
         b.send_udp(2000 + i, sa(A4, 53), &i.to_be_bytes()).unwrap();
     }
-    b.poll(now);
+    let _ = b.poll(now);
     let (mut queries, mut replies, mut rounds) = (0, 0, 0);
     while rounds < 1000 {
         rounds += 1;
-        a.poll(now);
+        let _ = a.poll(now);
         while let Some(e) = a.next_event() {
             let (client, transport, data) = query(&e);
             queries += 1;
             let _ = a.reply(client, transport, &data);
         }
-        a.poll(now);
-        b.poll(now);
+        let _ = a.poll(now);
+        let _ = b.poll(now);
         while b.next_event().is_some() {
             replies += 1;
         }
@@ -1685,10 +1758,10 @@ fn spray_closed_port(
     for i in 0..n {
         b.send_udp(3000 + i, sa(dst, 9999), b"stray").unwrap();
     }
-    b.poll(now);
-    a.poll(now);
+    let _ = b.poll(now);
+    let _ = a.poll(now);
     let sent = port_unreachables(&to_b.borrow());
-    b.poll(now);
+    let _ = b.poll(now);
     for i in 0..n {
         b.close_udp(3000 + i);
     }
@@ -1793,3 +1866,52 @@ fn icmp_error_classifier_reads_only_what_is_there() {
     assert!(!is_icmp_error(&v6));
     assert!(!is_icmp_error(&v6[..54]));
 }
+
+#[test]
+fn every_error_displays_as_one_precise_line() {
+    let lines: Vec<std::string::String> = [
+        NewError::BadMac([1, 0, 0x5e, 0, 0, 1]).to_string(),
+        NewError::BadMtu(100).to_string(),
+        NewError::BadPrefix(33).to_string(),
+        NewError::ZeroLimit("event_queue").to_string(),
+    ]
+    .into_iter()
+    .chain(
+        [
+            ReplyError::TooLarge,
+            ReplyError::BufferFull,
+            ReplyError::Unaddressable,
+            ReplyError::UnknownConnection,
+            ReplyError::QueueFull,
+        ]
+        .iter()
+        .map(|e| e.to_string()),
+    )
+    .chain(
+        [
+            SendError::InvalidPort,
+            SendError::PortInUse,
+            SendError::NoFreeSocket,
+            SendError::TooLarge,
+            SendError::BufferFull,
+            SendError::Unaddressable,
+        ]
+        .iter()
+        .map(|e| e.to_string()),
+    )
+    .collect();
+    for l in &lines {
+        assert!(!l.contains('\n') && l.len() > 12, "{l:?}");
+    }
+    assert_eq!(
+        lines[0],
+        "the NIC's MAC address 01:00:5e:00:00:01 is not unicast"
+    );
+    assert_eq!(lines[3], "event_queue is 0 but must be at least 1");
+    let mut unique = lines.clone();
+    unique.sort();
+    unique.dedup();
+    assert_eq!(unique.len(), lines.len());
+}
+
+mod sockets;

@@ -7,6 +7,10 @@
 //! - **unix**: an ordinary Linux process on a TAP device, for tests.
 #![no_std]
 
+// The solo5 backend's net rings live on its own heap.
+#[cfg(target_os = "none")]
+extern crate alloc;
+
 #[cfg(target_os = "none")]
 mod solo5;
 #[cfg(target_os = "none")]

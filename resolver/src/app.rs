@@ -5,11 +5,23 @@ use alloc::vec::Vec;
 use core::fmt::Write as _;
 
 use config::{Config, ConfigError, LogLevel, Mode as ConfigMode, Selftest};
-use engine::{Cidr, Client, Engine, EngineConfig, Instant, Mode, Transmit, Transport};
+use engine::{Client, Engine, EngineConfig, Instant, Mode, Transmit, Transport};
 use netstack::{DhcpEvent, Event, NetConfig, NetLimits, Stack};
 use platform::Platform;
 
 use crate::nic::PlatformNic;
+
+/// How the platform moves frames, for the banner.
+struct NetIo(Option<usize>);
+
+impl core::fmt::Display for NetIo {
+    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+        match self.0 {
+            Some(n) => write!(f, "batched (up to {n} frames per exit)"),
+            None => f.write_str("one frame per call"),
+        }
+    }
+}
 
 /// Boots and serves until the platform stops us. Returns the exit status: 0 after
 /// `--help`, 1 for a bad boot argument or a network device that cannot be used.
@@ -32,13 +44,14 @@ pub fn main(p: Platform) -> i32 {
     platform::init_logger(level_filter(cfg.log_level));
     let mac = p.net_mac();
     log::info!(
-        "resolver {} on {} ({}), mac {}, mtu {}, entropy {}",
+        "resolver {} on {} ({}), mac {}, mtu {}, entropy {}, net io {}",
         env!("CARGO_PKG_VERSION"),
         p.name(),
         p.arch(),
         MacDisplay(mac),
         p.net_mtu(),
-        p.entropy_source()
+        p.entropy_source(),
+        NetIo(p.net_batch_frames()),
     );
     log::info!("config: {cfg}");
 
@@ -72,7 +85,7 @@ pub fn main(p: Platform) -> i32 {
     ) {
         Ok(s) => s,
         Err(e) => {
-            log::error!("network: cannot start: {e:?}");
+            log::error!("network: cannot start: {e}");
             return 1;
         }
     };
@@ -80,7 +93,8 @@ pub fn main(p: Platform) -> i32 {
         log::info!("dhcp: asking for an IPv4 address");
     }
     log::info!(
-        "ready: serving DNS on port 53 (UDP and TCP){}",
+        "ready: serving DNS on port {} (UDP and TCP){}",
+        net_cfg.dns_port,
         Where(&stack)
     );
 
@@ -110,12 +124,14 @@ impl Loop {
         loop {
             let now = self.stack.nic().platform.now();
             let at = Instant::from_nanos(now);
-            self.stack.poll(now);
+            // Whether anything happened does not matter: the events are drained anyway
+            // and `poll_delay` says when to come back.
+            let _ = self.stack.poll(now);
             while let Some(ev) = self.stack.next_event() {
                 self.handle_event(at, ev);
                 self.drain(at);
                 // Each answer leaves now, not after the whole batch was worked on.
-                self.stack.flush();
+                let _ = self.stack.flush();
             }
             self.engine.handle_timeout(at);
             self.drain(at);
@@ -123,7 +139,7 @@ impl Loop {
             // Send what the timeouts queued. Not a second poll: its frames' events would
             // wait behind the next poll's batch, and on unix it cost a read(2) that finds
             // nothing; frames that arrived meanwhile wake the wait below at once.
-            self.stack.flush();
+            let _ = self.stack.flush();
 
             if self.stats_every > 0 && now >= self.next_stats {
                 self.log_stats();
@@ -196,6 +212,8 @@ impl Loop {
             Event::Dhcp(DhcpEvent::Deconfigured) => {
                 log::warn!("dhcp: lease lost; looking for a new one");
             }
+            // The app opens no sockets of its own (yet): nothing can name one.
+            Event::Socket(ev) => log::debug!("socket event with no service: {ev:?}"),
         }
     }
 
@@ -263,46 +281,13 @@ impl Loop {
     }
 }
 
-/// The periodic `stats:` line. Tools parse it by key (`cargo xtask torture`): new
-/// fields go at the end.
+/// The periodic `stats:` line, from the one registry of counters ([`crate::metrics`]).
 fn stats_line(e: &engine::Stats, n: &netstack::Stats, heap: Option<(usize, usize)>) -> String {
-    let mut line = String::new();
-    let _ = write!(
-        line,
-        "stats: queries {} hits {} misses {} upstream {} timeouts {} servfail {} refused {} \
-         formerr {} dropped {} cache {} B in {} entries, frames in {} out {}, tcp open {}",
-        e.queries,
-        e.cache_hits,
-        e.cache_misses,
-        e.upstream_queries,
-        e.timeouts,
-        e.servfail,
-        e.refused,
-        e.formerr,
-        e.dropped_unknown_port
-            + e.dropped_wrong_source
-            + e.dropped_malformed
-            + e.dropped_id_mismatch
-            + e.dropped_question_mismatch
-            + e.dropped_case_mismatch
-            + e.client_dropped,
-        e.cache_bytes,
-        e.cache_entries,
-        n.frames_in,
-        n.frames_out,
-        n.tcp_open,
-    );
-    if let Some((used, total)) = heap {
-        let _ = write!(line, ", heap {} of {} KiB", used / 1024, total / 1024);
-    }
-    // The tables' current sizes: upstream queries, resolutions, and resolutions
-    // waiting for an upstream slot (the engine's in-flight caps).
-    let _ = write!(
-        line,
-        ", in flight: upstream {} resolutions {} waiting {}",
-        e.in_flight_upstream, e.in_flight_resolutions, e.waiting
-    );
-    line
+    crate::metrics::log_line(&crate::metrics::Sample {
+        engine: e,
+        net: n,
+        heap,
+    })
 }
 
 fn upstream_transport(tcp: bool) -> Transport {
@@ -338,11 +323,7 @@ fn engine_config(cfg: &Config) -> EngineConfig {
                 upstreams: upstreams.clone(),
             },
         },
-        allow: cfg
-            .allow
-            .iter()
-            .map(|c| Cidr::new(c.addr(), c.prefix()))
-            .collect(),
+        allow: cfg.allow.clone(),
         cache_bytes: cfg.cache_size,
         qname_minimisation: cfg.qname_minimisation,
         use_ipv6: cfg.ipv6.is_some(),
@@ -361,6 +342,7 @@ fn net_config(cfg: &Config) -> NetConfig {
         ipv6: cfg.ipv6.map(|c| (c.addr(), c.prefix())),
         ipv6_gateway: cfg.ipv6_gateway,
         dhcp: cfg.dhcp,
+        dns_port: netstack::DNS_PORT,
         limits: NetLimits {
             tcp_clients: cfg.tcp_connections,
             ..NetLimits::default()
@@ -462,6 +444,19 @@ impl core::fmt::Display for MacDisplay {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// One owner per default: an empty boot command line builds exactly the engine's own
+    /// default configuration (cache size, serve-stale, allow list, client cap, mode).
+    #[test]
+    fn boot_defaults_and_engine_defaults_agree() {
+        assert_eq!(engine_config(&Config::default()), EngineConfig::default());
+        let parsed = Config::parse("").unwrap_or_else(|e| panic!("{e}"));
+        assert_eq!(engine_config(&parsed), EngineConfig::default());
+        assert_eq!(
+            net_config(&Config::default()).limits.tcp_clients,
+            NetLimits::default().tcp_clients
+        );
+    }
 
     #[test]
     fn stats_line_keeps_its_fields_and_ends_with_the_table_sizes() {

@@ -9,6 +9,7 @@
 extern crate alloc;
 
 mod app;
+mod metrics;
 mod nic;
 
 platform::entry!(app::main);

@@ -4,17 +4,19 @@
 //! checks; field offsets come from the `hvt-abi` structs, so guest and host agree.
 //! NET hypercalls exist only when a `--net:` device is attached and BLOCK hypercalls only
 //! with a `--block:` device, as in `solo5-hvt`; otherwise they are unknown hypercalls.
+//! The project's batched NET_WRITEV / NET_READV (`hvt_abi::batch`) exist only after
+//! [`Services::offer_batch`] announced them to the guest.
 
 use std::fs::File;
 use std::io::{self, Read, Write};
 use std::mem::offset_of;
 use std::os::fd::AsRawFd;
 use std::os::unix::fs::FileExt;
-use std::time::{SystemTime, UNIX_EPOCH};
+use std::time::{Instant, SystemTime, UNIX_EPOCH};
 
 use hvt_abi::{
-    HALT_COOKIE_MAX, HcBlock, HcHalt, HcNetRead, HcNetWrite, HcPoll, HcPuts, HcWalltime, Hypercall,
-    result,
+    HALT_COOKIE_MAX, HcBlock, HcHalt, HcNetExchange, HcNetRead, HcNetWrite, HcPoll, HcPuts,
+    HcWalltime, Hypercall, batch, result,
 };
 
 use crate::block::Block;
@@ -40,12 +42,42 @@ pub struct Services {
     pollhandles: Vec<u32>,
     has_net: bool,
     has_block: bool,
+    /// Whether the batched net hypercalls were offered to the guest.
+    batch: bool,
+    /// How long a NET_READV that found some frames but not enough to fill its entries
+    /// waits for more (interrupt coalescing, host side): clients that got their answers
+    /// in one burst send their next queries within tens of µs of each other, and each
+    /// one caught here saves the guest a POLL and a NET_READV exit.
+    linger: std::time::Duration,
 }
 
 /// The device behind a guest-supplied handle, if there is one; the callers answer EINVAL
 /// when it is missing or of the wrong kind.
 fn device(devices: &[Device], handle: u64) -> Option<&Device> {
     devices.get(usize::try_from(handle).ok()?)
+}
+
+/// Waits up to `timeout` for `f` to become readable.
+fn wait_readable(f: &File, timeout: std::time::Duration) -> Result<bool, Fatal> {
+    let mut p = libc::pollfd {
+        fd: f.as_raw_fd(),
+        events: libc::POLLIN,
+        revents: 0,
+    };
+    let ts = libc::timespec {
+        tv_sec: timeout.as_secs().min(i64::MAX as u64) as _,
+        tv_nsec: libc::c_long::from(timeout.subsec_nanos() as i32),
+    };
+    // SAFETY: one live pollfd, a timespec that outlives the call, no signal mask.
+    let rc = unsafe { libc::ppoll(&mut p, 1, &ts, std::ptr::null()) };
+    if rc < 0 {
+        let e = io::Error::last_os_error();
+        if e.kind() == io::ErrorKind::Interrupted {
+            return Ok(false);
+        }
+        return Err(io_fatal("poll", e));
+    }
+    Ok(rc > 0 && p.revents & libc::POLLIN != 0)
 }
 
 fn io_fatal(what: &str, e: io::Error) -> Fatal {
@@ -74,7 +106,138 @@ impl Services {
             pollfds,
             pollhandles,
             has_block,
+            batch: false,
+            linger: std::time::Duration::ZERO,
         }
+    }
+
+    /// Offers the batched net hypercalls (`hvt_abi::batch`): writes the announcement at
+    /// `batch::INFO_BASE`, where Solo5's tenders leave zeros. Only with a net device (the
+    /// extension is about frames); returns whether it was offered. Call before the vCPU
+    /// first runs.
+    pub fn offer_batch(
+        &mut self,
+        linger: std::time::Duration,
+    ) -> Result<bool, crate::mem::GuestAccess> {
+        self.linger = linger;
+        if !self.has_net {
+            return Ok(false);
+        }
+        let info = batch::Info::offered();
+        let area = self
+            .mem
+            .slice_mut(batch::INFO_BASE, std::mem::size_of::<batch::Info>() as u64)?;
+        area[offset_of!(batch::Info, magic)..][..8].copy_from_slice(&info.magic);
+        area[offset_of!(batch::Info, version)..][..4].copy_from_slice(&info.version.to_le_bytes());
+        area[offset_of!(batch::Info, max_frames)..][..4]
+            .copy_from_slice(&info.max_frames.to_le_bytes());
+        self.batch = true;
+        Ok(true)
+    }
+
+    /// Checks an exchange's `count` entries at `iov`: false for a count above
+    /// `batch::MAX_FRAMES`, fatal for an array outside guest memory.
+    fn iov_ok(&self, iov: u64, count: u64) -> Result<bool, Fatal> {
+        if count > u64::from(batch::MAX_FRAMES) {
+            return Ok(false);
+        }
+        if count > 0 {
+            self.mem
+                .check(iov, count * std::mem::size_of::<batch::Iov>() as u64)?;
+        }
+        Ok(true)
+    }
+
+    /// The (`data`, `len`) of entry `i` of the array at `iov`.
+    fn iov_at(&self, iov: u64, i: u64) -> Result<(u64, u64, u64), Fatal> {
+        let entry = iov + i * std::mem::size_of::<batch::Iov>() as u64;
+        let data = self.u64_at(entry, offset_of!(batch::Iov, data))?;
+        let len = self.u64_at(entry, offset_of!(batch::Iov, len))?;
+        Ok((entry, data, len))
+    }
+
+    fn net_exchange(&mut self, gpa: u64) -> Result<(), Fatal> {
+        let field = |off: usize| gpa + off as u64;
+        let handle = self.u64_at(gpa, offset_of!(HcNetExchange, handle))?;
+        let tx_iov = self.u64_at(gpa, offset_of!(HcNetExchange, tx_iov))?;
+        let tx_count = self.u64_at(gpa, offset_of!(HcNetExchange, tx_count))?;
+        let rx_iov = self.u64_at(gpa, offset_of!(HcNetExchange, rx_iov))?;
+        let rx_count = self.u64_at(gpa, offset_of!(HcNetExchange, rx_count))?;
+        let timeout = self.u64_at(gpa, offset_of!(HcNetExchange, timeout_nsecs))?;
+        let ret_at = field(offset_of!(HcNetExchange, ret));
+        let got_at = field(offset_of!(HcNetExchange, rx_count));
+        let more_at = field(offset_of!(HcNetExchange, more));
+        self.mem.write_u64(more_at, 0)?;
+        let net = matches!(device(&self.devices, handle), Some(Device::Net(_)));
+        // Both arrays are checked before anything is sent.
+        if !net || !self.iov_ok(tx_iov, tx_count)? || !self.iov_ok(rx_iov, rx_count)? {
+            self.mem.write_u64(got_at, 0)?;
+            self.mem.write_i32(ret_at, result::EINVAL)?;
+            return Ok(());
+        }
+        let handle = handle as usize;
+        for i in 0..tx_count {
+            let (_, data, len) = self.iov_at(tx_iov, i)?;
+            let Some(Device::Net(f)) = self.devices.get(handle) else {
+                return Err(Fatal::HostIo("net device vanished".into()));
+            };
+            let frame = self.mem.slice(data, len)?;
+            // As NET_WRITE: a host write error or a short write is fatal.
+            match (&*f).write(frame) {
+                Ok(n) if n as u64 == len => {}
+                Ok(n) => {
+                    return Err(Fatal::HostIo(format!(
+                        "Fatal error: net write: short write ({n} of {len} bytes)"
+                    )));
+                }
+                Err(e) => return Err(io_fatal("net write", e)),
+            }
+        }
+        let mut got = 0u64;
+        // Wait for the first frame only if asked to and none is waiting; after some
+        // frames, linger (at most `self.linger` in all) for the rest of a burst.
+        let mut wait_first = (timeout > 0).then(|| std::time::Duration::from_nanos(timeout));
+        let mut linger_until = None;
+        while got < rx_count {
+            let (entry, data, len) = self.iov_at(rx_iov, got)?;
+            let Some(Device::Net(f)) = self.devices.get(handle) else {
+                return Err(Fatal::HostIo("net device vanished".into()));
+            };
+            let f: &File = f;
+            let buf = self.mem.slice_mut(data, len)?;
+            match (&*f).read(buf) {
+                Ok(n) => {
+                    self.mem
+                        .write_u64(entry + offset_of!(batch::Iov, len) as u64, n as u64)?;
+                    got += 1;
+                }
+                Err(e) if e.kind() == io::ErrorKind::WouldBlock => {
+                    let wait = if got == 0 {
+                        match wait_first.take() {
+                            Some(w) => w,
+                            None => break,
+                        }
+                    } else {
+                        if self.linger.is_zero() {
+                            break;
+                        }
+                        let until =
+                            *linger_until.get_or_insert_with(|| Instant::now() + self.linger);
+                        until.saturating_duration_since(Instant::now())
+                    };
+                    if wait.is_zero() || !wait_readable(f, wait)? {
+                        break;
+                    }
+                }
+                Err(e) => return Err(io_fatal("net read", e)),
+            }
+        }
+        self.mem.write_u64(got_at, got)?;
+        self.mem
+            .write_u64(more_at, u64::from(rx_count > 0 && got == rx_count))?;
+        let ret = if got == 0 { result::AGAIN } else { result::OK };
+        self.mem.write_i32(ret_at, ret)?;
+        Ok(())
     }
 
     fn u64_at(&self, gpa: u64, off: usize) -> Result<u64, Fatal> {
@@ -239,6 +402,7 @@ impl Hypercalls for Services {
         let registered = match h {
             Hypercall::NetRead | Hypercall::NetWrite => self.has_net,
             Hypercall::BlockRead | Hypercall::BlockWrite => self.has_block,
+            Hypercall::NetExchange => self.batch,
             _ => true,
         };
         if !registered {
@@ -254,6 +418,7 @@ impl Hypercalls for Services {
             Hypercall::BlockRead => self.block(gpa, false)?,
             Hypercall::NetWrite => self.net_write(gpa)?,
             Hypercall::NetRead => self.net_read(gpa)?,
+            Hypercall::NetExchange => self.net_exchange(gpa)?,
             Hypercall::Halt => return self.halt(gpa).map(Some),
         }
         Ok(None)
@@ -266,7 +431,7 @@ mod tests {
     use crate::mem::AccessKind;
     use std::os::fd::OwnedFd;
     use std::os::unix::net::UnixDatagram;
-    use std::time::Instant;
+    use std::time::Duration;
 
     const ARG: u64 = 0x20_0000;
     const BUF: u64 = 0x30_0000;
@@ -389,6 +554,222 @@ mod tests {
         // A receive buffer past the end of memory is fatal, not truncated.
         put(&mut s, ARG, &[1, (4 << 20) - 100, 1514, 99]);
         assert!(matches!(s.hypercall(7, ARG), Err(Fatal::Guest(_))));
+    }
+
+    const IOV: u64 = 0x28_0000;
+    const TX_IOV: u64 = 0x29_0000;
+    const NR: u32 = Hypercall::NetExchange as u32;
+
+    /// Fills `n` receive entries at IOV, each a 2 KiB slot in BUF.
+    fn read_iov(s: &mut Services, n: u64) {
+        for i in 0..n {
+            put(s, IOV + 16 * i, &[BUF + 2048 * i, 1514]);
+        }
+    }
+
+    /// An exchange's argument: send `tx` entries at TX_IOV, receive into `rx` at IOV,
+    /// wait `timeout` ns; `more` and `ret` preset to garbage.
+    fn exchange(s: &mut Services, handle: u64, tx: u64, rx: u64, timeout: u64) {
+        put(s, ARG, &[handle, TX_IOV, tx, IOV, rx, timeout, 9, 99]);
+    }
+
+    fn got(s: &Services) -> u64 {
+        s.mem.read_u64(ARG + 32).unwrap()
+    }
+
+    fn more(s: &Services) -> u64 {
+        s.mem.read_u64(ARG + 48).unwrap()
+    }
+
+    #[test]
+    fn the_exchange_exists_only_when_offered() {
+        let (f, _peer) = net_pair();
+        let mut s = Services::new(mem(), vec![Device::None, Device::Net(f)]);
+        assert_eq!(s.hypercall(NR, ARG), Err(Fatal::UnknownHypercall(NR)));
+        // Solo5's tenders leave the announcement page zero.
+        assert_eq!(s.mem.slice(batch::INFO_BASE, 16).unwrap(), &[0u8; 16]);
+        assert_eq!(s.offer_batch(Duration::ZERO), Ok(true));
+        let b = s.mem.slice(batch::INFO_BASE, 16).unwrap();
+        assert_eq!(&b[..8], b"HVTBATCH");
+        assert_eq!(
+            u32::from_le_bytes([b[8], b[9], b[10], b[11]]),
+            batch::VERSION
+        );
+        assert_eq!(
+            u32::from_le_bytes([b[12], b[13], b[14], b[15]]),
+            batch::MAX_FRAMES
+        );
+        // Without a net device there is nothing to offer.
+        let mut none = Services::new(mem(), vec![Device::None]);
+        assert_eq!(none.offer_batch(Duration::ZERO), Ok(false));
+        assert_eq!(none.hypercall(NR, ARG), Err(Fatal::UnknownHypercall(NR)));
+    }
+
+    #[test]
+    fn an_exchange_sends_then_receives_several_frames() {
+        let (f, peer) = net_pair();
+        let mut s = Services::new(mem(), vec![Device::None, Device::Net(f)]);
+        s.offer_batch(Duration::ZERO).unwrap();
+        // Nothing waiting, no wait: AGAIN at once, no frames, no more.
+        read_iov(&mut s, 4);
+        exchange(&mut s, 1, 0, 4, 0);
+        assert_eq!(s.hypercall(NR, ARG), Ok(None));
+        assert_eq!(ret(&s, ARG + 56), result::AGAIN);
+        assert_eq!((got(&s), more(&s)), (0, 0));
+        // Three waiting, four slots: all three, lengths in the entries, the device dry.
+        for f in [&b"one"[..], b"second", b"3"] {
+            peer.send(f).unwrap();
+        }
+        exchange(&mut s, 1, 0, 4, 0);
+        assert_eq!(s.hypercall(NR, ARG), Ok(None));
+        assert_eq!(ret(&s, ARG + 56), result::OK);
+        assert_eq!((got(&s), more(&s)), (3, 0));
+        assert_eq!(s.mem.read_u64(IOV + 8).unwrap(), 3);
+        assert_eq!(s.mem.read_u64(IOV + 16 + 8).unwrap(), 6);
+        assert_eq!(s.mem.slice(BUF + 2048, 6).unwrap(), b"second");
+        assert_eq!(s.mem.slice(BUF + 4096, 1).unwrap(), b"3");
+        // Three waiting, two slots: two, and `more` says look again.
+        for f in [&b"a"[..], b"b", b"c"] {
+            peer.send(f).unwrap();
+        }
+        read_iov(&mut s, 2);
+        exchange(&mut s, 1, 0, 2, 0);
+        assert_eq!(s.hypercall(NR, ARG), Ok(None));
+        assert_eq!((got(&s), more(&s)), (2, 1));
+        // Two frames out and the one left in, in one call.
+        s.mem
+            .slice_mut(0x31_0000, 2)
+            .unwrap()
+            .copy_from_slice(b"r1");
+        s.mem
+            .slice_mut(0x31_1000, 3)
+            .unwrap()
+            .copy_from_slice(b"r22");
+        put(&mut s, TX_IOV, &[0x31_0000, 2, 0x31_1000, 3]);
+        read_iov(&mut s, 4);
+        exchange(&mut s, 1, 2, 4, 0);
+        assert_eq!(s.hypercall(NR, ARG), Ok(None));
+        assert_eq!(ret(&s, ARG + 56), result::OK);
+        assert_eq!((got(&s), more(&s)), (1, 0));
+        assert_eq!(s.mem.slice(BUF, 1).unwrap(), b"c");
+        let mut buf = [0u8; 16];
+        assert_eq!(peer.recv(&mut buf).unwrap(), 2);
+        assert_eq!(&buf[..2], b"r1");
+        assert_eq!(peer.recv(&mut buf).unwrap(), 3);
+        assert_eq!(&buf[..3], b"r22");
+        // Send only (no receive buffers): sent, AGAIN, more 0.
+        put(&mut s, TX_IOV, &[0x31_0000, 2]);
+        exchange(&mut s, 1, 1, 0, 0);
+        assert_eq!(s.hypercall(NR, ARG), Ok(None));
+        assert_eq!(ret(&s, ARG + 56), result::AGAIN);
+        assert_eq!((got(&s), more(&s)), (0, 0));
+        assert_eq!(peer.recv(&mut buf).unwrap(), 2);
+    }
+
+    #[test]
+    fn an_idle_exchange_waits_like_poll_and_returns_the_frame() {
+        let (f, peer) = net_pair();
+        let mut s = Services::new(mem(), vec![Device::None, Device::Net(f)]);
+        s.offer_batch(Duration::ZERO).unwrap();
+        read_iov(&mut s, 4);
+        // Nothing comes: the wait times out.
+        let t = Instant::now();
+        exchange(&mut s, 1, 0, 4, 30_000_000);
+        assert_eq!(s.hypercall(NR, ARG), Ok(None));
+        assert_eq!(ret(&s, ARG + 56), result::AGAIN);
+        assert!(
+            t.elapsed() >= Duration::from_millis(25),
+            "{:?}",
+            t.elapsed()
+        );
+        // A frame 20 ms into a 10 s wait ends it, and comes back in the same call.
+        let late = std::thread::spawn(move || {
+            std::thread::sleep(Duration::from_millis(20));
+            peer.send(b"woke").unwrap();
+            peer
+        });
+        let t = Instant::now();
+        exchange(&mut s, 1, 0, 4, 10_000_000_000);
+        assert_eq!(s.hypercall(NR, ARG), Ok(None));
+        assert_eq!(ret(&s, ARG + 56), result::OK);
+        assert_eq!(got(&s), 1);
+        assert_eq!(s.mem.slice(BUF, 4).unwrap(), b"woke");
+        assert!(t.elapsed() < Duration::from_secs(5));
+        drop(late.join().unwrap());
+    }
+
+    #[test]
+    fn an_exchange_lingers_for_the_rest_of_a_burst_only_with_frames_in_hand() {
+        let (f, peer) = net_pair();
+        let mut s = Services::new(mem(), vec![Device::None, Device::Net(f)]);
+        s.offer_batch(Duration::from_millis(500)).unwrap();
+        read_iov(&mut s, 4);
+        // Nothing waiting and no wait asked for: no linger, AGAIN at once.
+        let t = Instant::now();
+        exchange(&mut s, 1, 0, 4, 0);
+        assert_eq!(s.hypercall(NR, ARG), Ok(None));
+        assert_eq!(ret(&s, ARG + 56), result::AGAIN);
+        assert!(t.elapsed() < Duration::from_millis(100));
+        // One now, one 20 ms later: both in one call.
+        peer.send(b"first").unwrap();
+        let late = std::thread::spawn(move || {
+            std::thread::sleep(Duration::from_millis(20));
+            peer.send(b"second").unwrap();
+            peer
+        });
+        exchange(&mut s, 1, 0, 4, 0);
+        assert_eq!(s.hypercall(NR, ARG), Ok(None));
+        assert_eq!(got(&s), 2);
+        let peer = late.join().unwrap();
+        // The linger is bounded: one frame and silence returns after about 500 ms.
+        peer.send(b"alone").unwrap();
+        let t = Instant::now();
+        exchange(&mut s, 1, 0, 4, 0);
+        assert_eq!(s.hypercall(NR, ARG), Ok(None));
+        assert_eq!(got(&s), 1);
+        let waited = t.elapsed();
+        assert!(
+            waited >= Duration::from_millis(400) && waited < Duration::from_secs(5),
+            "{waited:?}"
+        );
+    }
+
+    #[test]
+    fn an_exchange_checks_handle_counts_and_every_pointer() {
+        let (f, peer) = net_pair();
+        let mut s = Services::new(mem(), vec![Device::None, Device::Net(f)]);
+        s.offer_batch(Duration::ZERO).unwrap();
+        read_iov(&mut s, 2);
+        put(&mut s, TX_IOV, &[BUF, 4]);
+        for (h, tx, rx) in [
+            (0, 1, 1),
+            (2, 1, 1),
+            (u64::MAX, 0, 1),
+            (1, 65, 1),
+            (1, 1, 65),
+            (1, u64::MAX, 0),
+            (1, 0, u64::MAX),
+        ] {
+            exchange(&mut s, h, tx, rx, 0);
+            assert_eq!(s.hypercall(NR, ARG), Ok(None), "{h} {tx} {rx}");
+            assert_eq!(ret(&s, ARG + 56), result::EINVAL, "{h} {tx} {rx}");
+        }
+        // Nothing was sent by any of the refused calls.
+        let mut buf = [0u8; 8];
+        peer.set_nonblocking(true).unwrap();
+        assert!(peer.recv(&mut buf).is_err());
+        peer.set_nonblocking(false).unwrap();
+        // An array running past the end of memory is fatal before any entry is used.
+        put(&mut s, ARG, &[1, (4 << 20) - 16, 2, IOV, 0, 0, 0, 0]);
+        assert!(matches!(s.hypercall(NR, ARG), Err(Fatal::Guest(_))));
+        // So is an entry whose buffer does.
+        put(&mut s, IOV, &[(4 << 20) - 100, 1514]);
+        peer.send(b"x").unwrap();
+        exchange(&mut s, 1, 0, 1, 0);
+        assert!(matches!(s.hypercall(NR, ARG), Err(Fatal::Guest(_))));
+        put(&mut s, TX_IOV, &[(4 << 20) - 100, 1514]);
+        exchange(&mut s, 1, 1, 0, 0);
+        assert!(matches!(s.hypercall(NR, ARG), Err(Fatal::Guest(_))));
     }
 
     #[test]

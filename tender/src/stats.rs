@@ -9,7 +9,7 @@ use std::sync::atomic::{AtomicBool, AtomicU64, Ordering::Relaxed};
 
 use hvt_abi::Hypercall;
 
-const N: usize = Hypercall::MAX as usize;
+const N: usize = Hypercall::EXT_MAX as usize;
 
 static COUNTS: [AtomicU64; N] = [const { AtomicU64::new(0) }; N];
 static EXITS: AtomicU64 = AtomicU64::new(0);
@@ -84,7 +84,7 @@ pub fn format(counts: &[u64; N], exits: u64, out: &mut [u8]) -> usize {
     let mut b = Buf { b: out, n: 0 };
     b.put(b"tender: hypercalls:");
     let mut total = 0u64;
-    for h in Hypercall::ALL {
+    for h in Hypercall::ALL.iter().chain(&Hypercall::EXT).copied() {
         let c = counts[h as usize];
         total = total.wrapping_add(c);
         b.put(b" ");
@@ -125,7 +125,8 @@ mod tests {
         assert_eq!(
             std::str::from_utf8(&buf[..n]).unwrap(),
             "tender: hypercalls: walltime=0 puts=3 poll=0 block_write=0 block_read=0 \
-             net_write=0 net_read=0 halt=1 total=4 vm_exits=1234567890123\n"
+             net_write=0 net_read=0 halt=1 net_exchange=0 total=4 \
+             vm_exits=1234567890123\n"
         );
         let mut small = [0u8; 10];
         assert_eq!(format(&c, 0, &mut small), 10);

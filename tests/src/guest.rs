@@ -93,6 +93,19 @@ impl Guest {
         mem_mib: u32,
         args: &[&str],
     ) -> Result<Guest> {
+        Self::boot_env(lab, kind, tap, mem_mib, args, &[])
+    }
+
+    /// [`Guest::boot_with`] with extra environment for the tender or the unix binary
+    /// (e.g. `TENDER_NO_BATCH=1`).
+    pub fn boot_env(
+        lab: &Lab,
+        kind: Kind,
+        tap: usize,
+        mem_mib: u32,
+        args: &[&str],
+        env: &[(&str, &str)],
+    ) -> Result<Guest> {
         let net = format!("--net:service={}", lab.tap(tap));
         let cmd = match kind {
             Kind::Hvt => {
@@ -109,6 +122,8 @@ impl Guest {
                 c
             }
         };
+        let mut cmd = cmd;
+        cmd.envs(env.iter().copied());
         let log = lab
             .dir()
             .join(format!("guest-{}-tap{tap}.log", kind.name()));

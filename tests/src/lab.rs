@@ -16,8 +16,9 @@ use std::process::Command;
 use std::time::{Duration, Instant};
 
 use crate::netns::{Netns, Proc};
+use crate::quirk::AaProxy;
 use crate::relay::Relay;
-use crate::zones::{self, Server};
+use crate::zones::{self, Quirk, Server};
 use crate::{Result, dig::Dig};
 
 /// Gateway and client address of the lab LAN.
@@ -43,7 +44,12 @@ pub struct LabOptions {
 /// A running lab. Dropping it stops every server and deletes the namespace.
 pub struct Lab {
     dir: PathBuf,
+    /// The servers' zones as served: [`zones::servers`] with the zones of
+    /// [`zones::SIGNED`] signed and their DS records added above them.
+    zones: Vec<Server>,
     servers: Vec<Proc>,
+    /// The proxies of the servers with a [`Quirk`].
+    proxies: Vec<AaProxy>,
     others: Vec<Proc>,
     /// The delay relay in front of the servers, in a lab from [`Lab::start_delayed`].
     relay: Option<Relay>,
@@ -66,7 +72,7 @@ impl Lab {
     }
 
     fn start_inner(opts: LabOptions, delay: Option<Duration>) -> Result<Lab> {
-        crate::packages::require(&["nsd", "dig"])?;
+        crate::packages::require(&["nsd", "dig", "ldns-signzone", "ldns-keygen"])?;
         if opts.unbound {
             crate::packages::require(&["unbound"])?;
         }
@@ -77,9 +83,12 @@ impl Lab {
         let dir = std::env::temp_dir().join(ns.name());
         let _ = std::fs::remove_dir_all(&dir);
         std::fs::create_dir_all(&dir).map_err(|e| format!("{}: {e}", dir.display()))?;
+        let zones = sign_zones(&dir, zones::servers())?;
         let mut lab = Lab {
             dir,
+            zones,
             servers: Vec::new(),
+            proxies: Vec::new(),
             others: Vec::new(),
             relay: None,
             ns,
@@ -90,17 +99,11 @@ impl Lab {
         } else {
             53
         };
-        for server in zones::servers() {
-            let p = lab.start_nsd(&server, port)?;
-            lab.servers.push(p);
-        }
+        lab.start_servers(port)?;
         if let Some(delay) = delay {
             lab.relay = Some(Relay::start(&lab.ns, &server_addrs(), delay)?);
         }
-        for server in zones::servers() {
-            let zone = server.zones[0].0;
-            lab.wait_answering(server.addrs[0], zone)?;
-        }
+        lab.wait_servers(53)?;
         if opts.unbound {
             lab.start_unbound()?;
         }
@@ -169,12 +172,40 @@ impl Lab {
         ns.ip(&["addr", "add", &format!("{OUTSIDE_CLIENT}/32"), "dev", "lo"])?;
         for server in zones::servers() {
             for a in server.addrs {
+                let dev = server_dev(a);
                 if a.contains(':') {
-                    ns.ip(&["addr", "add", &format!("{a}/128"), "dev", "lo", "nodad"])?;
+                    ns.ip(&["addr", "add", &format!("{a}/128"), "dev", dev, "nodad"])?;
                 } else {
-                    ns.ip(&["addr", "add", &format!("{a}/32"), "dev", "lo"])?;
+                    ns.ip(&["addr", "add", &format!("{a}/32"), "dev", dev])?;
                 }
             }
+        }
+        Ok(())
+    }
+
+    /// Starts NSD for every server on `port` (a quirky server's NSD on its private
+    /// address, port 53, with its proxy on `port`).
+    fn start_servers(&mut self, port: u16) -> Result<()> {
+        for i in 0..self.zones.len() {
+            let server = &self.zones[i];
+            let p = self.start_nsd(server, port)?;
+            let proxy = match server.quirk {
+                Some(Quirk::AaOnReferrals { backend }) => {
+                    Some(AaProxy::start(&self.ns, server.addrs, port, backend)?)
+                }
+                None => None,
+            };
+            self.servers.push(p);
+            self.proxies.extend(proxy);
+        }
+        Ok(())
+    }
+
+    /// Waits (bounded) until every server answers on `port`.
+    fn wait_servers(&self, port: u16) -> Result<()> {
+        for server in &self.zones {
+            let zone = server.zones[0].0;
+            self.wait_answering_on(server.addrs[0], port, zone)?;
         }
         Ok(())
     }
@@ -206,6 +237,7 @@ impl Lab {
             ));
         }
         self.relay = None;
+        self.proxies.clear();
         for p in &mut self.servers {
             p.kill();
         }
@@ -215,18 +247,11 @@ impl Lab {
         } else {
             53
         };
-        for server in zones::servers() {
-            let p = self.start_nsd(&server, port)?;
-            self.servers.push(p);
-        }
+        self.start_servers(port)?;
         if let Some(d) = delay {
             self.relay = Some(Relay::start(&self.ns, &server_addrs(), d)?);
         }
-        for server in zones::servers() {
-            let zone = server.zones[0].0;
-            self.wait_answering_on(server.addrs[0], port, zone)?;
-        }
-        Ok(())
+        self.wait_servers(port)
     }
 
     /// NSD's response rate limiting is off (`rrl-ratelimit: 0`): Debian's default of 200
@@ -236,9 +261,18 @@ impl Lab {
         let d = self.dir.join(format!("nsd-{}", server.name));
         std::fs::create_dir_all(&d).map_err(|e| format!("{}: {e}", d.display()))?;
         let mut conf = String::from("server:\n");
-        for a in server.addrs {
-            conf.push_str(&format!("  ip-address: {a}\n"));
-        }
+        let port = match server.quirk {
+            Some(Quirk::AaOnReferrals { backend }) => {
+                conf.push_str(&format!("  ip-address: {backend}\n"));
+                53
+            }
+            None => {
+                for a in server.addrs {
+                    conf.push_str(&format!("  ip-address: {a}\n"));
+                }
+                port
+            }
+        };
         conf.push_str(&format!(
             "  port: {port}\n  server-count: 1\n  username: \"\"\n  chroot: \"\"\n  database: \"\"\n  \
              zonelistfile: \"{d}/zone.list\"\n  xfrdfile: \"{d}/xfrd.state\"\n  \
@@ -258,10 +292,6 @@ impl Lab {
         let mut cmd = self.ns.command("nsd");
         cmd.arg("-d").arg("-c").arg(&conf_path);
         Proc::spawn(&format!("nsd {}", server.name), cmd, &d.join("nsd.log"))
-    }
-
-    fn wait_answering(&self, addr: &str, zone: &str) -> Result<()> {
-        self.wait_answering_on(addr, 53, zone)
     }
 
     fn wait_answering_on(&self, addr: &str, port: u16, zone: &str) -> Result<()> {
@@ -298,7 +328,7 @@ a.root-servers.test.     3600000 IN AAAA 2001:db8::1\n";
              username: \"\"\n  chroot: \"\"\n  directory: \"{d}\"\n  pidfile: \"{d}/unbound.pid\"\n  \
              logfile: \"\"\n  use-syslog: no\n  num-threads: 1\n  do-ip6: yes\n  \
              do-not-query-localhost: no\n  root-hints: \"{d}/root.hints\"\n  \
-             module-config: \"iterator\"\n  local-zone: \"test.\" nodefault\n  qname-minimisation: yes\n  \
+             module-config: \"iterator\"\n  local-zone: \"test.\" nodefault\n  local-zone: \"8.b.d.0.1.0.0.2.ip6.arpa.\" nodefault\n  qname-minimisation: yes\n  \
              harden-referral-path: no\n  minimal-responses: yes\n  verbosity: 1\n\
              remote-control:\n  control-enable: no\n",
             d = d.display()
@@ -351,6 +381,7 @@ a.root-servers.test.     3600000 IN AAAA 2001:db8::1\n";
 
     /// Stops every authoritative server (the cache test's "the internet went away").
     pub fn stop_servers(&mut self) {
+        self.proxies.clear();
         for p in &mut self.servers {
             p.kill();
         }
@@ -403,6 +434,7 @@ a.root-servers.test.     3600000 IN AAAA 2001:db8::1\n";
 impl Drop for Lab {
     fn drop(&mut self) {
         self.relay = None;
+        self.proxies.clear();
         for p in self.servers.iter_mut().chain(self.others.iter_mut()) {
             p.kill();
         }
@@ -418,6 +450,70 @@ fn server_addrs() -> Vec<&'static str> {
         .iter()
         .flat_map(|s| s.addrs.iter().copied())
         .collect()
+}
+
+/// The lab device a server address lives on: the bridge for the servers on the LAN,
+/// the loopback for the rest.
+pub fn server_dev(addr: &str) -> &'static str {
+    if zones::on_link(addr) { "br0" } else { "lo" }
+}
+
+/// Signs the zones of [`zones::SIGNED`] (deepest first) with a fresh ECDSA P-256 key each
+/// (`ldns-keygen`, `ldns-signzone`: NSEC, signatures valid from now for four weeks) and
+/// adds each one's DS record to the zone above it.
+fn sign_zones(dir: &Path, mut servers: Vec<Server>) -> Result<Vec<Server>> {
+    let keys = dir.join("keys");
+    std::fs::create_dir_all(&keys).map_err(|e| format!("{}: {e}", keys.display()))?;
+    for &origin in zones::SIGNED {
+        let text = servers
+            .iter()
+            .flat_map(|s| s.zones.iter())
+            .find(|(o, _)| *o == origin)
+            .map(|(_, t)| t.clone())
+            .ok_or_else(|| format!("signed zone {origin} is not served by any lab server"))?;
+        let base = crate::run_output(Command::new("ldns-keygen").current_dir(&keys).args([
+            "-a",
+            "ECDSAP256SHA256",
+            "-k",
+            origin,
+        ]))?;
+        let base = base.trim();
+        let unsigned = keys.join(format!("{origin}zone"));
+        write(&unsigned, &text)?;
+        crate::run_checked(
+            Command::new("ldns-signzone")
+                .current_dir(&keys)
+                .args(["-o", origin])
+                .arg(&unsigned)
+                .arg(base),
+        )?;
+        let signed_path = keys.join(format!("{origin}zone.signed"));
+        let signed = std::fs::read_to_string(&signed_path)
+            .map_err(|e| format!("{}: {e}", signed_path.display()))?;
+        let ds_path = keys.join(format!("{base}.ds"));
+        let ds =
+            std::fs::read_to_string(&ds_path).map_err(|e| format!("{}: {e}", ds_path.display()))?;
+        let parent = origin.split_once('.').map_or(".", |(_, p)| p);
+        let parent = if parent.is_empty() { "." } else { parent };
+        let mut found = false;
+        for s in &mut servers {
+            for (o, t) in &mut s.zones {
+                if *o == origin {
+                    *t = signed.clone();
+                } else if *o == parent {
+                    t.push_str(&ds);
+                    t.push('\n');
+                    found = true;
+                }
+            }
+        }
+        if !found {
+            return Err(format!(
+                "no lab server carries {parent}, the parent of {origin}"
+            ));
+        }
+    }
+    Ok(servers)
 }
 
 fn write(path: &Path, text: &str) -> Result<()> {

@@ -10,6 +10,7 @@ pub mod guest;
 pub mod lab;
 pub mod netns;
 pub mod packages;
+pub mod quirk;
 pub mod relay;
 pub mod torture;
 pub mod wire;
@@ -25,6 +26,22 @@ pub fn run_checked(cmd: &mut std::process::Command) -> Result<()> {
         .map_err(|e| format!("cannot run {cmd:?}: {e}"))?;
     if out.status.success() {
         Ok(())
+    } else {
+        Err(format!(
+            "{cmd:?} failed ({}): {}",
+            out.status,
+            String::from_utf8_lossy(&out.stderr).trim()
+        ))
+    }
+}
+
+/// Runs `cmd` and returns its stdout, failing with its stderr when it exits non-zero.
+pub fn run_output(cmd: &mut std::process::Command) -> Result<String> {
+    let out = cmd
+        .output()
+        .map_err(|e| format!("cannot run {cmd:?}: {e}"))?;
+    if out.status.success() {
+        Ok(String::from_utf8_lossy(&out.stdout).into_owned())
     } else {
         Err(format!(
             "{cmd:?} failed ({}): {}",

@@ -18,6 +18,8 @@ pub const TOOLS: &[(&str, &str)] = &[
     ("dnsperf", "dnsperf"),
     ("kdig", "knot-dnsutils"),
     ("ping", "iputils-ping"),
+    ("ldns-signzone", "ldnsutils"),
+    ("ldns-keygen", "ldnsutils"),
     ("ip", "iproute2"),
     ("qemu-system-aarch64", "qemu-system-arm"),
 ];

@@ -1052,7 +1052,8 @@ fn set_servers_reachable(lab: &Lab, up: bool) -> Result<()> {
             } else {
                 format!("{a}/32")
             };
-            let mut args = vec!["addr", if up { "add" } else { "del" }, &cidr, "dev", "lo"];
+            let dev = crate::lab::server_dev(a);
+            let mut args = vec!["addr", if up { "add" } else { "del" }, &cidr, "dev", dev];
             if a.contains(':') && up {
                 args.push("nodad");
             }

@@ -7,8 +7,17 @@
 //! asked type, and one with a TTL of a second (stale almost at once, for serve-stale).
 //! And a wildcard zone, [`BENCH_ZONE`], with as many names as a benchmark
 //! wants.
+//!
+//! And the shapes that tripped resolvers up before (issue 14): a server that marks its
+//! referrals authoritative (`aaref.test`), parent glue that works while the child's own
+//! address for its server does not (`glue.test`), a DNAME (`old.dname.test`), a CNAME
+//! into a delegated child of the same zone (`cdnalias.example`), a reverse IPv6 zone
+//! four cuts and 34 labels deep (`ip6.arpa`), four zones whose servers sit on the LAN
+//! itself with a CNAME chain across them (`on1.test`..`on4.test`, first contact by
+//! ARP/NDP), and a signed zone (`secure.test`, DS in `test.`).
 
 /// One authoritative server of the lab: the addresses it listens on and its zones.
+#[derive(Debug, Clone)]
 pub struct Server {
     /// Short name, used for file names and logs.
     pub name: &'static str,
@@ -16,6 +25,32 @@ pub struct Server {
     pub addrs: &'static [&'static str],
     /// `(origin, zone file text)` pairs.
     pub zones: Vec<(&'static str, String)>,
+    /// How it misbehaves, if it does.
+    pub quirk: Option<Quirk>,
+}
+
+/// A server that answers unlike NSD would, the way some servers in the field do.
+#[derive(Debug, Clone, Copy)]
+pub enum Quirk {
+    /// Sets AA on every answer, referrals included (seen from load balancers and some
+    /// appliances in front of authoritative servers). NSD really listens on `backend`
+    /// (a loopback address) and a proxy ([`crate::quirk`]) on the server's addresses
+    /// copies each answer back with the bit set.
+    AaOnReferrals {
+        /// Where NSD listens (port 53).
+        backend: &'static str,
+    },
+}
+
+/// Zones the lab signs at start (with `ldns-signzone`, one ECDSA P-256 key each, NSEC),
+/// deepest first; each one's DS record is added to the zone above it.
+pub const SIGNED: &[&str] = &["secure.test."];
+
+/// Whether a lab address sits on the LAN itself (the bridge) rather than behind the
+/// gateway: the servers of the `on1.test`..`on4.test` zones, which a resolver reaches
+/// with ARP/NDP of its own.
+pub fn on_link(addr: &str) -> bool {
+    addr.starts_with("10.53.0.") || addr.starts_with("fd53::")
 }
 
 /// The lab's root server addresses (what `--root-hints` gets).
@@ -46,6 +81,7 @@ pub fn servers() -> Vec<Server> {
     vec![
         Server {
             name: "root",
+            quirk: None,
             addrs: &["198.51.100.1", "2001:db8::1"],
             zones: vec![(
                 ".",
@@ -62,12 +98,15 @@ pub fn servers() -> Vec<Server> {
                      ns2.nic.test. 172800 IN A 198.51.100.11\n\
                      example. 172800 IN NS ns1.nic.example.\n\
                      ns1.nic.example. 172800 IN A 198.51.100.20\n\
-                     ns1.nic.example. 172800 IN AAAA 2001:db8::20\n",
+                     ns1.nic.example. 172800 IN AAAA 2001:db8::20\n\
+                     arpa. 172800 IN NS ns.arpa.\n\
+                     ns.arpa. 172800 IN A 198.51.100.30\n",
                 ),
             )],
         },
         Server {
             name: "tld-test",
+            quirk: None,
             addrs: &["198.51.100.10", "198.51.100.11", "2001:db8::10"],
             zones: vec![(
                 "test.",
@@ -85,12 +124,33 @@ pub fn servers() -> Vec<Server> {
                      ns1.shop IN A 203.0.113.10\n\
                      glueless IN NS ns.hosting.example.\n\
                      v6only IN NS ns.v6only.test.\n\
-                     ns.v6only IN AAAA 2001:db8:6::53\n",
+                     ns.v6only IN AAAA 2001:db8:6::53\n\
+                     aaref IN NS ns1.aaref.test.\n\
+                     ns1.aaref IN A 203.0.113.60\n\
+                     glue IN NS ns1.glue.test.\n\
+                     ns1.glue IN A 203.0.113.62\n\
+                     dname IN NS ns1.dname.test.\n\
+                     ns1.dname IN A 203.0.113.64\n\
+                     secure IN NS ns1.secure.test.\n\
+                     ns1.secure IN A 203.0.113.65\n\
+                     on1 IN NS ns.on1.test.\n\
+                     ns.on1 IN A 10.53.0.51\n\
+                     ns.on1 IN AAAA fd53::51\n\
+                     on2 IN NS ns.on2.test.\n\
+                     ns.on2 IN A 10.53.0.52\n\
+                     ns.on2 IN AAAA fd53::52\n\
+                     on3 IN NS ns.on3.test.\n\
+                     ns.on3 IN A 10.53.0.53\n\
+                     ns.on3 IN AAAA fd53::53\n\
+                     on4 IN NS ns.on4.test.\n\
+                     ns.on4 IN A 10.53.0.54\n\
+                     ns.on4 IN AAAA fd53::54\n",
                 ),
             )],
         },
         Server {
             name: "tld-example",
+            quirk: None,
             addrs: &["198.51.100.20", "2001:db8::20"],
             zones: vec![(
                 "example.",
@@ -105,12 +165,14 @@ pub fn servers() -> Vec<Server> {
                      hosting IN NS ns1.hosting.example.\n\
                      ns1.hosting IN A 203.0.113.30\n\
                      bench IN NS ns1.bench.example.\n\
-                     ns1.bench IN A 203.0.113.40\n",
+                     ns1.bench IN A 203.0.113.40\n\
+                     cdnalias IN CNAME www.cdn.example.\n",
                 ),
             )],
         },
         Server {
             name: "shop",
+            quirk: None,
             addrs: &["203.0.113.10"],
             zones: vec![(
                 "shop.test.",
@@ -133,6 +195,7 @@ pub fn servers() -> Vec<Server> {
         },
         Server {
             name: "cdn",
+            quirk: None,
             addrs: &["203.0.113.20"],
             zones: vec![(
                 "cdn.example.",
@@ -148,6 +211,7 @@ pub fn servers() -> Vec<Server> {
         },
         Server {
             name: "hosting",
+            quirk: None,
             addrs: &["203.0.113.30"],
             zones: vec![(
                 "hosting.example.",
@@ -162,6 +226,7 @@ pub fn servers() -> Vec<Server> {
         },
         Server {
             name: "glueless",
+            quirk: None,
             addrs: &["203.0.113.31"],
             zones: vec![(
                 "glueless.test.",
@@ -177,6 +242,7 @@ pub fn servers() -> Vec<Server> {
             // For `cargo xtask bench`: a wildcard, so every name under it exists and can
             // be fetched cold or cached in any number.
             name: "bench",
+            quirk: None,
             addrs: &["203.0.113.40"],
             zones: vec![(
                 BENCH_ZONE,
@@ -191,6 +257,7 @@ pub fn servers() -> Vec<Server> {
         },
         Server {
             name: "v6only",
+            quirk: None,
             addrs: &["2001:db8:6::53"],
             zones: vec![(
                 "v6only.test.",
@@ -201,6 +268,225 @@ pub fn servers() -> Vec<Server> {
                      ns IN AAAA 2001:db8:6::53\n\
                      www IN A 203.0.113.82\n\
                      www IN AAAA 2001:db8:6::82\n",
+                ),
+            )],
+        },
+        Server {
+            name: "arpa",
+            quirk: None,
+            addrs: &["198.51.100.30"],
+            zones: vec![(
+                "arpa.",
+                zone(
+                    "arpa.",
+                    "ns.arpa.",
+                    "@ IN NS ns.arpa.\n\
+                     ns IN A 198.51.100.30\n\
+                     ip6 IN NS ns.ip6.arpa.\n\
+                     ns.ip6 IN A 198.51.100.31\n",
+                ),
+            )],
+        },
+        Server {
+            name: "ip6-arpa",
+            quirk: None,
+            addrs: &["198.51.100.31"],
+            zones: vec![(
+                "ip6.arpa.",
+                zone(
+                    "ip6.arpa.",
+                    "ns.ip6.arpa.",
+                    "@ IN NS ns.ip6.arpa.\n\
+                     ns IN A 198.51.100.31\n\
+                     8.b.d.0.1.0.0.2 IN NS ns.8.b.d.0.1.0.0.2.ip6.arpa.\n\
+                     ns.8.b.d.0.1.0.0.2 IN A 203.0.113.70\n",
+                ),
+            )],
+        },
+        Server {
+            // 2001:db8::/32, delegating 2001:db8:6::/48 one cut further down.
+            name: "rev-db8",
+            quirk: None,
+            addrs: &["203.0.113.70"],
+            zones: vec![(
+                "8.b.d.0.1.0.0.2.ip6.arpa.",
+                zone(
+                    "8.b.d.0.1.0.0.2.ip6.arpa.",
+                    "ns.8.b.d.0.1.0.0.2.ip6.arpa.",
+                    "@ IN NS ns\n\
+                     ns IN A 203.0.113.70\n\
+                     6.0.0.0 IN NS ns.6.0.0.0\n\
+                     ns.6.0.0.0 IN A 203.0.113.71\n",
+                ),
+            )],
+        },
+        Server {
+            // The reverse zone of 2001:db8:6::/48: the v6only servers' PTRs, 20 labels
+            // below its apex (34 below the root).
+            name: "rev-db8-6",
+            quirk: None,
+            addrs: &["203.0.113.71"],
+            zones: vec![(
+                "6.0.0.0.8.b.d.0.1.0.0.2.ip6.arpa.",
+                zone(
+                    "6.0.0.0.8.b.d.0.1.0.0.2.ip6.arpa.",
+                    "ns.6.0.0.0.8.b.d.0.1.0.0.2.ip6.arpa.",
+                    "@ IN NS ns\n\
+                     ns IN A 203.0.113.71\n\
+                     3.5.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0 IN PTR ns.v6only.test.\n\
+                     2.8.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0 IN PTR www.v6only.test.\n",
+                ),
+            )],
+        },
+        Server {
+            // Marks its referral to `sub.aaref.test` authoritative.
+            name: "aaref",
+            quirk: Some(Quirk::AaOnReferrals {
+                backend: "127.0.1.60",
+            }),
+            addrs: &["203.0.113.60"],
+            zones: vec![(
+                "aaref.test.",
+                zone(
+                    "aaref.test.",
+                    "ns1.aaref.test.",
+                    "@ IN NS ns1\n\
+                     ns1 IN A 203.0.113.60\n\
+                     www IN A 203.0.113.85\n\
+                     sub IN NS ns1.sub\n\
+                     ns1.sub IN A 203.0.113.61\n",
+                ),
+            )],
+        },
+        Server {
+            name: "aaref-sub",
+            quirk: None,
+            addrs: &["203.0.113.61"],
+            zones: vec![(
+                "sub.aaref.test.",
+                zone(
+                    "sub.aaref.test.",
+                    "ns1.sub.aaref.test.",
+                    "@ IN NS ns1\n\
+                     ns1 IN A 203.0.113.61\n\
+                     www IN A 203.0.113.86\n",
+                ),
+            )],
+        },
+        Server {
+            // The parent's glue for ns1.glue.test (203.0.113.62) works; the child's own
+            // address record for it (203.0.113.63) leads nowhere.
+            name: "glue",
+            quirk: None,
+            addrs: &["203.0.113.62"],
+            zones: vec![(
+                "glue.test.",
+                zone(
+                    "glue.test.",
+                    "ns1.glue.test.",
+                    "@ IN NS ns1\n\
+                     ns1 IN A 203.0.113.63\n\
+                     www IN A 203.0.113.87\n\
+                     mail IN A 203.0.113.88\n",
+                ),
+            )],
+        },
+        Server {
+            name: "dname",
+            quirk: None,
+            addrs: &["203.0.113.64"],
+            zones: vec![(
+                "dname.test.",
+                zone(
+                    "dname.test.",
+                    "ns1.dname.test.",
+                    "@ IN NS ns1\n\
+                     ns1 IN A 203.0.113.64\n\
+                     old IN DNAME cdn.example.\n",
+                ),
+            )],
+        },
+        Server {
+            // Signed at lab start (see [`SIGNED`]); its DS is added to `test.`.
+            name: "secure",
+            quirk: None,
+            addrs: &["203.0.113.65"],
+            zones: vec![(
+                "secure.test.",
+                zone(
+                    "secure.test.",
+                    "ns1.secure.test.",
+                    "@ IN NS ns1\n\
+                     ns1 IN A 203.0.113.65\n\
+                     www IN A 203.0.113.90\n\
+                     @ IN MX 10 www\n",
+                ),
+            )],
+        },
+        Server {
+            // On the LAN itself: reached with ARP/NDP, not through the gateway; the
+            // `chain` names form a CNAME chain across the four.
+            name: "on1",
+            quirk: None,
+            addrs: &["10.53.0.51", "fd53::51"],
+            zones: vec![(
+                "on1.test.",
+                zone(
+                    "on1.test.",
+                    "ns.on1.test.",
+                    "@ IN NS ns\n\
+                     ns IN A 10.53.0.51\n\
+                     ns IN AAAA fd53::51\n\
+                     chain IN CNAME chain.on2.test.\n",
+                ),
+            )],
+        },
+        Server {
+            name: "on2",
+            quirk: None,
+            addrs: &["10.53.0.52", "fd53::52"],
+            zones: vec![(
+                "on2.test.",
+                zone(
+                    "on2.test.",
+                    "ns.on2.test.",
+                    "@ IN NS ns\n\
+                     ns IN A 10.53.0.52\n\
+                     ns IN AAAA fd53::52\n\
+                     chain IN CNAME chain.on3.test.\n",
+                ),
+            )],
+        },
+        Server {
+            name: "on3",
+            quirk: None,
+            addrs: &["10.53.0.53", "fd53::53"],
+            zones: vec![(
+                "on3.test.",
+                zone(
+                    "on3.test.",
+                    "ns.on3.test.",
+                    "@ IN NS ns\n\
+                     ns IN A 10.53.0.53\n\
+                     ns IN AAAA fd53::53\n\
+                     chain IN CNAME chain.on4.test.\n",
+                ),
+            )],
+        },
+        Server {
+            name: "on4",
+            quirk: None,
+            addrs: &["10.53.0.54", "fd53::54"],
+            zones: vec![(
+                "on4.test.",
+                zone(
+                    "on4.test.",
+                    "ns.on4.test.",
+                    "@ IN NS ns\n\
+                     ns IN A 10.53.0.54\n\
+                     ns IN AAAA fd53::54\n\
+                     chain IN A 203.0.113.89\n\
+                     chain IN AAAA 2001:db8:89::89\n",
                 ),
             )],
         },

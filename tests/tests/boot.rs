@@ -7,6 +7,7 @@ use std::time::{Duration, Instant};
 
 use e2e::guest::{Guest, Kind};
 use e2e::lab::{Lab, LabOptions};
+use e2e::zones::ROOT_HINTS;
 
 const BOOT: Duration = Duration::from_secs(30);
 
@@ -40,5 +41,45 @@ fn boots_prints_config_and_answers_ping() -> e2e::Result<()> {
         lab.ping(ip, 3)?;
     }
     eprintln!("boot group: {:?}", t.elapsed());
+    Ok(())
+}
+
+/// The hvt image moves frames both ways: batched (several per VM exit) under the
+/// project's tender, and one per hypercall when the tender does not announce the
+/// extension, which is what it meets under `solo5-hvt`. Each way it must say which in
+/// its banner and resolve a burst of names through the lab.
+#[test]
+fn hvt_serves_with_batched_and_with_plain_net_hypercalls() -> e2e::Result<()> {
+    let lab = Lab::start(LabOptions::default())?;
+    let hints = format!("--root-hints={}", ROOT_HINTS.join(","));
+    for (env, expect) in [
+        (&[][..], "net io batched (up to 32 frames per exit)"),
+        (&[("TENDER_NO_BATCH", "1")][..], "net io one frame per call"),
+    ] {
+        let (ip, arg) = addr(Kind::Hvt);
+        let mut g = Guest::boot_env(
+            &lab,
+            Kind::Hvt,
+            0,
+            64,
+            &[arg, "--ipv4-gateway=10.53.0.1", &hints],
+            env,
+        )?;
+        g.wait_for(expect, BOOT)?;
+        g.wait_for("ready: serving DNS", BOOT)?;
+        // Cold (upstream traffic through the rings) and then cached, several in a row.
+        for round in 0..3 {
+            for name in ["www.shop.test", "www.cdn.example", "alias.shop.test"] {
+                let d = lab.dig(ip, &[name, "A"])?;
+                assert_eq!(
+                    d.status, "NOERROR",
+                    "{expect}: round {round}: {name}: {}",
+                    d.raw
+                );
+                assert!(!d.answer.is_empty(), "{expect}: {name}: {}", d.raw);
+            }
+        }
+        drop(g);
+    }
     Ok(())
 }

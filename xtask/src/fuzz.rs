@@ -42,6 +42,16 @@ pub const TARGETS: &[Target] = &[
         malloc_limit_mb: Some(2),
     },
     Target {
+        dir: "resolver/dnssec/fuzz",
+        name: "rdata",
+        malloc_limit_mb: None,
+    },
+    Target {
+        dir: "resolver/dnssec/fuzz",
+        name: "validate",
+        malloc_limit_mb: None,
+    },
+    Target {
         dir: "tender/fuzz",
         name: "elf_image",
         malloc_limit_mb: None,

@@ -50,10 +50,10 @@ commands:
                 and `bench --short`
                   -- ARGS                 passed on to cargo test (skips the lints,
                                           fuzzing and bench)
-  fuzz          run the fuzz targets of the engine and the tender's loader (nightly +
-                cargo-fuzz); `test` runs each for 20 s
+  fuzz          run the fuzz targets of the engine, the DNSSEC validator and the
+                tender's loader (nightly + cargo-fuzz); `test` runs each for 20 s
                   --seconds N (default 600)  [client_query] [upstream_response]
-                  [elf_image] [manifest]
+                  [rdata] [validate] [elf_image] [manifest]
   bench         the performance table: builds release images, starts the lab, runs
                 the engine's criterion bench, dnsperf against hvt (tender, and
                 solo5-hvt if on PATH), unix and Unbound, the exit-cost limit, cold

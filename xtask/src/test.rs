@@ -71,33 +71,30 @@ pub fn run(args: &[String]) -> Result<()> {
 /// target kind) and clippy for the bare-metal targets (the solo5 platform's unsafe code
 /// and `asm!` exist only there), all with warnings as errors, and the docs.
 pub fn lint() -> Result<()> {
-    let mut steps: Vec<(String, Vec<String>, Vec<(&str, &str)>)> = vec![
-        (
-            "cargo fmt --all -- --check".into(),
-            words("fmt --all -- --check"),
-            vec![],
-        ),
-        (
-            "cargo clippy --workspace --all-targets -- -D warnings".into(),
-            words("clippy --workspace --all-targets -- -D warnings"),
-            vec![],
-        ),
+    let mut steps: Vec<Lint> = vec![
+        Lint::new("fmt --all -- --check", None),
+        Lint::new("clippy --workspace --all-targets -- -D warnings", None),
     ];
     for arch in [Arch::X86_64, Arch::Aarch64] {
         let t = arch.hvt_target();
-        let args = format!("clippy -p platform -p resolver --target {t} -- -D warnings");
-        steps.push((format!("cargo {args}"), words(&args), vec![]));
+        steps.push(Lint::new(
+            &format!("clippy -p platform -p resolver -p dnssec --target {t} -- -D warnings"),
+            None,
+        ));
     }
-    steps.push((
-        "RUSTDOCFLAGS=\"-D warnings\" cargo doc --workspace --no-deps".into(),
-        words("doc --workspace --no-deps"),
-        vec![("RUSTDOCFLAGS", "-D warnings")],
+    steps.push(Lint::new(
+        "doc --workspace --no-deps",
+        Some(("RUSTDOCFLAGS", "-D warnings")),
     ));
-    for (shown, args, envs) in steps {
+    for step in steps {
+        let shown = match step.env {
+            Some((k, v)) => format!("{k}=\"{v}\" cargo {}", step.args.join(" ")),
+            None => format!("cargo {}", step.args.join(" ")),
+        };
         println!("running: {shown}");
         let ok = cargo::tool("cargo")
-            .args(&args)
-            .envs(envs)
+            .args(&step.args)
+            .envs(step.env)
             .status()
             .map_err(|e| error(format_args!("cannot run cargo: {e}")))?
             .success();
@@ -108,6 +105,21 @@ pub fn lint() -> Result<()> {
         }
     }
     Ok(())
+}
+
+/// One static check: cargo's arguments and an environment variable it needs.
+struct Lint {
+    args: Vec<String>,
+    env: Option<(&'static str, &'static str)>,
+}
+
+impl Lint {
+    fn new(args: &str, env: Option<(&'static str, &'static str)>) -> Lint {
+        Lint {
+            args: words(args),
+            env,
+        }
+    }
 }
 
 fn words(s: &str) -> Vec<String> {

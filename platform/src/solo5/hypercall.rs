@@ -5,7 +5,10 @@
 //! inside our own RAM, as the tender checks.
 
 use super::arch::{Cpu, Current};
-use hvt_abi::{HcHalt, HcNetRead, HcNetWrite, HcPoll, HcPuts, HcWalltime, Hypercall};
+use hvt_abi::batch::Iov;
+use hvt_abi::{
+    HcHalt, HcNetExchange, HcNetRead, HcNetWrite, HcPoll, HcPuts, HcWalltime, Hypercall,
+};
 
 /// Issues `nr` with `arg` and returns once the tender has filled the OUT fields.
 #[inline(always)]
@@ -80,6 +83,42 @@ pub(crate) fn net_read(handle: u64, buf: &mut [u8]) -> (i32, usize) {
         )
     };
     (ret, (len as usize).min(buf.len()))
+}
+
+/// NET_EXCHANGE (the batch extension; only when the tender announced it): sends the
+/// frames of `tx`, then fills the buffers of `rx` with waiting frames (their `len` with
+/// the frame lengths), waiting up to `timeout_ns` for a first one if none is waiting (0:
+/// no wait). Returns (`ret`, frames read, whether every receive entry was filled).
+pub(crate) fn net_exchange(
+    handle: u64,
+    tx: &[Iov],
+    rx: &mut [Iov],
+    timeout_ns: u64,
+) -> (i32, usize, bool) {
+    let mut arg = HcNetExchange {
+        handle,
+        tx_iov: tx.as_ptr() as u64,
+        tx_count: tx.len() as u64,
+        rx_iov: rx.as_mut_ptr() as u64,
+        rx_count: rx.len() as u64,
+        timeout_nsecs: timeout_ns,
+        more: 0,
+        ret: 0,
+    };
+    call(Hypercall::NetExchange, &mut arg);
+    // SAFETY: as in `walltime`.
+    let (ret, count, more) = unsafe {
+        (
+            core::ptr::read_volatile(&arg.ret),
+            core::ptr::read_volatile(&arg.rx_count),
+            core::ptr::read_volatile(&arg.more),
+        )
+    };
+    for e in rx.iter_mut() {
+        // SAFETY: reading our own initialised entries after the exit that wrote them.
+        e.len = unsafe { core::ptr::read_volatile(&e.len) };
+    }
+    (ret, (count as usize).min(rx.len()), more != 0)
 }
 
 /// Ends the guest: the tender exits with `status`. `cookie` is 0 or the address of at

@@ -29,6 +29,7 @@ mod console;
 mod entropy;
 mod heap;
 mod hypercall;
+mod net;
 mod notes;
 mod scale;
 mod sync;
@@ -79,7 +80,7 @@ macro_rules! entry {
 /// The platform handle the application gets; there is exactly one.
 pub struct Platform {
     cmdline: &'static str,
-    net: boot::NetDevice,
+    net: net::Net,
     entropy: entropy::Entropy,
     /// Address of the canary word at the low end of the stack.
     stack_canary: u64,
@@ -136,14 +137,15 @@ pub(crate) extern "C" fn rust_start(bi: *const BootInfo) -> ! {
         ));
     }
     // SAFETY: the tender's manifest pointer and memory size.
-    let net = match unsafe { boot::find_net(info.mft, mem_size, notes::NET_DEVICE) } {
+    let dev = match unsafe { boot::find_net(info.mft, mem_size, notes::NET_DEVICE) } {
         Ok(n) => n,
         Err(e) => boot_abort(e),
     };
+    let max_frame = usize::from(dev.mtu) + ETHERNET_HEADER;
 
     let platform = Platform {
         cmdline: cmdline::strip_solo5_options(raw_cmdline),
-        net,
+        net: net::Net::new(dev, max_frame),
         entropy: entropy::Entropy::detect(),
         stack_canary: stack_low,
     };
@@ -185,56 +187,55 @@ impl Platform {
 
     /// The MAC address of the `service` device.
     pub fn net_mac(&self) -> [u8; 6] {
-        self.net.mac
+        self.net.dev.mac
     }
 
     /// The MTU of the `service` device (frames are up to MTU + 14 bytes).
     pub fn net_mtu(&self) -> u16 {
-        self.net.mtu
+        self.net.dev.mtu
     }
 
-    fn max_frame(&self) -> usize {
-        usize::from(self.net.mtu) + ETHERNET_HEADER
+    /// Frames moved per VM exit when the tender offers the project's batch extension
+    /// (`hvt_abi::batch`; the project's tender does, `solo5-hvt` does not); `None`: one
+    /// frame per hypercall, Solo5's plain ABI.
+    pub fn net_batch_frames(&self) -> Option<usize> {
+        self.net.batch_frames()
     }
 
     /// Reads one waiting frame into `buf` (at least MTU + 14 bytes long, or the host would
     /// truncate silently). `Ok(None)`: nothing waiting.
     pub fn net_read(&mut self, buf: &mut [u8]) -> Result<Option<usize>, NetError> {
-        if buf.len() < self.max_frame() {
-            return Err(NetError::BufferTooSmall);
-        }
-        match hypercall::net_read(self.net.handle, buf) {
-            (hvt_abi::result::OK, len) => Ok(Some(len)),
-            (hvt_abi::result::AGAIN, _) => Ok(None),
-            (hvt_abi::result::EINVAL, _) => Err(NetError::Invalid),
-            _ => Err(NetError::Unspecified),
-        }
+        self.net.read(buf)
     }
 
     /// Sends one Ethernet frame (header included, 1 ..= MTU + 14 bytes). Longer frames are
-    /// refused here: the host would fail the write, which kills solo5-hvt.
+    /// refused here: the host would fail the write, which kills solo5-hvt. Batched, the
+    /// frame leaves with the next exchange: at the latest when [`Platform::wait_until`]
+    /// is called.
     pub fn net_write(&mut self, frame: &[u8]) -> Result<(), NetError> {
-        if frame.is_empty() || frame.len() > self.max_frame() {
-            return Err(NetError::BadFrameLength);
-        }
-        match hypercall::net_write(self.net.handle, frame) {
-            hvt_abi::result::OK => Ok(()),
-            hvt_abi::result::EINVAL => Err(NetError::Invalid),
-            _ => Err(NetError::Unspecified),
-        }
+        self.net.write(frame)
     }
 
     /// Blocks until a frame is waiting or the monotonic clock reaches `deadline_ns`
     /// (`None`: no deadline, but it may still return after an hour). Returns true when a
-    /// frame is waiting. One POLL hypercall; a past deadline polls for 1 ns.
+    /// frame is waiting. Sends queued frames first. One exit: POLL (a past deadline polls
+    /// for 1 ns), or batched one NET_EXCHANGE that also brings the frames, or none when a
+    /// received frame is already in the guest and nothing is queued.
     pub fn wait_until(&mut self, deadline_ns: Option<u64>) -> bool {
         self.check_stack();
         let timeout = match deadline_ns {
             Some(deadline) => deadline.saturating_sub(clock::now_ns()),
             None => MAX_WAIT_NS,
         };
-        let ready = hypercall::poll(timeout.clamp(1, MAX_WAIT_NS));
-        ready & (1 << self.net.handle) != 0
+        match self.net.wait(timeout.clamp(1, MAX_WAIT_NS)) {
+            Ok(ready) => ready,
+            Err(e) => {
+                // The handle is the manifest's own, so a refusal cannot be fixed here;
+                // the queued frames are gone, as a refused NET_WRITE drops its one.
+                log::debug!("net: an exchange was refused: {e}");
+                false
+            }
+        }
     }
 
     /// Halts the unikernel; the tender exits with `status`.

@@ -132,6 +132,12 @@ impl Platform {
         self.tap.as_ref().map_or(1500, tap::Tap::mtu)
     }
 
+    /// Frames moved per host call: `None`, one read(2)/write(2) per frame (the hvt
+    /// backend batches when its tender offers it; see `hvt_abi::batch`).
+    pub fn net_batch_frames(&self) -> Option<usize> {
+        None
+    }
+
     /// Reads one frame into `buf`, which must hold MTU + 14 bytes. `Ok(None)`: nothing
     /// is waiting.
     pub fn net_read(&mut self, buf: &mut [u8]) -> Result<Option<usize>, NetError> {

@@ -4,6 +4,8 @@ use alloc::vec::Vec;
 use core::net::{IpAddr, Ipv4Addr, Ipv6Addr, SocketAddr};
 use core::time::Duration;
 
+use common::defaults;
+
 /// How the engine finds answers it does not have cached.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum Mode {
@@ -19,69 +21,16 @@ pub enum Mode {
     },
 }
 
-/// A CIDR block: an address and a prefix length.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub struct Cidr {
-    /// The network address (bits past `prefix` are ignored).
-    pub addr: IpAddr,
-    /// Prefix length in bits (clamped to 32 / 128).
-    pub prefix: u8,
-}
+/// A CIDR block: the one network type of the project ([`common::IpCidr`]), whose
+/// constructor checks the prefix length.
+pub use common::IpCidr as Cidr;
 
-impl Cidr {
-    /// A CIDR block.
-    #[must_use]
-    pub const fn new(addr: IpAddr, prefix: u8) -> Self {
-        Self { addr, prefix }
-    }
-
-    /// Whether `ip` lies inside the block. IPv4-mapped IPv6 addresses match IPv4 blocks.
-    #[must_use]
-    pub fn contains(&self, ip: IpAddr) -> bool {
-        let ip = match ip {
-            IpAddr::V6(v6) => v6.to_ipv4_mapped().map_or(ip, IpAddr::V4),
-            v4 => v4,
-        };
-        match (self.addr, ip) {
-            (IpAddr::V4(net), IpAddr::V4(a)) => {
-                let p = u32::from(self.prefix.min(32));
-                let mask = if p == 0 { 0 } else { u32::MAX << (32 - p) };
-                u32::from(net) & mask == u32::from(a) & mask
-            }
-            (IpAddr::V6(net), IpAddr::V6(a)) => {
-                let p = u32::from(self.prefix.min(128));
-                let mask = if p == 0 { 0 } else { u128::MAX << (128 - p) };
-                u128::from(net) & mask == u128::from(a) & mask
-            }
-            _ => false,
-        }
-    }
-}
-
-/// The default client allow list: loopback, RFC 1918, CGNAT 100.64/10, link-local v4/v6,
-/// ULA fc00::/7 and ::1. Everyone else is REFUSED (not an open resolver).
+/// The default client allow list ([`common::DEFAULT_ALLOW`]: loopback, RFC 1918, CGNAT
+/// 100.64/10, link-local v4/v6, ULA fc00::/7 and ::1). Everyone else is REFUSED (not an
+/// open resolver).
 #[must_use]
 pub fn default_allow() -> Vec<Cidr> {
-    let v4 = |a, b, c, d, p| Cidr::new(IpAddr::V4(Ipv4Addr::new(a, b, c, d)), p);
-    let v6 = |s: [u16; 8], p| {
-        Cidr::new(
-            IpAddr::V6(Ipv6Addr::new(
-                s[0], s[1], s[2], s[3], s[4], s[5], s[6], s[7],
-            )),
-            p,
-        )
-    };
-    alloc::vec![
-        v4(127, 0, 0, 0, 8),
-        v4(10, 0, 0, 0, 8),
-        v4(172, 16, 0, 0, 12),
-        v4(192, 168, 0, 0, 16),
-        v4(100, 64, 0, 0, 10),
-        v4(169, 254, 0, 0, 16),
-        v6([0, 0, 0, 0, 0, 0, 0, 1], 128),
-        v6([0xfe80, 0, 0, 0, 0, 0, 0, 0], 10),
-        v6([0xfc00, 0, 0, 0, 0, 0, 0, 0], 7),
-    ]
+    common::DEFAULT_ALLOW.to_vec()
 }
 
 /// The IANA root server addresses (a. through m.root-servers.net), IPv4 then IPv6.
@@ -130,7 +79,8 @@ pub fn iana_root_hints() -> Vec<IpAddr> {
 /// work; nothing grows without bound.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Limits {
-    /// Client queries waiting for an answer at once, over all resolutions. Default 512.
+    /// Client queries waiting for an answer at once, over all resolutions. Default
+    /// [`common::defaults::MAX_CLIENTS`], as `--max-clients`.
     /// Past it new cache misses are answered SERVFAIL at once.
     pub max_client_queries: usize,
     /// Resolutions in flight at once (client, glueless sub-resolutions, prefetch).
@@ -162,9 +112,9 @@ pub struct Limits {
     /// Resolutions waiting for an upstream slot (the per-server or the total in-flight
     /// cap was reached when they had to send). They send in arrival order as slots
     /// free, or answer SERVFAIL when `query_timeout` runs out first. Past this cap a
-    /// resolution that would have to wait fails at once (SERVFAIL). Default 512, the
-    /// same as `max_client_queries`: every client query of a burst to one slow zone
-    /// may wait.
+    /// resolution that would have to wait fails at once (SERVFAIL). Default 512, twice
+    /// the default `max_client_queries`: every client query of a burst to one slow zone
+    /// may wait, and their sub-resolutions too.
     pub max_waiting_resolutions: usize,
     /// Servers whose RTT and capabilities are remembered (LRU). Default 4096.
     pub max_server_entries: usize,
@@ -186,7 +136,7 @@ pub struct Limits {
 impl Default for Limits {
     fn default() -> Self {
         Self {
-            max_client_queries: 512,
+            max_client_queries: defaults::MAX_CLIENTS,
             max_resolutions: 1024,
             max_waiters_per_resolution: 64,
             max_upstream_per_query: 24,
@@ -211,14 +161,15 @@ impl Default for Limits {
 }
 
 /// Everything the engine needs to know; [`EngineConfig::default`] is a sensible home
-/// resolver (recursive from the IANA root, private clients only, 16 MiB cache).
+/// resolver (recursive from the IANA root, private clients only, the boot defaults of `common::defaults`).
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct EngineConfig {
     /// Recursive or forwarding.
     pub mode: Mode,
     /// Clients allowed to query; all others get REFUSED.
     pub allow: Vec<Cidr>,
-    /// Byte cap of the cache (approximate wire size plus per-entry overhead). Default 16 MiB.
+    /// Byte cap of the cache (approximate wire size plus per-entry overhead). Default
+    /// [`common::defaults::CACHE_SIZE`], as `--cache-size`.
     pub cache_bytes: usize,
     /// RFC 9156 QNAME minimisation (relaxed: falls back to the full name on NXDOMAIN or
     /// errors). Default true.
@@ -235,7 +186,9 @@ pub struct EngineConfig {
     /// Upper clamp for negative TTLs (RFC 2308). Default 1 hour.
     pub max_negative_ttl: Duration,
     /// RFC 8767: how long past expiry a record may still be served when resolution fails.
-    /// `None` disables serve-stale. Default 1 day.
+    /// `None` disables serve-stale. Default off, as `--serve-stale`
+    /// ([`common::defaults::SERVE_STALE`]; the window when on is
+    /// [`common::defaults::STALE_WINDOW`]).
     pub serve_stale: Option<Duration>,
     /// Refresh popular records before they expire: a hit in the last 10 % of a TTL of at
     /// least 10 s starts a background resolution. Default true.
@@ -251,14 +204,14 @@ impl Default for EngineConfig {
                 root_hints: iana_root_hints(),
             },
             allow: default_allow(),
-            cache_bytes: 16 * 1024 * 1024,
-            qname_minimisation: true,
+            cache_bytes: defaults::CACHE_SIZE,
+            qname_minimisation: defaults::QNAME_MINIMISATION,
             use_ipv6: false,
             use_0x20: true,
             min_ttl: Duration::ZERO,
             max_ttl: Duration::from_secs(86_400),
             max_negative_ttl: Duration::from_secs(3_600),
-            serve_stale: Some(Duration::from_secs(86_400)),
+            serve_stale: defaults::SERVE_STALE.then_some(defaults::STALE_WINDOW),
             prefetch: true,
             limits: Limits::default(),
         }
@@ -298,7 +251,7 @@ mod tests {
 
     #[test]
     fn cidr_zero_prefix_matches_all_of_family() {
-        let c = Cidr::new("0.0.0.0".parse().unwrap(), 0);
+        let c = Cidr::new("0.0.0.0".parse().unwrap(), 0).unwrap();
         assert!(c.contains("8.8.8.8".parse().unwrap()));
         assert!(!c.contains("2001:db8::1".parse().unwrap()));
     }

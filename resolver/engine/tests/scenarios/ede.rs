@@ -111,6 +111,8 @@ fn limits_say_which_limit() {
 fn rfc8767_stale_nxdomain_has_its_own_code() {
     let mut net = Net::new(EngineConfig {
         prefetch: false,
+        // Serve-stale is off by default, as at boot.
+        serve_stale: Some(Duration::from_secs(86_400)),
         ..recursive_config()
     });
     let r = net.ask("nope.example.com.", RecordType::A);

@@ -331,8 +331,15 @@ fn waiting_resolution_fails_at_its_deadline() {
 #[test]
 fn burst_of_unique_names_waits_for_slots_instead_of_servfail() {
     // The torture run's unique-name flood in small: 300 cache misses in one zone at
-    // once, against two servers with 32 slots each.
-    let mut net = Net::new(recursive_config());
+    // once, against two servers with 32 slots each. (More than the default 256 client
+    // queries at once: this is about upstream slots, not the client cap.)
+    let mut net = Net::new(EngineConfig {
+        limits: Limits {
+            max_client_queries: 512,
+            ..Limits::default()
+        },
+        ..recursive_config()
+    });
     net.ask("www.example.com.", RecordType::A);
     let before = net.replies.len();
     for i in 0..300 {

@@ -94,6 +94,8 @@ fn rfc6891_retry_without_edns_on_formerr() {
 fn rfc8767_serve_stale_when_authorities_are_unreachable() {
     let mut net = Net::new(EngineConfig {
         prefetch: false,
+        // Serve-stale is off by default, as at boot.
+        serve_stale: Some(Duration::from_secs(86_400)),
         ..recursive_config()
     });
     net.ask("www.example.com.", RecordType::A);

@@ -14,6 +14,14 @@ pub(crate) enum FrameError {
     BadLength(u16),
 }
 
+impl core::fmt::Display for FrameError {
+    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+        match self {
+            FrameError::BadLength(n) => write!(f, "length prefix {n} is zero or above the cap"),
+        }
+    }
+}
+
 /// Reassembles 2-byte-length-framed messages.
 #[derive(Debug)]
 pub(crate) struct FrameReader {
@@ -36,17 +44,10 @@ impl FrameReader {
         }
     }
 
-    /// Forgets any partial message.
-    pub fn reset(&mut self) {
-        self.have_len = 0;
-        self.need = 0;
-        self.buf = Vec::new();
-    }
-
     /// Consumes bytes from `input` up to the end of the current message at most.
     ///
     /// Returns how many bytes were consumed and a complete message if one ended.
-    /// After an error the reader must be reset (the connection is closed anyway).
+    /// After an error it must not be fed again (the connection is reset anyway).
     pub fn feed(&mut self, input: &[u8]) -> (usize, Result<Option<Vec<u8>>, FrameError>) {
         let mut used = 0;
         while self.have_len < 2 {

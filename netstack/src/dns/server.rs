@@ -1,0 +1,175 @@
+//! DNS over TCP for clients (RFC 7766): each accepted stream carries 2-byte-framed
+//! queries, pipelined up to `tcp_max_pending` unanswered; replies are framed and
+//! written in the order they are given.
+
+use alloc::collections::VecDeque;
+use alloc::vec::Vec;
+use core::net::SocketAddr;
+
+use super::framing::{FrameReader, frame};
+use super::{Dns, ReplyError};
+use crate::net::Net;
+use crate::socket::tcp::Rx;
+use crate::socket::{CloseReason, Owner, StreamHandle};
+use crate::stack::EventQueue;
+use crate::{Event, Nic, Transport};
+
+/// A client connection.
+pub(super) struct Conn {
+    stream: StreamHandle,
+    /// Its id in [`Transport::Tcp`] (never 0).
+    conn: u32,
+    peer: SocketAddr,
+    reader: FrameReader,
+    /// Queries surfaced and not yet answered.
+    pending: usize,
+    /// Framed replies not yet (completely) in the stream, and how much of the first one
+    /// is.
+    tx: VecDeque<Vec<u8>>,
+    tx_off: usize,
+    /// The client finished sending (we read its FIN).
+    peer_done: bool,
+}
+
+impl Dns {
+    pub(super) fn conn_index(&self, stream: StreamHandle) -> Option<usize> {
+        self.conns.iter().position(|c| c.stream == stream)
+    }
+
+    pub(super) fn accepted(&mut self, stream: StreamHandle, peer: SocketAddr) {
+        let conn = self.next_conn;
+        self.next_conn = self.next_conn.wrapping_add(1).max(1);
+        self.conns.push(Conn {
+            stream,
+            conn,
+            peer,
+            reader: FrameReader::new(self.limits.tcp_max_query),
+            pending: 0,
+            tx: VecDeque::new(),
+            tx_off: 0,
+            peer_done: false,
+        });
+        self.stats.tcp_accepted += 1;
+    }
+
+    /// Reads whole queries from connection `i` while the application keeps up (the
+    /// pipelining cap and the event queue allow); resets it on a bad length prefix.
+    pub(super) fn read_conn<N: Nic>(
+        &mut self,
+        net: &mut Net<N>,
+        events: &mut EventQueue,
+        i: usize,
+    ) {
+        let max_pending = self.limits.tcp_max_pending;
+        let Some(c) = self.conns.get_mut(i) else {
+            return;
+        };
+        let mut bad = false;
+        while c.pending < max_pending {
+            match net.rx_state(Owner::Dns, c.stream) {
+                Rx::Data => {}
+                Rx::Finished => {
+                    c.peer_done = true;
+                    break;
+                }
+                Rx::Empty | Rx::Unknown => break,
+            }
+            if !events.accept_data() {
+                break;
+            }
+            let reader = &mut c.reader;
+            match net.recv_with(Owner::Dns, c.stream, |buf| reader.feed(buf)) {
+                Some(Ok(Some(data))) => {
+                    c.pending += 1;
+                    self.stats.tcp_queries += 1;
+                    events.push(Event::Query {
+                        client: c.peer,
+                        transport: Transport::Tcp { conn: c.conn },
+                        data,
+                    });
+                }
+                Some(Ok(None)) => {}
+                Some(Err(e)) => {
+                    log::debug!("tcp conn {}: {e}, reset", c.conn);
+                    bad = true;
+                    break;
+                }
+                None => break,
+            }
+        }
+        if bad {
+            self.stats.tcp_closed_bad_frame += 1;
+            let _ = net.abort(Owner::Dns, c.stream);
+            self.conns.swap_remove(i);
+            return;
+        }
+        self.maybe_close(net, i);
+    }
+
+    /// Writes as much of connection `i`'s queued replies as the stream takes.
+    pub(super) fn flush_conn<N: Nic>(&mut self, net: &mut Net<N>, i: usize) {
+        let Some(c) = self.conns.get_mut(i) else {
+            return;
+        };
+        while let Some(front) = c.tx.front() {
+            let rest = front.get(c.tx_off..).unwrap_or(&[]);
+            if rest.is_empty() {
+                c.tx.pop_front();
+                c.tx_off = 0;
+                continue;
+            }
+            match net.send(Owner::Dns, c.stream, rest) {
+                Ok(0) | Err(_) => return,
+                Ok(n) => {
+                    c.tx_off += n;
+                    if c.tx_off >= front.len() {
+                        c.tx.pop_front();
+                        c.tx_off = 0;
+                    }
+                }
+            }
+        }
+    }
+
+    /// The client finished sending and got all its answers: closes our side and
+    /// forgets connection `i`.
+    pub(super) fn maybe_close<N: Nic>(&mut self, net: &mut Net<N>, i: usize) {
+        let Some(c) = self.conns.get(i) else { return };
+        if c.peer_done && c.pending == 0 && c.tx.is_empty() {
+            let _ = net.close(Owner::Dns, c.stream);
+            self.conns.swap_remove(i);
+        }
+    }
+
+    /// Connection `i` ended without us (reset, or idle).
+    pub(super) fn conn_closed(&mut self, i: usize, reason: CloseReason) {
+        if reason == CloseReason::Idle {
+            self.stats.tcp_closed_idle += 1;
+        }
+        self.conns.swap_remove(i);
+    }
+
+    pub(super) fn reply_tcp<N: Nic>(
+        &mut self,
+        net: &mut Net<N>,
+        conn: u32,
+        data: &[u8],
+    ) -> Result<(), ReplyError> {
+        let max_pending = self.limits.tcp_max_pending;
+        let Some(i) = self.conns.iter().position(|c| c.conn == conn && conn != 0) else {
+            return Err(ReplyError::UnknownConnection);
+        };
+        let c = &mut self.conns[i];
+        let framed = frame(data).ok_or(ReplyError::TooLarge)?;
+        if c.tx.len() >= max_pending {
+            return Err(ReplyError::QueueFull);
+        }
+        c.pending = c.pending.saturating_sub(1);
+        c.tx.push_back(framed);
+        self.stats.tcp_replies += 1;
+        net.tx_queued = true;
+        self.flush_conn(net, i);
+        self.maybe_close(net, i);
+        Ok(())
+    }
+}

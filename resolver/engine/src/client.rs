@@ -129,8 +129,8 @@ fn frame<'b>(stats: &mut Stats, bytes: &'b [u8]) -> Stage<Header<'b>> {
 }
 
 /// The fast path: a fresh hit for an allowed client, answered without a `Message`.
-/// Declining changes nothing but the recency of the entries looked at, which the full
-/// path then looks at again in the same order.
+/// Declining changes nothing but the referenced bits of the entries looked at, which
+/// the full path then looks at again.
 fn fast(a: &mut Admission<'_>, now: Instant, client: Client, bytes: &[u8]) -> Stage<()> {
     if !a.fast_path {
         return Ok(());

@@ -3,7 +3,7 @@
 //!
 //! Everything a caching DNS resolver decides lives here: the client service (ACL,
 //! FORMERR/NOTIMP/REFUSED, EDNS, truncation), the cache (RFC 2181 ranks, RFC 2308
-//! negative answers, TTL clamps, a byte cap with LRU eviction, bailiwick scrubbing),
+//! negative answers, TTL clamps, a byte cap with CLOCK eviction, bailiwick scrubbing),
 //! recursive resolution from root hints or forwarding to upstreams, coalescing of
 //! identical questions and hard limits on every table. The app (the unikernel's main
 //! loop or the unix binary) owns sockets, clock and entropy.

@@ -7,8 +7,8 @@
 //! with or without EDNS, UDP and TCP. It declines malformed or unusual queries, ANY and
 //! the other special types, expired entries, a hit due for a prefetch, and an answer
 //! larger than the client's limit (the full path sets TC). Declining changes nothing
-//! but the recency of the cache entries looked at, which the full path then looks at
-//! again in the same order.
+//! but the referenced bits of the cache entries looked at, which the full path then
+//! looks at again.
 
 use alloc::vec::Vec;
 

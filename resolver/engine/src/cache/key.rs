@@ -1,8 +1,6 @@
 //! Cache keys: an owner name as lower-cased wire labels plus a kind tag, built on the
 //! stack, and the seeded hasher of the cache's table.
 
-use alloc::boxed::Box;
-use core::borrow::Borrow;
 use core::hash::{BuildHasher, Hash};
 
 use hickory_proto::rr::{Name, RecordType};
@@ -32,31 +30,16 @@ impl Kind {
 /// The longest uncompressed wire name (RFC 1035 §3.1).
 pub(crate) const MAX_NAME: usize = 255;
 
-/// A key as bytes: the owner name as lower-cased, uncompressed wire labels, then the
-/// [`Kind`] tag. A wire name ends at its root label, so no two keys run into each other.
-///
-/// Stored keys are boxed bytes and are found by a `&[u8]` built on the stack
-/// ([`KeyBuf`]), from a `Name` or straight from a query's bytes: a lookup allocates
-/// nothing, and the hash is one `write` of a few dozen bytes. (Keys used to be `Name`s,
-/// cloned per lookup and hashed label by label; profiled with callgrind for issue 7.)
-/// Equal names in any letter case give equal keys.
-#[derive(Clone, Debug, PartialEq, Eq, Hash)]
-pub(super) struct Key(pub(super) Box<[u8]>);
-
-impl Key {
-    /// A stored key with the bytes of `key`.
-    pub(super) fn new(key: &[u8]) -> Self {
-        Key(Box::from(key))
-    }
-}
-
-impl Borrow<[u8]> for Key {
-    fn borrow(&self) -> &[u8] {
-        &self.0
-    }
-}
-
 /// A key under construction, on the stack: a name, then any kind.
+///
+/// A key is bytes: the owner name as lower-cased, uncompressed wire labels, then the
+/// [`Kind`] tag. A wire name ends at its root label, so no two keys run into each other.
+/// Stored keys are bytes at the start of the entry's one allocation (with its
+/// pre-encoded records) and are found by a `&[u8]` built here, from a `Name` or straight
+/// from a query's bytes: a lookup allocates nothing, and the hash is one `write` of a
+/// few dozen bytes. (Keys used to be `Name`s, cloned per lookup and hashed label by
+/// label; profiled with callgrind for issue 7.) Equal names in any letter case give
+/// equal keys.
 #[derive(Clone)]
 pub(crate) struct KeyBuf {
     /// The name's lower-cased wire labels, then room for the kind tag.
@@ -106,6 +89,11 @@ impl KeyBuf {
         }
         k.name_len = n;
         Some(k)
+    }
+
+    /// The name alone: lower-cased wire labels, root label included.
+    pub(super) fn name(&self) -> &[u8] {
+        self.buf.get(..self.name_len).unwrap_or_default()
     }
 
     /// The whole key for `kind`.

@@ -3,9 +3,10 @@
 //! Entries are whole RRsets (or negative answers carrying their SOA, RFC 2308) keyed by
 //! owner name (case-insensitive) and type. Each carries a credibility rank (RFC 2181
 //! §5.4.1) so that glue never overwrites an authoritative answer, and an absolute expiry
-//! so that TTLs count down. The cache has a byte cap enforced by evicting the least
-//! recently used entries; the LRU's hasher is keyed from the engine's seed because the
-//! keys are chosen by whoever sends us queries.
+//! so that TTLs count down. The cache has a byte cap enforced by evicting entries in
+//! CLOCK (second chance) order: those not used since the hand last passed go first. Its
+//! table's hasher is keyed from the engine's seed because the keys are chosen by
+//! whoever sends us queries.
 
 //!
 //! | file | what it owns |
@@ -13,7 +14,7 @@
 //! | `mod.rs` | [`Cache`]: ranks, TTL clamps, negative entries, serve-stale, lookups |
 //! | `key.rs` | keys (lower-cased wire names + kind), built on the stack; the seeded hasher |
 //! | `wire.rs` | the pre-encoded records the fast path copies out |
-//! | `store.rs` | the eviction policy: the byte cap and LRU order |
+//! | `store.rs` | the eviction policy: the byte cap and CLOCK order |
 //! | `tests.rs` | unit and property tests |
 
 use alloc::vec::Vec;
@@ -31,10 +32,14 @@ mod store;
 mod tests;
 mod wire;
 
+use alloc::boxed::Box;
+use alloc::vec;
+
 use key::Kind;
 pub(crate) use key::{KeyBuf, MAX_NAME, name_len};
 pub use key::{KeyedHasher, hash_one};
-use store::Store;
+use store::{Slot, Store};
+use wire::Encoded;
 pub(crate) use wire::{Probe, TAIL_TTL, Wire, WireHit, WireKind};
 
 /// Credibility of cached data, lowest first (RFC 2181 §5.4.1, simplified).
@@ -63,22 +68,72 @@ pub enum Data {
     NxDomain(Option<Record>),
 }
 /// One cached RRset or negative answer.
-#[derive(Clone, Debug)]
+///
+/// What a hit on the fast path reads is here, 56 bytes that the store keeps in its
+/// table's bucket (one cache line), and in `blob`: the key and the pre-encoded records
+/// in one allocation. What only the full path, eviction and ties read is boxed apart.
+#[derive(Debug)]
 struct Entry {
-    /// What the entry says, TTLs as received (they are rewritten on the way out).
-    data: Data,
-    /// The same records pre-encoded, when they could be (see `Wire::encode`).
-    wire: Option<Wire>,
-    /// The credibility of the source.
-    rank: Rank,
-    /// When it was stored (the newer of a typed and an NXDOMAIN entry wins).
-    inserted: Instant,
+    /// The key (`key_len` bytes), then the records pre-encoded if `wire` is some.
+    blob: Box<[u8]>,
+    /// The decoded data, the insertion time and the byte charge.
+    cold: Box<Cold>,
     /// When it stops being fresh.
     expires: Instant,
+    /// For data of a type: the generation of its name's NXDOMAIN slot
+    /// ([`Cache::nx_gens`]) when no NXDOMAIN entry for the name was found; while the
+    /// slot is still at that generation, none can have been stored since, and a lookup
+    /// skips the probe for one. 0 (no generation): not known.
+    nx_clear: u64,
     /// The clamped TTL it was stored with.
     ttl: u32,
+    /// Length of the key at the start of `blob`.
+    key_len: u16,
+    /// Length of the pre-encoded owner name (see [`Wire`]).
+    owner_len: u16,
+    /// Number of pre-encoded records.
+    count: u16,
+    /// The credibility of the source.
+    rank: Rank,
+    /// What the pre-encoded records are, when the records could be pre-encoded (see
+    /// [`Encoded::new`]); `None`: the fast path declines the entry.
+    wire: Option<WireKind>,
+}
+
+/// The part of an [`Entry`] a fast hit does not read.
+#[derive(Debug)]
+struct Cold {
+    /// What the entry says, TTLs as received (they are rewritten on the way out).
+    data: Data,
+    /// When it was stored (the newer of a typed and an NXDOMAIN entry wins).
+    inserted: Instant,
     /// What it is charged against the byte cap.
     bytes: usize,
+}
+
+impl Entry {
+    /// The key it is stored under.
+    fn key(&self) -> &[u8] {
+        self.blob
+            .get(..usize::from(self.key_len))
+            .unwrap_or_default()
+    }
+
+    /// Its pre-encoded records, if it has them.
+    fn wire(&self) -> Option<(WireKind, Wire<'_>)> {
+        let bytes = self.blob.get(usize::from(self.key_len)..)?;
+        Some((self.wire?, Wire::new(bytes, self.owner_len, self.count)))
+    }
+
+    /// What it is charged against the byte cap.
+    fn bytes(&self) -> usize {
+        self.cold.bytes
+    }
+
+    /// When it was stored.
+    fn inserted(&self) -> Instant {
+        self.cold.inserted
+    }
 }
 
 /// A successful lookup: the data with TTLs counted down to what remains.
@@ -113,12 +168,33 @@ pub struct Policy {
     pub stale_window: Option<Duration>,
 }
 
-/// The cache. `S` is the hasher of the LRU table.
+/// What a lookup makes of one entry.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Judged {
+    /// A hit, with the entry's insertion time (the newer of two hits wins).
+    Hit(Instant),
+    /// No entry, or one passed over (too low in rank; stale when that is not wanted).
+    Pass,
+    /// An entry expired past the stale window: the lookup drops it.
+    Drop,
+}
+
+/// Slots of [`Cache::nx_gens`] (a power of two): 32 KiB of generations.
+const NX_SLOTS: usize = 4096;
+
+/// The cache. `S` is the hasher of its table.
 pub struct Cache<S: BuildHasher> {
     /// The entries under the byte cap (the eviction policy).
     store: Store<S>,
     /// TTL clamps and the stale window.
     policy: Policy,
+    /// NXDOMAIN generations: a name's slot (by its keyed hash) counts up, from 1,
+    /// whenever an NXDOMAIN entry is stored for a name in that slot. A lookup for data
+    /// of a type must also look for an NXDOMAIN entry at the name (the newer of the
+    /// two wins); the typed entry remembers the generation at which there was none
+    /// (`Entry::nx_clear`), so while the slot stays there the one probe for the typed
+    /// entry answers the question. Generations are 64-bit and never wrap.
+    nx_gens: Box<[u64]>,
 }
 
 /// Whole seconds, saturating.
@@ -155,7 +231,7 @@ fn data_records(d: &Data) -> &[Record] {
 
 /// What an entry is charged against the byte cap: the records' wire size (for the
 /// decoded copy), the pre-encoded copy, the key and a fixed overhead.
-fn entry_bytes(d: &Data, wire: Option<&Wire>, key_len: usize) -> usize {
+fn entry_bytes(d: &Data, wire: Option<Wire<'_>>, key_len: usize) -> usize {
     let recs = match wire {
         Some(w) => w.records_len() + w.len(),
         None => data_records(d).iter().map(record_bytes).sum(),
@@ -193,7 +269,43 @@ impl<S: BuildHasher> Cache<S> {
         Self {
             store: Store::new(cap_bytes, hasher),
             policy,
+            nx_gens: vec![1; NX_SLOTS].into_boxed_slice(),
         }
+    }
+
+    /// The NXDOMAIN slot of the name in `key`.
+    fn nx_slot(&self, key: &KeyBuf) -> usize {
+        // Truncating the hash is the point: its low bits pick the slot.
+        #[allow(clippy::cast_possible_truncation)]
+        let h = self.store.hash(key.name()) as usize;
+        h & (NX_SLOTS - 1)
+    }
+
+    /// The current generation of the NXDOMAIN slot of the name in `key`.
+    fn nx_gen(&self, key: &KeyBuf) -> Option<u64> {
+        self.nx_gens.get(self.nx_slot(key)).copied()
+    }
+
+    /// The entries a lookup of `rtype` at the name in `key` weighs: the typed entry
+    /// and the NXDOMAIN entry, use unchanged. One probe when the typed entry knows that
+    /// no NXDOMAIN entry is cached at its name; otherwise two, and a typed entry found
+    /// without an NXDOMAIN entry learns so.
+    fn probe(&mut self, key: &mut KeyBuf, rtype: RecordType) -> (Option<Slot>, Option<Slot>) {
+        let generation = self.nx_gen(key);
+        let typed = self.store.find(key.with(Kind::Type(rtype)));
+        if let (Some(t), Some(g)) = (typed, generation)
+            && self.store.at(t).is_some_and(|e| e.nx_clear == g)
+        {
+            return (typed, None);
+        }
+        let nx = self.store.find(key.with(Kind::NxDomain));
+        if nx.is_none()
+            && let (Some(t), Some(g)) = (typed, generation)
+            && let Some(e) = self.store.at_mut(t)
+        {
+            e.nx_clear = g;
+        }
+        (typed, nx)
     }
 
     /// Bytes accounted.
@@ -288,30 +400,63 @@ impl<S: BuildHasher> Cache<S> {
         {
             return;
         }
-        let wire = Wire::encode(data_records(&data));
-        let bytes = entry_bytes(&data, wire.as_ref(), key.len());
+        let encoded = Encoded::new(data_records(&data));
+        let bytes = entry_bytes(&data, encoded.as_ref().map(Encoded::wire), key.len());
+        let Ok(key_len) = u16::try_from(key.len()) else {
+            return;
+        };
         if bytes > self.store.cap_bytes() {
             return;
         }
-        let entry = Entry {
-            data,
-            wire,
-            rank,
-            inserted: now,
-            expires: now.saturating_add(Duration::from_secs(u64::from(ttl))),
-            ttl,
-            bytes,
+        let mut blob =
+            Vec::with_capacity(key.len() + encoded.as_ref().map_or(0, |e| e.bytes.len()));
+        blob.extend_from_slice(key);
+        let (wire, owner_len, count) = match encoded {
+            Some(e) => {
+                blob.extend_from_slice(&e.bytes);
+                let kind = match data {
+                    Data::Records(_) => WireKind::Records,
+                    Data::NoData(_) => WireKind::NoData,
+                    Data::NxDomain(_) => WireKind::NxDomain,
+                };
+                (Some(kind), e.owner_len, e.count)
+            }
+            None => (None, 0, 0),
         };
-        self.store.put(key, entry);
+        let entry = Entry {
+            blob: blob.into_boxed_slice(),
+            cold: Box::new(Cold {
+                data,
+                inserted: now,
+                bytes,
+            }),
+            expires: now.saturating_add(Duration::from_secs(u64::from(ttl))),
+            nx_clear: 0,
+            ttl,
+            key_len,
+            owner_len,
+            count,
+            rank,
+            wire,
+        };
+        if kind == Kind::NxDomain {
+            // Typed entries at this name no longer know that there is none.
+            let slot = self.nx_slot(&kb);
+            if let Some(g) = self.nx_gens.get_mut(slot) {
+                *g = g.wrapping_add(1);
+            }
+        }
+        self.store.put(entry);
     }
 
     /// Find data for `name`/`rtype` of at least `min_rank`. NXDOMAIN entries for the name
     /// answer every type (the newer of a type entry and an NXDOMAIN entry wins). Expired
     /// entries are returned only if `allow_stale` and within the stale window.
     ///
-    /// Each probe hashes its key once: an entry found is marked recently used even when
-    /// it turns out too low in rank, or stale when stale data is not wanted (the `lru`
-    /// crate promotes on the lookup itself; peeking first cost a second hash per hit).
+    /// The entries weighed are marked used even when one turns out too low in rank, or
+    /// stale when stale data is not wanted; those expired past the stale window are
+    /// dropped. The NXDOMAIN entry is looked for only when the typed entry does not
+    /// know that there is none (see `Cache::probe`).
     pub fn lookup(
         &mut self,
         now: Instant,
@@ -321,21 +466,30 @@ impl<S: BuildHasher> Cache<S> {
         allow_stale: bool,
     ) -> Option<Hit> {
         let mut kb = KeyBuf::from_name(name)?;
-        let typed = self.get(now, kb.with(Kind::Type(rtype)), min_rank, allow_stale);
-        let nx = self.get(now, kb.with(Kind::NxDomain), min_rank, allow_stale);
-        let (entry_hit, _) = match (typed, nx) {
-            (Some(a), Some(b)) => {
-                if b.1 > a.1 {
-                    (b.0, b.1)
-                } else {
-                    (a.0, a.1)
-                }
-            }
-            (Some(a), None) => a,
-            (None, Some(b)) => b,
-            (None, None) => return None,
+        let (typed, nx) = self.probe(&mut kb, rtype);
+        for slot in [typed, nx].into_iter().flatten() {
+            self.store.touch(slot);
+        }
+        let t = self.judge(typed, now, min_rank, allow_stale);
+        let n = self.judge(nx, now, min_rank, allow_stale);
+        // The newer of two hits wins; the winner is copied out before any drop (a
+        // removal may move what a `Slot` finds).
+        let winner = match (t, n) {
+            (Judged::Hit(a), Judged::Hit(b)) if b > a => nx,
+            (Judged::Hit(_), _) => typed,
+            (_, Judged::Hit(_)) => nx,
+            _ => None,
         };
-        Some(entry_hit)
+        let hit = winner
+            .and_then(|s| self.store.at(s))
+            .map(|e| Self::hit(e, now));
+        if t == Judged::Drop {
+            self.store.remove(kb.with(Kind::Type(rtype)));
+        }
+        if n == Judged::Drop {
+            self.store.remove(kb.with(Kind::NxDomain));
+        }
+        hit
     }
 
     /// Seconds until `e` expires.
@@ -344,51 +498,46 @@ impl<S: BuildHasher> Cache<S> {
         u32::try_from(left.as_secs()).unwrap_or(u32::MAX)
     }
 
-    /// One probe of the table (see `lookup`), with the entry's insertion time.
-    fn get(
-        &mut self,
-        now: Instant,
-        key: &[u8],
-        min_rank: Rank,
-        allow_stale: bool,
-    ) -> Option<(Hit, Instant)> {
-        let window = self.policy.stale_window;
-        {
-            let e = self.store.get(key)?;
-            if e.rank < min_rank {
-                return None;
-            }
-            let fresh = Self::is_fresh(e, now);
-            let keep = fresh || window.is_some_and(|w| now < e.expires.saturating_add(w));
-            if keep {
-                if !fresh && !allow_stale {
-                    return None;
-                }
-                let remaining = if fresh { Self::remaining(e, now) } else { 0 };
-                let mut data = e.data.clone();
-                set_ttl(&mut data, if fresh { remaining } else { STALE_TTL });
-                return Some((
-                    Hit {
-                        data,
-                        remaining,
-                        original_ttl: e.ttl,
-                        stale: !fresh,
-                        rank: e.rank,
-                    },
-                    e.inserted,
-                ));
-            }
+    /// What a lookup (see `lookup`) makes of the entry at `slot`, if any.
+    fn judge(&self, slot: Option<Slot>, now: Instant, min_rank: Rank, allow_stale: bool) -> Judged {
+        let Some(e) = slot.and_then(|s| self.store.at(s)) else {
+            return Judged::Pass;
+        };
+        if e.rank < min_rank {
+            return Judged::Pass;
         }
-        // Past the stale window: drop it.
-        self.store.remove(key);
-        None
+        let fresh = Self::is_fresh(e, now);
+        let window = self.policy.stale_window;
+        if !fresh && window.is_none_or(|w| now >= e.expires.saturating_add(w)) {
+            return Judged::Drop;
+        }
+        if !fresh && !allow_stale {
+            return Judged::Pass;
+        }
+        Judged::Hit(e.inserted())
+    }
+
+    /// The hit a lookup makes of `e`, which `judge` found to be one.
+    fn hit(e: &Entry, now: Instant) -> Hit {
+        let fresh = Self::is_fresh(e, now);
+        let remaining = if fresh { Self::remaining(e, now) } else { 0 };
+        let mut data = e.cold.data.clone();
+        set_ttl(&mut data, if fresh { remaining } else { STALE_TTL });
+        Hit {
+            data,
+            remaining,
+            original_ttl: e.ttl,
+            stale: !fresh,
+            rank: e.rank,
+        }
     }
 
     /// [`Cache::lookup`] for the fast answer path, fresh data only and borrowed: the
     /// pre-encoded records instead of a clone. Decides exactly as `lookup(now, name,
-    /// rtype, min_rank, false)` would and touches the same entries, or declines (an
+    /// rtype, min_rank, false)` would and marks the same entries used, or declines (an
     /// entry expired past the stale window, which `lookup` would drop; an entry without
-    /// a pre-encoded form). `key` holds the name.
+    /// a pre-encoded form). `key` holds the name. A hit on data of a type with no
+    /// NXDOMAIN entry at the name is one probe of the table.
     pub(crate) fn lookup_wire(
         &mut self,
         now: Instant,
@@ -396,42 +545,37 @@ impl<S: BuildHasher> Cache<S> {
         rtype: RecordType,
         min_rank: Rank,
     ) -> Probe<'_> {
-        // The NXDOMAIN entry first, by peeking: there rarely is one, and then the typed
-        // entry's single `get` (which promotes it) can hand out its reference.
         let w = self.policy.stale_window;
-        let nx = match self.store.peek(key.with(Kind::NxDomain)) {
-            None => None,
-            Some(e) => match Self::usable(e, now, min_rank, w) {
-                None => return Probe::Decline,
-                Some(ok) => Some(ok.then_some(e.inserted)),
-            },
-        };
+        let (typed, nx) = self.probe(key, rtype);
+        for slot in [typed, nx].into_iter().flatten() {
+            self.store.touch(slot);
+        }
         let Some(nx) = nx else {
-            return match self.store.get(key.with(Kind::Type(rtype))) {
-                None => Probe::Miss,
-                Some(e) => match Self::usable(e, now, min_rank, w) {
-                    None => Probe::Decline,
-                    Some(false) => Probe::Miss,
-                    Some(true) => Self::wire_hit(e, now),
-                },
+            // The common case: no NXDOMAIN entry, the typed entry decides.
+            let Some(e) = typed.and_then(|t| self.store.at(t)) else {
+                return Probe::Miss;
+            };
+            return match Self::usable(e, now, min_rank, w) {
+                None => Probe::Decline,
+                Some(false) => Probe::Miss,
+                Some(true) => Self::wire_hit(e, now),
             };
         };
-        // Both may be cached: promote in `lookup`'s order, then borrow the newer.
-        let typed = match self.store.get(key.with(Kind::Type(rtype))) {
-            None => None,
-            Some(e) => match Self::usable(e, now, min_rank, w) {
-                None => return Probe::Decline,
-                Some(ok) => ok.then_some(e.inserted),
-            },
+        // Both may be cached: borrow the newer of those usable.
+        let inserted = |slot: Option<Slot>| match slot.and_then(|s| self.store.at(s)) {
+            None => Some(None),
+            Some(e) => Self::usable(e, now, min_rank, w).map(|ok| ok.then_some(e.inserted())),
         };
-        let _ = self.store.get(key.with(Kind::NxDomain));
-        let winner = match (typed, nx) {
-            (None, None) => return Probe::Miss,
-            (Some(t), Some(n)) if n > t => Kind::NxDomain,
-            (Some(_), _) => Kind::Type(rtype),
-            (None, Some(_)) => Kind::NxDomain,
+        let (Some(t), Some(n)) = (inserted(typed), inserted(Some(nx))) else {
+            return Probe::Decline;
         };
-        match self.store.peek(key.with(winner)) {
+        let winner = match (t, n, typed) {
+            (None, None, _) => return Probe::Miss,
+            (Some(t), Some(n), Some(typed)) if n <= t => typed,
+            (Some(_), None, Some(typed)) => typed,
+            _ => nx,
+        };
+        match self.store.at(winner) {
             Some(e) => Self::wire_hit(e, now),
             None => Probe::Decline,
         }
@@ -454,13 +598,8 @@ impl<S: BuildHasher> Cache<S> {
 
     /// A fresh entry as the fast path sees it; declined without a pre-encoded form.
     fn wire_hit(e: &Entry, now: Instant) -> Probe<'_> {
-        let Some(wire) = e.wire.as_ref() else {
+        let Some((kind, wire)) = e.wire() else {
             return Probe::Decline;
-        };
-        let kind = match e.data {
-            Data::Records(_) => WireKind::Records,
-            Data::NoData(_) => WireKind::NoData,
-            Data::NxDomain(_) => WireKind::NxDomain,
         };
         Probe::Hit(WireHit {
             kind,
@@ -496,9 +635,33 @@ impl<S: BuildHasher> Cache<S> {
     }
 
     /// Check internal accounting (tests): the byte counter equals the sum of entries and
-    /// respects the cap.
+    /// respects the cap, and no entry that knows its name has no NXDOMAIN entry is
+    /// wrong.
     #[must_use]
     pub fn check_invariants(&self) -> bool {
-        self.store.check_invariants()
+        self.store.check_invariants() && self.store.iter().all(|e| self.entry_ok(e))
+    }
+
+    /// Whether the entry `e` says what kind of pre-encoded records it holds rightly,
+    /// and, if it knows (at its slot's generation) that no NXDOMAIN entry is cached at
+    /// its name, is right.
+    fn entry_ok(&self, e: &Entry) -> bool {
+        let kind = match e.cold.data {
+            Data::Records(_) => WireKind::Records,
+            Data::NoData(_) => WireKind::NoData,
+            Data::NxDomain(_) => WireKind::NxDomain,
+        };
+        if e.wire.is_some_and(|k| k != kind) {
+            return false;
+        }
+        let key = e.key();
+        let Some(mut kb) = KeyBuf::from_wire(key) else {
+            return false;
+        };
+        if e.nx_clear == 0 || self.nx_gen(&kb) != Some(e.nx_clear) {
+            return true;
+        }
+        // Only data of a type learns it: the key's tag is 0, then the type.
+        key.get(kb.name_len) == Some(&0) && self.store.peek(kb.with(Kind::NxDomain)).is_none()
     }
 }

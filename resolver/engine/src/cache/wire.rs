@@ -1,7 +1,6 @@
 //! The pre-encoded form of a cache entry, which the fast answer path copies into a
 //! reply, and what a fast lookup hands out.
 
-use alloc::boxed::Box;
 use alloc::vec::Vec;
 
 use hickory_proto::rr::Record;
@@ -13,14 +12,28 @@ use super::key::name_len;
 /// (uncompressed wire form), then per record TYPE, CLASS, TTL, RDLENGTH and RDATA, with
 /// every name in RDATA uncompressed so the bytes can be copied into any message. The
 /// TTL field is patched when the records are written out.
-#[derive(Clone, Debug)]
-pub(crate) struct Wire {
+///
+/// A view: the bytes live in the cache entry, after its key (one allocation, so a hit
+/// reads one place besides the table); [`Encoded`] makes them.
+#[derive(Clone, Copy, Debug)]
+pub(crate) struct Wire<'a> {
     /// The owner name, then each record's tail.
-    bytes: Box<[u8]>,
+    bytes: &'a [u8],
     /// Length of the owner name at the start of `bytes`.
     owner_len: usize,
     /// Number of records.
     count: usize,
+}
+
+/// Records pre-encoded by [`Encoded::new`], before the cache stores them.
+#[derive(Clone, Debug)]
+pub(super) struct Encoded {
+    /// The bytes of the [`Wire`].
+    pub(super) bytes: Vec<u8>,
+    /// Length of the owner name at the start of `bytes`.
+    pub(super) owner_len: u16,
+    /// Number of records.
+    pub(super) count: u16,
 }
 
 /// One pre-encoded record.
@@ -58,18 +71,12 @@ impl WireRr<'_> {
     }
 }
 
-impl Wire {
+impl Encoded {
     /// Encode an RRset (or a negative entry's SOA). `None` if the records do not all
-    /// carry the same owner, byte for byte, or do not encode: such an entry is left to
-    /// the full answer path.
-    pub(super) fn encode(records: &[Record]) -> Option<Wire> {
-        if records.is_empty() {
-            return Some(Wire {
-                bytes: Box::default(),
-                owner_len: 0,
-                count: 0,
-            });
-        }
+    /// carry the same owner, byte for byte, do not encode, or are more than 65535: such
+    /// an entry is left to the full answer path.
+    pub(super) fn new(records: &[Record]) -> Option<Encoded> {
+        let count = u16::try_from(records.len()).ok()?;
         let mut out = Vec::new();
         let mut scratch = Vec::new();
         let mut owner_len = 0;
@@ -92,20 +99,36 @@ impl Wire {
             }
             out.extend_from_slice(tail);
         }
-        Some(Wire {
-            bytes: out.into_boxed_slice(),
-            owner_len,
-            count: records.len(),
+        Some(Encoded {
+            bytes: out,
+            owner_len: u16::try_from(owner_len).ok()?,
+            count,
         })
     }
 
+    /// The records as a hit sees them.
+    pub(super) fn wire(&self) -> Wire<'_> {
+        Wire::new(&self.bytes, self.owner_len, self.count)
+    }
+}
+
+impl<'a> Wire<'a> {
+    /// The view of `bytes` holding `count` records of an owner `owner_len` long.
+    pub(super) fn new(bytes: &'a [u8], owner_len: u16, count: u16) -> Self {
+        Wire {
+            bytes,
+            owner_len: usize::from(owner_len),
+            count: usize::from(count),
+        }
+    }
+
     /// The owner name as stored (uncompressed wire form).
-    pub(crate) fn owner(&self) -> &[u8] {
+    pub(crate) fn owner(&self) -> &'a [u8] {
         self.bytes.get(..self.owner_len).unwrap_or_default()
     }
 
     /// The records, in stored order.
-    pub(crate) fn rrs(&self) -> impl Iterator<Item = WireRr<'_>> {
+    pub(crate) fn rrs(&self) -> impl Iterator<Item = WireRr<'a>> + use<'a> {
         let mut rest = self.bytes.get(self.owner_len..).unwrap_or_default();
         core::iter::from_fn(move || {
             let rdlen = WireRr { tail: rest }.rdata_len()?;
@@ -122,7 +145,7 @@ impl Wire {
 
     /// The records' size written out uncompressed, the owner repeated on each.
     pub(crate) fn records_len(&self) -> usize {
-        self.count * self.owner_len + (self.bytes.len() - self.owner_len)
+        (self.count * self.owner_len + self.bytes.len()).saturating_sub(self.owner_len)
     }
 }
 
@@ -143,7 +166,7 @@ pub(crate) struct WireHit<'a> {
     /// What the entry says.
     pub(crate) kind: WireKind,
     /// Its records (for NODATA and NXDOMAIN: the SOA, if any).
-    pub(crate) wire: &'a Wire,
+    pub(crate) wire: Wire<'a>,
     /// Remaining seconds.
     pub(crate) remaining: u32,
     /// The (clamped) TTL the entry was stored with.

@@ -66,7 +66,7 @@ impl Reply {
     /// answers or authority. Answers must all be written before any authority record.
     pub(crate) fn push(
         &mut self,
-        wire: &Wire,
+        wire: Wire<'_>,
         count: usize,
         owner: Owner,
         ttl: u32,

@@ -108,7 +108,7 @@ fn referral_limit() {
 }
 
 #[test]
-fn cache_byte_cap_evicts_lru() {
+fn cache_byte_cap_evicts() {
     let mut net = Net::new(EngineConfig {
         cache_bytes: 2_000,
         ..recursive_config()

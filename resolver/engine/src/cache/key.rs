@@ -108,6 +108,11 @@ impl KeyBuf {
         Some(k)
     }
 
+    /// The name: lower-cased wire labels, root label included.
+    pub(crate) fn name(&self) -> &[u8] {
+        self.buf.get(..self.name_len).unwrap_or_default()
+    }
+
     /// The whole key for `kind`.
     pub(super) fn with(&mut self, kind: Kind) -> &[u8] {
         let n = self.name_len;

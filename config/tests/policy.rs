@@ -140,7 +140,8 @@ fn caps() {
             .collect::<Vec<_>>()
             .join(" ")
     };
-    let cases: [(&str, usize, &dyn Fn(usize) -> String); 6] = [
+    type Case<'a> = (&'a str, usize, &'a dyn Fn(usize) -> String);
+    let cases: [Case; 6] = [
         ("host-record", config::policy::MAX_HOST_RECORDS, &|i| {
             format!("h{i},10.0.0.1")
         }),

@@ -180,6 +180,25 @@ impl Local {
         if let Some(d) = &domain {
             l.zones.insert(d.clone(), ZoneKind::Static);
         }
+        if cfg.local_zones {
+            // Unbound's defaults: the loopback addresses name `localhost.`.
+            let localhost = Name::from_ascii("localhost.").unwrap_or_else(|_| Name::root());
+            for ip in [
+                IpAddr::V4(Ipv4Addr::LOCALHOST),
+                IpAddr::V6(Ipv6Addr::LOCALHOST),
+            ] {
+                let rev = reverse_wire(ip);
+                key(&rev);
+                l.names.insert(
+                    rev,
+                    Entry {
+                        ptr: alloc::vec![localhost.clone()],
+                        ttl: ZONE_TTL,
+                        ..Entry::default()
+                    },
+                );
+            }
+        }
         // A bare host name (one label) also answers under the local domain.
         let qualified = |w: &[u8]| -> Option<Vec<u8>> {
             let d = domain.as_ref()?;
@@ -305,7 +324,7 @@ impl Local {
         })?;
         let soa = soa(owner, ttl);
         let rec = |rd| Record::from_rdata(name.clone(), ttl, rd);
-        Some(match (addr, qtype) {
+        Some(local(match (addr, qtype) {
             (None, _) => Answer::negative(ResponseCode::NXDomain, Vec::new(), soa),
             (Some(IpAddr::V4(a)), RecordType::A) => {
                 Answer::records(alloc::vec![rec(RData::A(A(a)))])
@@ -314,8 +333,7 @@ impl Local {
                 Answer::records(alloc::vec![rec(RData::AAAA(AAAA(a)))])
             }
             _ => Answer::negative(ResponseCode::NoError, Vec::new(), soa),
-        })
-        .map(local)
+        }))
     }
 
     /// The answer of a locally served zone for a name with no local data, if a zone

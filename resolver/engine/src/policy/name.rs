@@ -128,7 +128,7 @@ pub(crate) fn wire_from_str(s: &str) -> Option<Vec<u8>> {
 
 /// The lower-cased wire form of `name`; `None` if longer than 255 bytes.
 pub(crate) fn wire_of(name: &Name) -> Option<Vec<u8>> {
-    let mut out = Vec::with_capacity(usize::from(name.len()) + 2);
+    let mut out = Vec::with_capacity(name.len() + 2);
     for label in name.iter() {
         out.push(u8::try_from(label.len()).ok()?);
         out.extend(label.iter().map(u8::to_ascii_lowercase));

@@ -391,10 +391,12 @@ fn localhost_is_loopback_at_every_level() {
         (r.response_code, soa_owner(&r).as_deref()),
         (ResponseCode::NoError, Some("localhost."))
     );
-    assert_eq!(
-        ptrs(&net.ask("1.0.0.127.in-addr.arpa.", RecordType::PTR)),
-        Vec::<String>::new()
-    );
+    let r = net.ask("1.0.0.127.in-addr.arpa.", RecordType::PTR);
+    assert_eq!(ptrs(&r), ["localhost."]);
+    assert!(r.authoritative);
+    let r = net.ask("2.0.0.127.in-addr.arpa.", RecordType::PTR);
+    assert_eq!(r.response_code, ResponseCode::NXDomain);
+    assert_eq!(soa_owner(&r).as_deref(), Some("127.in-addr.arpa."));
     assert!(net.log.is_empty());
 }
 

@@ -39,3 +39,6 @@ pub const STALE_WINDOW: Duration = Duration::from_secs(86_400);
 
 /// Whether QNAME minimisation is on (`--qname-minimisation`, RFC 9156).
 pub const QNAME_MINIMISATION: bool = true;
+
+/// `--domain`: the local domain, served locally (RFC 8375's `home.arpa`).
+pub const LOCAL_DOMAIN: &str = "home.arpa";

@@ -19,6 +19,7 @@
 extern crate alloc;
 
 mod error;
+pub mod policy;
 
 use alloc::format;
 use alloc::string::String;
@@ -29,6 +30,7 @@ use core::net::{IpAddr, Ipv4Addr, Ipv6Addr, SocketAddr};
 use common::defaults;
 pub use common::{DEFAULT_ALLOW, IpCidr, Ipv4Cidr, Ipv6Cidr};
 pub use error::{ConfigError, MAX_SHOWN_VALUE};
+pub use policy::{BlockAnswer, HostRecord, Policy};
 
 /// Longest command line accepted, in bytes (the hvt ABI's 8192-byte buffer less its NUL).
 pub const MAX_CMDLINE: usize = 8191;
@@ -152,6 +154,8 @@ pub struct Config {
     /// Cheap hypercalls to time at boot (`--bench-hypercalls`), to measure what one VM
     /// exit round trip costs on this host; 0 (the default) skips the measurement.
     pub bench_hypercalls: u32,
+    /// Blocking, local names and zones, per-domain servers, rebinding protection.
+    pub policy: Policy,
 }
 
 /// Deliberate crashes for `--selftest`.
@@ -187,6 +191,7 @@ impl Default for Config {
             serve_stale: defaults::SERVE_STALE,
             selftest: None,
             bench_hypercalls: 0,
+            policy: Policy::default(),
         }
     }
 }
@@ -222,11 +227,21 @@ enum Key {
     LogLevel,
     Selftest,
     BenchHypercalls,
+    DnsBlock,
+    DnsAllow,
+    BlockAnswer,
+    HostRecord,
+    Address,
+    Cname,
+    Domain,
+    Server,
+    StopDnsRebind,
+    RebindDomainOk,
     Help,
 }
 
 impl Key {
-    const ALL: [Key; 18] = [
+    const ALL: [Key; 28] = [
         Key::Ipv4,
         Key::Ipv4Gateway,
         Key::Ipv6,
@@ -244,8 +259,40 @@ impl Key {
         Key::LogLevel,
         Key::Selftest,
         Key::BenchHypercalls,
+        Key::DnsBlock,
+        Key::DnsAllow,
+        Key::BlockAnswer,
+        Key::HostRecord,
+        Key::Address,
+        Key::Cname,
+        Key::Domain,
+        Key::Server,
+        Key::StopDnsRebind,
+        Key::RebindDomainOk,
         Key::Help,
     ];
+
+    /// Keys that may be given more than once (each adds an entry).
+    const fn repeatable(self) -> bool {
+        matches!(
+            self,
+            Key::DnsBlock
+                | Key::DnsAllow
+                | Key::HostRecord
+                | Key::Address
+                | Key::Cname
+                | Key::Server
+                | Key::RebindDomainOk
+        )
+    }
+
+    /// Keys that take a value but may be written bare (`--stop-dns-rebind` = on).
+    const fn bare_means(self) -> Option<&'static str> {
+        match self {
+            Key::StopDnsRebind => Some("on"),
+            _ => None,
+        }
+    }
 
     const fn spec(self) -> &'static KeySpec {
         &KEYS[self as usize]
@@ -279,10 +326,18 @@ const EXP_STATS_INTERVAL: &str = "SECONDS from 0 (off) to 86400";
 const EXP_LOG_LEVEL: &str = "error, warn, info, debug or trace";
 const EXP_SELFTEST: &str = "panic or fault";
 const EXP_BENCH_HYPERCALLS: &str = "N from 0 (off) to 10000000, e.g. 100000";
+const EXP_DOMAIN: &str = "DOMAIN, e.g. ads.example.com";
+const EXP_BLOCK_ANSWER: &str = "nxdomain or null";
+const EXP_HOST_RECORD: &str = "NAME[,NAME…],ADDR[,ADDR…][,TTL], e.g. nas,192.168.1.5,fd00::5";
+const EXP_ADDRESS: &str = "/DOMAIN/[ADDR], e.g. /lab.home.arpa/192.168.1.7";
+const EXP_CNAME: &str = "ALIAS,TARGET, e.g. files.home.arpa,nas.home.arpa";
+const EXP_LOCAL_DOMAIN: &str = "DOMAIN, e.g. home.arpa";
+const EXP_SERVER: &str = "/DOMAIN/IP[#PORT], e.g. /168.192.in-addr.arpa/192.168.1.1";
+const EXP_REBIND_OK: &str = "/DOMAIN/, e.g. /plex.direct/";
 
 /// The key table; index with [`Key`]. Defaults here are the text `--help` shows and
 /// `tests::help_lists_the_real_defaults` keeps them honest.
-const KEYS: [KeySpec; 18] = [
+const KEYS: [KeySpec; 28] = [
     KeySpec {
         name: "--ipv4",
         syntax: "ADDR/PREFIX",
@@ -407,6 +462,85 @@ const KEYS: [KeySpec; 18] = [
                cost of one round trip to the host, then serve as usual",
     },
     KeySpec {
+        name: "--dns-block",
+        syntax: "DOMAIN",
+        value: Some(EXP_DOMAIN),
+        default: "none",
+        help: "block DOMAIN and every name below it (repeatable, at most 256): NXDOMAIN \
+               with EDE 15, or see --block-answer",
+    },
+    KeySpec {
+        name: "--dns-allow",
+        syntax: "DOMAIN",
+        value: Some(EXP_DOMAIN),
+        default: "none",
+        help: "never block DOMAIN and names below it, by any list (repeatable, at most 256)",
+    },
+    KeySpec {
+        name: "--block-answer",
+        syntax: "nxdomain|null",
+        value: Some(EXP_BLOCK_ANSWER),
+        default: "nxdomain",
+        help: "answer blocked names NXDOMAIN, or null: A 0.0.0.0 / AAAA :: (NODATA for \
+               other types)",
+    },
+    KeySpec {
+        name: "--host-record",
+        syntax: "NAME[,NAME…],ADDR[,ADDR…][,TTL]",
+        value: Some(EXP_HOST_RECORD),
+        default: "none",
+        help: "local names with their addresses and PTRs, answered authoritatively; a bare \
+               NAME also answers under --domain (repeatable, at most 64, 8 names and 8 \
+               addresses each, TTL up to 604800, default 300)",
+    },
+    KeySpec {
+        name: "--address",
+        syntax: "/DOMAIN/[ADDR]",
+        value: Some(EXP_ADDRESS),
+        default: "none",
+        help: "answer DOMAIN and every name below it with ADDR (no ADDR: NXDOMAIN) \
+               (repeatable, at most 64)",
+    },
+    KeySpec {
+        name: "--cname",
+        syntax: "ALIAS,TARGET",
+        value: Some(EXP_CNAME),
+        default: "none",
+        help: "answer ALIAS with a CNAME to TARGET, plus TARGET's local records \
+               (repeatable, at most 64)",
+    },
+    KeySpec {
+        name: "--domain",
+        syntax: "DOMAIN",
+        value: Some(EXP_LOCAL_DOMAIN),
+        default: "home.arpa",
+        help: "the local domain: served here, never forwarded unless a --server covers it",
+    },
+    KeySpec {
+        name: "--server",
+        syntax: "/DOMAIN/IP[#PORT]",
+        value: Some(EXP_SERVER),
+        default: "none",
+        help: "forward names at or below DOMAIN to IP (RD=1) whatever the mode, e.g. the \
+               router for its local names and reverse zone (repeatable, at most 32 \
+               domains, 4 servers each)",
+    },
+    KeySpec {
+        name: "--stop-dns-rebind",
+        syntax: "[on|off]",
+        value: Some(EXP_ON_OFF),
+        default: "on",
+        help: "drop private, loopback and link-local addresses from answers for public \
+               names (rebinding protection)",
+    },
+    KeySpec {
+        name: "--rebind-domain-ok",
+        syntax: "/DOMAIN/",
+        value: Some(EXP_REBIND_OK),
+        default: "none",
+        help: "names at or below DOMAIN may answer private addresses (repeatable, at most 64)",
+    },
+    KeySpec {
         name: "--help",
         syntax: "",
         value: None,
@@ -420,7 +554,7 @@ const KEYS: [KeySpec; 18] = [
 pub fn write_usage(f: &mut dyn fmt::Write) -> fmt::Result {
     f.write_str(
         "usage: resolver [--key=value | --flag]...\n\
-         A caching DNS resolver. Boot arguments (each key at most once):\n",
+         A caching DNS resolver. Boot arguments (each key once, unless repeatable):\n",
     )?;
     for spec in &KEYS {
         if spec.syntax.is_empty() {
@@ -468,7 +602,7 @@ impl Config {
         let mut dhcp_flag = false;
         for word in cmdline.split_ascii_whitespace() {
             let (key, value) = split_word(word)?;
-            if core::mem::replace(&mut seen[key as usize], true) {
+            if core::mem::replace(&mut seen[key as usize], true) && !key.repeatable() {
                 return Err(ConfigError::Duplicate { key: key.name() });
             }
             match key {
@@ -510,6 +644,16 @@ impl Config {
                     cfg.bench_hypercalls =
                         parse_number(key, value, 0, u64::from(MAX_BENCH_HYPERCALLS))? as u32
                 }
+                Key::DnsBlock
+                | Key::DnsAllow
+                | Key::BlockAnswer
+                | Key::HostRecord
+                | Key::Address
+                | Key::Cname
+                | Key::Domain
+                | Key::Server
+                | Key::StopDnsRebind
+                | Key::RebindDomainOk => parse_policy(&mut cfg.policy, key, value)?,
                 // Unreachable (handled above), but harmless.
                 Key::Help => return Err(ConfigError::Help),
             }
@@ -595,6 +739,35 @@ impl Config {
     }
 }
 
+/// One policy key's value into `p`.
+fn parse_policy(p: &mut Policy, key: Key, v: &str) -> Result<(), ConfigError> {
+    use policy::{MAX_BLOCK, Problem};
+    let r = match key {
+        Key::DnsBlock => policy::add_domain(&mut p.block, v, MAX_BLOCK),
+        Key::DnsAllow => policy::add_domain(&mut p.allow, v, MAX_BLOCK),
+        Key::BlockAnswer => policy::block_answer(v).map(|a| p.block_answer = a),
+        Key::HostRecord => policy::host_record(p, v),
+        Key::Address => policy::address(p, v),
+        Key::Cname => policy::cname(p, v),
+        Key::Domain => policy::domain(v).map(|d| p.domain = d),
+        Key::Server => policy::server(p, v),
+        Key::StopDnsRebind => parse_on_off(key, v)
+            .map(|b| p.stop_rebind = b)
+            .map_err(Problem::Config),
+        Key::RebindDomainOk => policy::rebind_ok(p, v),
+        _ => Ok(()),
+    };
+    r.map_err(|e| match e {
+        Problem::Bad(item, problem) => bad(key, &item, problem),
+        Problem::TooMany(count, max) => ConfigError::TooManyItems {
+            key: key.name(),
+            count,
+            max,
+        },
+        Problem::Config(e) => e,
+    })
+}
+
 /// Splits one word into a known key and its value ("" for flags), checking the shape.
 fn split_word(word: &str) -> Result<(Key, &str), ConfigError> {
     let not_an_option = || ConfigError::NotAnOption { word: word.into() };
@@ -617,6 +790,7 @@ fn split_word(word: &str) -> Result<(Key, &str), ConfigError> {
             key: key.name(),
             value: v.into(),
         }),
+        (Some(_), None) if key.bare_means().is_some() => Ok((key, key.bare_means().unwrap_or(""))),
         (Some(_), None | Some("")) => Err(ConfigError::MissingValue {
             key: key.name(),
             expected: key.spec().syntax,

@@ -74,6 +74,20 @@ pub fn main(p: Platform) -> i32 {
     let engine_cfg = engine_config(&cfg);
     log_limits(&engine_cfg, &cfg);
     let engine = Engine::new(engine_cfg, seed);
+    let pol = &cfg.policy;
+    log::info!(
+        "policy: {} blocked, {} allowed, {} host records, {} address rules, {} aliases, \
+         local domain {}, {} per-domain servers, rebinding protection {}; {}",
+        pol.block.len(),
+        pol.allow.len(),
+        pol.hosts.len(),
+        pol.addresses.len(),
+        pol.cnames.len(),
+        pol.domain,
+        pol.servers.len(),
+        if pol.stop_rebind { "on" } else { "off" },
+        policy_line(&engine.policy_stats())
+    );
 
     let now = p.now();
     let net_cfg = net_config(&cfg);
@@ -278,6 +292,7 @@ impl Loop {
             heap.map(|h| (h.used, h.total)),
         );
         log::info!("{line}");
+        log::info!("{}", policy_line(&self.engine.policy_stats()));
     }
 }
 
@@ -328,10 +343,78 @@ fn engine_config(cfg: &Config) -> EngineConfig {
         qname_minimisation: cfg.qname_minimisation,
         use_ipv6: cfg.ipv6.is_some(),
         serve_stale: cfg.serve_stale.then_some(common::defaults::STALE_WINDOW),
+        policy: policy_config(&cfg.policy),
         ..EngineConfig::default()
     };
     e.limits.max_client_queries = cfg.max_clients;
     e
+}
+
+/// The engine's policy from the policy boot keys (`config::policy`).
+fn policy_config(p: &config::Policy) -> engine::PolicyConfig {
+    engine::PolicyConfig {
+        block: p.block.clone(),
+        allow: p.allow.clone(),
+        block_answer: match p.block_answer {
+            config::BlockAnswer::NxDomain => engine::BlockAnswer::NxDomain,
+            config::BlockAnswer::Null => engine::BlockAnswer::Null,
+        },
+        hosts: p
+            .hosts
+            .iter()
+            .map(|h| engine::HostRecord {
+                names: h.names.clone(),
+                addrs: h.addrs.clone(),
+                ttl: h.ttl,
+            })
+            .collect(),
+        addresses: p
+            .addresses
+            .iter()
+            .map(|(domain, addr)| engine::AddressRule {
+                domain: domain.clone(),
+                addr: *addr,
+            })
+            .collect(),
+        cnames: p
+            .cnames
+            .iter()
+            .map(|(alias, target)| engine::CnameRule {
+                alias: alias.clone(),
+                target: target.clone(),
+            })
+            .collect(),
+        domain: p.domain.clone(),
+        servers: p
+            .servers
+            .iter()
+            .map(|(domain, servers)| engine::DomainServers {
+                domain: domain.clone(),
+                servers: servers.clone(),
+            })
+            .collect(),
+        stop_rebind: p.stop_rebind,
+        rebind_ok: p.rebind_ok.clone(),
+        ..engine::PolicyConfig::default()
+    }
+}
+
+/// The policy part of the `stats:` line: answers given locally, answers the rebinding
+/// filter changed, and per block list its domains and hits.
+fn policy_line(p: &engine::PolicyStats) -> String {
+    let mut line = alloc::format!(
+        "policy: local {} rebind-filtered {}",
+        p.local_answers,
+        p.rebind_filtered
+    );
+    for l in &p.lists {
+        let _ = write!(
+            line,
+            ", list {} {} domains {} rejected {} hits {}",
+            l.id, l.source, l.domains, l.rejected, l.hits
+        );
+    }
+    line
 }
 
 /// The netstack's configuration from the boot arguments.
@@ -447,6 +530,30 @@ mod tests {
 
     /// One owner per default: an empty boot command line builds exactly the engine's own
     /// default configuration (cache size, serve-stale, allow list, client cap, mode).
+    #[test]
+    fn policy_keys_reach_the_engine() {
+        let cfg = Config::parse(
+            "--dns-block=ads.example --dns-allow=ok.ads.example --block-answer=null \
+             --host-record=nas,192.168.1.5,60 --address=/lab.test/ --cname=a.test,nas \
+             --domain=lan --server=/lan/192.168.1.1#5353 --stop-dns-rebind=off \
+             --rebind-domain-ok=/plex.direct/",
+        )
+        .unwrap();
+        let p = engine_config(&cfg).policy;
+        assert_eq!(p.block, ["ads.example"]);
+        assert_eq!(p.allow, ["ok.ads.example"]);
+        assert_eq!(p.block_answer, engine::BlockAnswer::Null);
+        assert_eq!(p.hosts[0].ttl, Some(60));
+        assert_eq!(p.addresses[0].addr, None);
+        assert_eq!(p.cnames[0].target, "nas");
+        assert_eq!(p.domain, "lan");
+        assert_eq!(p.servers[0].servers, ["192.168.1.1:5353".parse().unwrap()]);
+        assert!(!p.stop_rebind);
+        assert_eq!(p.rebind_ok, ["plex.direct"]);
+        let line = policy_line(&Engine::new(engine_config(&cfg), [1; 32]).policy_stats());
+        assert!(line.contains("list 0 --dns-block domains 1"), "{line}");
+    }
+
     #[test]
     fn boot_defaults_and_engine_defaults_agree() {
         assert_eq!(engine_config(&Config::default()), EngineConfig::default());

@@ -8,12 +8,13 @@
 //! * a CNAME question does not follow CNAMEs (a source may still follow a DNAME);
 //! * at most `max_links` links are followed; finding one more is [`Walk::TooLong`]
 //!   (a loop ends there too), and that last link is not followed;
-//! * every link followed passes the policy hook ([`crate::policy::on_alias`]).
+//! * every link found is screened by its source ([`Chain::screen`]; the fast path asks
+//!   policy whether it leads into a blocked name) before it is followed.
 //!
 //! A source decides what "data" and "alias" mean over its storage and keeps what it
 //! collects along the way (the chain's records, a reply under construction).
 
-use crate::policy;
+pub(crate) use crate::policy::Verdict;
 
 /// A store an alias chain can be walked through.
 pub(crate) trait Chain {
@@ -35,6 +36,12 @@ pub(crate) trait Chain {
 
     /// Follow `link` (collect its records): the name it leads to.
     fn follow(&mut self, link: Self::Link) -> Self::Name;
+
+    /// Whether `link` may be followed; `Stop` ends the walk at the name it was found
+    /// at. Sources that leave policy to the end of the chain keep the default.
+    fn screen(&mut self, _link: &Self::Link) -> Verdict {
+        Verdict::Continue
+    }
 }
 
 /// How a walk ended.
@@ -68,7 +75,7 @@ pub(crate) fn walk<C: Chain>(
         if links >= max_links {
             return Walk::TooLong(at);
         }
-        if policy::on_alias() == policy::Verdict::Stop {
+        if src.screen(&link) == Verdict::Stop {
             return Walk::End(at);
         }
         at = src.follow(link);

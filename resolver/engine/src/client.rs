@@ -8,7 +8,7 @@
 //! 4. [`acl`]: REFUSED outside the allow list;
 //! 5. [`opcode`], [`question`], [`edns_version`], [`class_and_type`]: NOTIMP,
 //!    FORMERR, BADVERS;
-//! 6. [`policy`]: the policy hook ([`crate::policy::on_query`]);
+//! 6. [`policy`]: local names and zones, blocked names ([`crate::policy`]);
 //! 7. [`any`]: RFC 8482's minimal answer to ANY;
 //! 8. [`cache`]: the full path's cache answer (and a prefetch when due);
 //! 9. [`recursion_desired`]: RD=0 and nothing cached: REFUSED;
@@ -68,6 +68,8 @@ pub(crate) struct Admission<'a> {
     pub(crate) stats: &'a mut Stats,
     /// Whether the fast path is on.
     pub(crate) fast_path: bool,
+    /// The policy stage's state.
+    pub(crate) policy: &'a crate::policy::Policy,
 }
 
 /// A stage's result: go on with `T`, or stop with the outcome.
@@ -91,7 +93,7 @@ fn stages(a: &mut Admission<'_>, now: Instant, client: Client, bytes: &[u8]) -> 
     let (msg, w) = question(client, parsed, h)?;
     edns_version(&msg, &w)?;
     class_and_type(&w)?;
-    policy(&w)?;
+    policy(a, &w)?;
     a.stats.queries += 1;
     any(a.stats, &w)?;
     cache(a, now, w)
@@ -141,7 +143,8 @@ fn fast(a: &mut Admission<'_>, now: Instant, client: Client, bytes: &[u8]) -> St
     if !allowed(a.cfg, client.addr.ip()) {
         return Ok(());
     }
-    let Some(payload) = answer::fast::reply(a.cache, a.shape, now, client.transport, &q) else {
+    let Some(payload) = answer::fast::reply(a.cache, a.shape, a.policy, now, client.transport, &q)
+    else {
         return Ok(());
     };
     a.stats.queries += 1;
@@ -246,12 +249,14 @@ fn class_and_type(w: &Waiter) -> Stage<()> {
     }
 }
 
-/// The policy hook: today every query continues.
-fn policy(w: &Waiter) -> Stage<()> {
-    let _ = w;
-    match crate::policy::on_query() {
-        crate::policy::Verdict::Continue => Ok(()),
-        crate::policy::Verdict::Stop => Err(Admitted::Nothing),
+/// Policy's own answer (a local name or zone, a blocked name), if it has one.
+fn policy(a: &mut Admission<'_>, w: &Waiter) -> Stage<()> {
+    match a.policy.on_query(w) {
+        None => Ok(()),
+        Some(ans) => {
+            a.stats.queries += 1;
+            Err(Admitted::Reply(w.clone(), ans))
+        }
     }
 }
 
@@ -273,6 +278,7 @@ fn cache(a: &mut Admission<'_>, now: Instant, w: Waiter) -> Stage<Waiter> {
     let Some((ans, prefetch)) = answer::cached(a.cache, a.shape, now, qname, qtype) else {
         return Ok(w);
     };
+    let ans = a.policy.screen(qname, qtype, ans);
     a.stats.cache_hits += 1;
     Err(if prefetch {
         Admitted::ReplyAndPrefetch(w, ans)

@@ -1,8 +1,11 @@
 //! The engine's configuration: one struct, every limit named and documented.
 
+use alloc::string::String;
 use alloc::vec::Vec;
 use core::net::{IpAddr, Ipv4Addr, Ipv6Addr, SocketAddr};
+
 use core::time::Duration;
+use hickory_proto::rr::Name;
 
 use common::defaults;
 
@@ -195,6 +198,9 @@ pub struct EngineConfig {
     pub prefetch: bool,
     /// Hard limits.
     pub limits: Limits,
+    /// Home-network policy: blocking, local names, locally served zones, per-domain
+    /// servers, rebinding protection.
+    pub policy: PolicyConfig,
 }
 
 impl Default for EngineConfig {
@@ -214,7 +220,165 @@ impl Default for EngineConfig {
             serve_stale: defaults::SERVE_STALE.then_some(defaults::STALE_WINDOW),
             prefetch: true,
             limits: Limits::default(),
+            policy: PolicyConfig::default(),
         }
+    }
+}
+
+/// What a blocked name is answered (`--block-answer`).
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub enum BlockAnswer {
+    /// NXDOMAIN, with EDE 15 (Blocked) naming the source. The default.
+    #[default]
+    NxDomain,
+    /// A 0.0.0.0 / AAAA ::, NODATA for other types (dnsmasq's and Pi-hole's "null"
+    /// blocking: apps fail fast instead of retrying), with the same EDE.
+    Null,
+}
+
+/// `--host-record=NAME[,NAME…],ADDR[,ADDR…][,TTL]`: names with their addresses; each
+/// address also gets a PTR to the first name.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct HostRecord {
+    /// The names (a bare host name also answers under the local domain).
+    pub names: Vec<String>,
+    /// Its addresses, IPv4 and IPv6.
+    pub addrs: Vec<IpAddr>,
+    /// The TTL of the answers; `None`: [`PolicyConfig::local_ttl`].
+    pub ttl: Option<u32>,
+}
+
+/// `--address=/DOMAIN/[ADDR]`: the domain and every name below it answer `addr` (an
+/// empty address: NXDOMAIN, dnsmasq's way of blocking a domain).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct AddressRule {
+    /// The domain.
+    pub domain: String,
+    /// The address; `None`: NXDOMAIN.
+    pub addr: Option<IpAddr>,
+}
+
+/// `--cname=ALIAS,TARGET`.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct CnameRule {
+    /// The name answered with the CNAME.
+    pub alias: String,
+    /// Where it points; its own local data (if any) is added to the answer.
+    pub target: String,
+}
+
+/// `--server=/DOMAIN/IP[#PORT]`: names at or below `domain` are forwarded (RD=1) to
+/// these servers, whatever the global mode.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct DomainServers {
+    /// The domain.
+    pub domain: String,
+    /// Its servers, tried by smoothed RTT.
+    pub servers: Vec<SocketAddr>,
+}
+
+/// The policy's hard limits. Past one, the input is refused (boot arguments: by the
+/// `config` crate's caps, smaller than these; lists: `set_blocklist` fails and the
+/// previous list stays).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct PolicyLimits {
+    /// Block lists held at once, the `--dns-block` list included. Default 16.
+    pub max_lists: usize,
+    /// Blocked domains over all lists. Default 2 000 000 (≈ 16.5 MiB at 8 bytes a
+    /// domain and the directory).
+    pub max_blocked_domains: usize,
+    /// Local names (host-record names, their PTRs, aliases). Default 4096.
+    pub max_local_names: usize,
+    /// Entries of each of the smaller tables (`allow`, `address`, `servers`,
+    /// `rebind_ok`). Default 1024.
+    pub max_rules: usize,
+}
+
+impl Default for PolicyLimits {
+    fn default() -> Self {
+        Self {
+            max_lists: 16,
+            max_blocked_domains: 2_000_000,
+            max_local_names: 4096,
+            max_rules: 1024,
+        }
+    }
+}
+
+/// The home-network policy (dnsmasq's keys). Domains are text (`ads.example`, any
+/// case, a trailing dot optional); the `config` crate has checked them, and the
+/// engine skips (and counts) any that is not a domain.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct PolicyConfig {
+    /// `--dns-block`: domains blocked with everything below them (list 0, named
+    /// "--dns-block"; lists from URLs come through `Engine::set_blocklist`).
+    pub block: Vec<String>,
+    /// `--dns-allow`: never blocked, by any list, nor as a CNAME target.
+    pub allow: Vec<String>,
+    /// `--block-answer`.
+    pub block_answer: BlockAnswer,
+    /// `--host-record`.
+    pub hosts: Vec<HostRecord>,
+    /// `--address`.
+    pub addresses: Vec<AddressRule>,
+    /// `--cname`.
+    pub cnames: Vec<CnameRule>,
+    /// `--domain`: the local domain, served locally (default `home.arpa`, RFC 8375).
+    pub domain: String,
+    /// TTL of local answers. Default 300 s.
+    pub local_ttl: u32,
+    /// Serve the default local zones (localhost, invalid, onion, local, the RFC 6303
+    /// reverse zones, use-application-dns.net). Default true.
+    pub local_zones: bool,
+    /// `--server=/DOMAIN/IP`.
+    pub servers: Vec<DomainServers>,
+    /// `--stop-dns-rebind`: drop private, loopback, link-local and unspecified
+    /// addresses from answers for names that are not local. Default true.
+    pub stop_rebind: bool,
+    /// `--rebind-domain-ok`: domains whose answers may hold such addresses.
+    pub rebind_ok: Vec<String>,
+    /// Table caps.
+    pub limits: PolicyLimits,
+}
+
+impl Default for PolicyConfig {
+    fn default() -> Self {
+        Self {
+            block: Vec::new(),
+            allow: Vec::new(),
+            block_answer: BlockAnswer::NxDomain,
+            hosts: Vec::new(),
+            addresses: Vec::new(),
+            cnames: Vec::new(),
+            domain: String::from(common::defaults::LOCAL_DOMAIN),
+            local_ttl: 300,
+            local_zones: true,
+            servers: Vec::new(),
+            stop_rebind: true,
+            rebind_ok: Vec::new(),
+            limits: PolicyLimits::default(),
+        }
+    }
+}
+
+impl PolicyConfig {
+    /// The per-domain servers for `name`: the zone (the longest `--server` domain at
+    /// or above it) and its servers; `None` if no `--server` covers it.
+    pub(crate) fn servers_for(&self, name: &Name) -> Option<(Name, &[SocketAddr])> {
+        let mut best: Option<(Name, &[SocketAddr])> = None;
+        for d in &self.servers {
+            let Ok(mut zone) = Name::from_ascii(&d.domain) else {
+                continue;
+            };
+            zone.set_fqdn(true);
+            let deeper = best
+                .as_ref()
+                .is_none_or(|(b, _)| zone.num_labels() > b.num_labels());
+            if deeper && zone.zone_of(name) {
+                best = Some((zone, &d.servers));
+            }
+        }
+        best
     }
 }
 

@@ -14,6 +14,7 @@
 //! | [`Ede::PROHIBITED`] | 18 Prohibited | REFUSED by the allow list (TCP only) |
 //! | [`Ede::NOT_SUPPORTED`] | 21 Not Supported | class other than IN, AXFR/IXFR |
 //! | [`Ede::NOT_AUTHORITATIVE`] | 20 Not Authoritative | RD=0 and nothing cached |
+//! | [`Ede::BLOCKED`], [`Ede::REBIND`] | 15 Blocked | policy: a blocked name (the text names the list), or rebinding protection |
 //! | the others | 0 Other | with an EXTRA-TEXT: budgets, limits, loops |
 
 use alloc::vec::Vec;
@@ -26,6 +27,8 @@ pub(crate) enum Code {
     Other = 0,
     /// 3: an expired answer served because resolution failed (RFC 8767).
     StaleAnswer = 3,
+    /// 15: policy blocked the name (a blocklist, or rebinding protection).
+    Blocked = 15,
     /// 18: the client may not ask us.
     Prohibited = 18,
     /// 19: an expired NXDOMAIN served because resolution failed.
@@ -82,6 +85,13 @@ impl Ede {
     pub(crate) const WAITERS_FULL: Ede = Ede::other("too many clients waiting for this name");
     /// `Limits::max_resolutions` reached.
     pub(crate) const RESOLUTIONS_FULL: Ede = Ede::other("too many resolutions in flight");
+    /// Blocked by policy; the answer's EXTRA-TEXT names the list.
+    pub(crate) const BLOCKED: Ede = Ede::code(Code::Blocked);
+    /// Rebinding protection dropped every address of the answer.
+    pub(crate) const REBIND: Ede = Ede {
+        code: Code::Blocked,
+        text: Some("private address for a public name (rebinding protection)"),
+    };
     /// A state the engine should never be in (a delegation missing mid-resolution).
     pub(crate) const INTERNAL: Ede = Ede::other("internal error");
 
@@ -105,7 +115,12 @@ impl Ede {
 
     /// The option's data: INFO-CODE, then EXTRA-TEXT.
     pub(crate) fn option_data(self) -> Vec<u8> {
-        let text = self.text.unwrap_or_default().as_bytes();
+        self.option_data_with(self.text.unwrap_or_default())
+    }
+
+    /// The option's data with `text` as EXTRA-TEXT.
+    pub(crate) fn option_data_with(self, text: &str) -> Vec<u8> {
+        let text = text.as_bytes();
         let mut d = Vec::with_capacity(2 + text.len());
         d.extend_from_slice(&self.info_code().to_be_bytes());
         d.extend_from_slice(text);

@@ -57,7 +57,8 @@
 //! | [`scrub`] | nothing: `classify` is pure | `scrub::classify` |
 //! | `wire` | nothing: views over bytes with named field ranges | `Header`, `Question`, `Reply`, `ReplyFlags` |
 //! | `ede` | the EDE codes and EXTRA-TEXTs, one constant per cause | `Ede::*` |
-//! | `policy`, `validate` | empty hooks | `policy::on_query`, `policy::on_alias`, `validate::check` |
+//! | `policy` | block lists, local names and zones (`Policy`) | `Policy::on_query`, `Policy::screen`, `Policy::fast_check`, `Engine::set_blocklist` |
+//! | `validate` | an empty hook | `validate::check` |
 //!
 //! A client query goes through admission's stages, each answering or letting it go on:
 //! frame → fast path → parse → ACL → opcode/question/EDNS/class/type → **policy** →
@@ -113,8 +114,12 @@ mod upstream;
 mod validate;
 mod wire;
 
-pub use config::{Cidr, EngineConfig, Limits, Mode, default_allow, iana_root_hints};
+pub use config::{
+    AddressRule, BlockAnswer, Cidr, CnameRule, DomainServers, EngineConfig, HostRecord, Limits,
+    Mode, PolicyConfig, PolicyLimits, default_allow, iana_root_hints,
+};
 pub use engine::Engine;
 pub use io::{Client, Transmit, Transport};
+pub use policy::{BOOT_LIST, BlocklistBuilder, BlocklistStats, PolicyStats, SetBlocklistError};
 pub use stats::Stats;
 pub use time::Instant;

@@ -17,7 +17,8 @@ use hickory_proto::rr::RecordType;
 
 use super::{Shape, owner_of};
 use crate::cache::{Cache, KeyBuf, KeyedHasher, Probe, Rank, WireKind};
-use crate::chain::{self, Chain, Walk};
+use crate::chain::{self, Chain, Verdict, Walk};
+use crate::policy::{self, Policy};
 use crate::time::Instant;
 use crate::wire::question::Question;
 use crate::wire::reply::{Owner, Reply};
@@ -39,6 +40,10 @@ struct WireChain<'a, 'q> {
     limit: usize,
     /// The reply, once a first record is written.
     reply: Option<Reply>,
+    /// The policy (CNAME targets are checked against the block lists).
+    policy: &'a Policy,
+    /// Whether rebinding protection applies: a private address declines.
+    rebind: bool,
 }
 
 impl Chain for WireChain<'_, '_> {
@@ -59,6 +64,14 @@ impl Chain for WireChain<'_, '_> {
         };
         if links == 0 && self.shape.prefetch_due(h.remaining, h.original_ttl) {
             return Some(None); // the full path starts the prefetch
+        }
+        if self.rebind
+            && h.kind == WireKind::Records
+            && h.wire
+                .rrs()
+                .any(|rr| policy::private_rdata(rr.rtype(), rr.rdata()))
+        {
+            return Some(None); // the full path filters the addresses
         }
         let qname = self.q.name();
         let (shape, edns, limit) = (self.shape, self.q.edns, self.limit);
@@ -131,6 +144,16 @@ impl Chain for WireChain<'_, '_> {
     fn follow(&mut self, next: KeyBuf) -> KeyBuf {
         next
     }
+
+    /// A CNAME into a blocked name ends the walk, and the fast path declines: the full
+    /// path answers it blocked (CNAME cloaking).
+    fn screen(&mut self, next: &KeyBuf) -> Verdict {
+        if self.policy.blocks(next.name()) {
+            Verdict::Stop
+        } else {
+            Verdict::Continue
+        }
+    }
 }
 
 /// The reply bytes for `q` from fresh cached data, or `None`: leave it to the full
@@ -138,10 +161,13 @@ impl Chain for WireChain<'_, '_> {
 pub(crate) fn reply(
     cache: &mut Cache<KeyedHasher>,
     shape: &Shape,
+    policy: &Policy,
     now: Instant,
     transport: Transport,
     q: &Question<'_>,
 ) -> Option<Vec<u8>> {
+    // Names policy answers itself (blocked, local) go the full path.
+    let rebind = policy.fast_check(q.name())?;
     let qtype = RecordType::from(q.qtype);
     let key = KeyBuf::from_wire(q.name())?;
     let mut c = WireChain {
@@ -152,6 +178,8 @@ pub(crate) fn reply(
         shape,
         limit: shape.size_limit(transport, q.edns),
         reply: None,
+        policy,
+        rebind,
     };
     match chain::walk(&mut c, key, qtype != RecordType::CNAME, shape.max_links) {
         Walk::Data(out) => out,

@@ -44,6 +44,10 @@ pub(crate) struct Answer {
     pub(crate) authority: Vec<Record>,
     /// The EDE option, sent if the client sent OPT.
     pub(crate) ede: Option<Ede>,
+    /// An EXTRA-TEXT that replaces `ede`'s fixed one (a blocked name's list).
+    pub(crate) ede_text: Option<String>,
+    /// Whether AA is set: the answer is local data (policy), not from upstream.
+    pub(crate) aa: bool,
 }
 
 impl Answer {
@@ -54,6 +58,8 @@ impl Answer {
             answers: Vec::new(),
             authority: Vec::new(),
             ede,
+            ede_text: None,
+            aa: false,
         }
     }
 
@@ -69,6 +75,8 @@ impl Answer {
             answers,
             authority: Vec::new(),
             ede: None,
+            ede_text: None,
+            aa: false,
         }
     }
 
@@ -79,6 +87,8 @@ impl Answer {
             answers: chain,
             authority: soa.into_iter().collect(),
             ede: None,
+            ede_text: None,
+            aa: false,
         }
     }
 
@@ -196,6 +206,7 @@ pub(crate) fn encode(shape: &Shape, to: &Waiter, a: &Answer) -> Vec<u8> {
     };
     let mut m = Message::new(to.id, MessageType::Response, OpCode::Query);
     flags.apply(&mut m);
+    m.metadata.authoritative = a.aa;
     m.add_query(to.query.clone());
     let qname = to.query.name();
     for r in &a.answers {
@@ -211,8 +222,12 @@ pub(crate) fn encode(shape: &Shape, to: &Waiter, a: &Answer) -> Vec<u8> {
         let mut e = Edns::new();
         e.set_max_payload(shape.advertised_udp());
         if let Some(code) = a.ede {
+            let data = match &a.ede_text {
+                Some(t) => code.option_data_with(t),
+                None => code.option_data(),
+            };
             e.options_mut()
-                .insert(EdnsOption::Unknown(ede::OPTION_CODE, code.option_data()));
+                .insert(EdnsOption::Unknown(ede::OPTION_CODE, data));
         }
         m.set_edns(e);
     }

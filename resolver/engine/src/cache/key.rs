@@ -91,8 +91,8 @@ impl KeyBuf {
         Some(k)
     }
 
-    /// The name alone: lower-cased wire labels, root label included.
-    pub(super) fn name(&self) -> &[u8] {
+    /// The name: lower-cased wire labels, root label included.
+    pub(crate) fn name(&self) -> &[u8] {
         self.buf.get(..self.name_len).unwrap_or_default()
     }
 

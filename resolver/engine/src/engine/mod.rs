@@ -16,6 +16,7 @@ use crate::client::{self, Admission, Admitted};
 use crate::config::EngineConfig;
 use crate::ede::Ede;
 use crate::io::{Client, Transmit, Transport};
+use crate::policy::name::Hasher as NameHasher;
 use crate::resolve::delegation::Cause;
 use crate::resolve::table::Resolutions;
 use crate::resolve::{Ctx, Dependency, Id, Resolution, Step, Until};
@@ -47,6 +48,8 @@ pub struct Engine {
     stats: Stats,
     /// Whether cache hits may take the fast path (tests compare both paths).
     fast_path: bool,
+    /// Blocked names, local names and zones, per-domain servers, rebinding filter.
+    pub(crate) policy: crate::policy::Policy,
 }
 
 impl Engine {
@@ -78,7 +81,10 @@ impl Engine {
             config.max_negative_ttl,
             config.serve_stale,
         );
+        let policy_stage =
+            crate::policy::Policy::new(&config.policy, NameHasher::new(key(4), key(5)));
         Engine {
+            policy: policy_stage,
             shape: Shape::new(&config),
             cache: Cache::new(config.cache_bytes, policy, h1),
             upstream: Upstream::new(&config, seed, h2),
@@ -182,6 +188,7 @@ impl Engine {
             resolutions: &mut self.resolutions,
             stats: &mut self.stats,
             fast_path: self.fast_path,
+            policy: &self.policy,
         };
         match client::admit(&mut a, now, client, bytes) {
             Admitted::Nothing => {}
@@ -300,6 +307,7 @@ impl Engine {
                 cache: &mut self.cache,
                 upstream: &mut self.upstream,
                 stats: &mut self.stats,
+                policy: &self.policy,
             };
             match r.advance(&mut ctx, deadline) {
                 // A dependency that cannot be had: its slot is marked failed; go on.
@@ -409,8 +417,14 @@ impl Engine {
         if let Some(port) = r.pending {
             let _ = self.take_pending(port);
         }
-        for w in &r.waiters {
-            self.reply(w, &ans);
+        if let Some(w) = r.waiters.first() {
+            // Policy screens what clients get (CNAME cloaking, rebinding); the
+            // parents take the addresses as found.
+            let qtype = w.query.query_type();
+            let screened = self.policy.screen(w.query.name(), qtype, ans.clone());
+            for w in &r.waiters {
+                self.reply(w, &screened);
+            }
         }
         let addrs = r.addresses_in(&self.cfg, &ans);
         for parent in r.parents {
@@ -578,6 +592,7 @@ impl Engine {
             cache: &mut self.cache,
             upstream: &mut self.upstream,
             stats: &mut self.stats,
+            policy: &self.policy,
         };
         let step = r.on_response(&mut ctx, &p, &msg);
         self.apply(now, p.resolution, step);

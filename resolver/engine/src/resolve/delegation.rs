@@ -128,6 +128,9 @@ pub(crate) struct Delegation {
     pub(crate) children_started: u8,
     /// How the queries to this delegation's servers failed, for the EDE when all did.
     pub(crate) failures: Failures,
+    /// Forwarders (`--forward`, or a `--server=/zone/` for this zone): asked with
+    /// RD=1, the full name, and never replaced by a referral or the parent zone.
+    pub(crate) forward: bool,
 }
 
 impl Delegation {
@@ -139,6 +142,7 @@ impl Delegation {
             tried: Vec::new(),
             children_started: 0,
             failures: Failures::default(),
+            forward: false,
         }
     }
 
@@ -209,15 +213,22 @@ impl Delegation {
     ) -> Delegation {
         let v6 = cfg.use_ipv6;
         let max_ns = cfg.limits.max_ns_per_delegation;
+        let forwarders = |zone: Name, upstreams: &[SocketAddr]| {
+            let addrs = upstreams
+                .iter()
+                .filter(|a| v6 || a.is_ipv4())
+                .copied()
+                .collect();
+            let mut d = Delegation::new(zone, alloc::vec![NsSlot::known(addrs)]);
+            d.forward = true;
+            d
+        };
+        // `--server=/DOMAIN/IP`: the domain's own servers, whatever the mode.
+        if let Some((zone, servers)) = cfg.policy.servers_for(name) {
+            return forwarders(zone, servers);
+        }
         match &cfg.mode {
-            Mode::Forward { upstreams } => {
-                let addrs = upstreams
-                    .iter()
-                    .filter(|a| v6 || a.is_ipv4())
-                    .copied()
-                    .collect();
-                Delegation::new(Name::root(), alloc::vec![NsSlot::known(addrs)])
-            }
+            Mode::Forward { upstreams } => forwarders(Name::root(), upstreams),
             Mode::Recursive { root_hints } => {
                 let hints: Vec<SocketAddr> = root_hints
                     .iter()

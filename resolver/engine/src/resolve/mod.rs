@@ -23,6 +23,7 @@ use crate::chain::{self, Walk};
 use crate::config::{EngineConfig, Mode};
 use crate::ede::Ede;
 use crate::io::Transport;
+use crate::policy::Policy;
 use crate::stats::Stats;
 use crate::time::Instant;
 use crate::upstream::{Ask, Pick, Upstream};
@@ -100,6 +101,8 @@ pub(crate) struct Ctx<'a> {
     pub(crate) upstream: &'a mut Upstream,
     /// The counters.
     pub(crate) stats: &'a mut Stats,
+    /// The policy (a CNAME into a blocked name is not followed).
+    pub(crate) policy: &'a Policy,
 }
 
 /// One resolution of one question.
@@ -256,7 +259,12 @@ impl Resolution {
             // Every server of a cached delegation failed: the zone may have been
             // renumbered. Ask the parent once for a fresh referral.
             let recursive = matches!(ctx.cfg.mode, Mode::Recursive { .. });
-            if recursive && self.deleg_cached && self.fallbacks < 1 && !deleg.zone.is_root() {
+            if recursive
+                && !deleg.forward
+                && self.deleg_cached
+                && self.fallbacks < 1
+                && !deleg.zone.is_root()
+            {
                 let parent = deleg.zone.base_name();
                 self.fallbacks += 1;
                 self.deleg = Some(Delegation::find(ctx.cfg, ctx.cache, ctx.now, &parent));
@@ -291,6 +299,11 @@ impl Resolution {
                 Err(Step::Done(Answer::from_hit(chain, hit)))
             }
             Walk::TooLong(_) => Err(Step::Fail(Ede::CHAIN_TOO_LONG)),
+            Walk::End(at) if followed > 0 && ctx.policy.cloaks(&self.name, &at) => {
+                // A cached CNAME into a blocked name: never ask for it upstream.
+                let chain = core::mem::take(&mut self.chain);
+                Err(Step::Done(Answer::records(chain)))
+            }
             Walk::End(at) => {
                 if followed > 0 {
                     let n = u8::try_from(followed).unwrap_or(u8::MAX);
@@ -318,13 +331,16 @@ impl Resolution {
             .deleg
             .as_ref()
             .map_or_else(Name::root, |d| d.zone.clone());
-        if let (Some(k), Some(d)) = (self.qmin, self.deleg.as_ref()) {
+        if let (Some(k), Some(d)) = (self.qmin, self.deleg.as_ref())
+            && !d.forward
+        {
             let want = usize::from(d.zone.num_labels()) + usize::from(k);
             if want < usize::from(self.cur.num_labels()) {
                 return Ask {
                     name: self.cur.trim_to(want),
                     qtype: RecordType::A,
                     zone,
+                    rd: false,
                 };
             }
         }
@@ -332,6 +348,7 @@ impl Resolution {
             name: self.cur.clone(),
             qtype: self.qtype,
             zone,
+            rd: self.deleg.as_ref().is_some_and(|d| d.forward),
         }
     }
 

@@ -11,7 +11,7 @@ use super::delegation::Delegation;
 use super::{Ctx, Resolution, Step};
 use crate::answer::Answer;
 use crate::cache::{Cache, KeyedHasher, Rank, negative_ttl};
-use crate::config::{EngineConfig, Mode};
+use crate::config::EngineConfig;
 use crate::ede::Ede;
 use crate::io::Transport;
 use crate::scrub::{Meaning, classify};
@@ -33,7 +33,7 @@ impl Resolution {
             ctx.upstream.servers.set_no_edns(&p.server);
             return self.resend(ctx.cfg, p, p.transport);
         }
-        let forward = matches!(ctx.cfg.mode, Mode::Forward { .. });
+        let forward = self.deleg.as_ref().is_some_and(|d| d.forward);
         let c = classify(
             &p.zone,
             &p.qname,
@@ -99,6 +99,10 @@ impl Resolution {
                     .links
                     .saturating_add(u8::try_from(n).unwrap_or(u8::MAX));
                 self.chain.extend(chain);
+                if ctx.policy.cloaks(&self.name, &target) {
+                    // CNAME cloaking: the blocked target is never asked for.
+                    return Step::Done(Answer::records(core::mem::take(&mut self.chain)));
+                }
                 self.cur = target;
                 self.deleg = None;
                 self.skip_cache = false;

@@ -16,7 +16,7 @@ use hickory_proto::rr::{DNSClass, Name, RData, RecordType};
 use rand_core::{Rng, SeedableRng};
 
 use crate::cache::KeyedHasher;
-use crate::config::{EngineConfig, Mode};
+use crate::config::EngineConfig;
 use crate::io::Transport;
 use crate::resolve::Id;
 use crate::time::Instant;
@@ -58,6 +58,8 @@ pub(crate) struct Ask {
     pub(crate) qtype: RecordType,
     /// The zone cut the server serves.
     pub(crate) zone: Name,
+    /// RD: the server is a forwarder (`--forward`, `--server=/zone/`).
+    pub(crate) rd: bool,
 }
 
 /// A query handed to the app.
@@ -183,9 +185,8 @@ impl Upstream {
         } else {
             ask.name.to_lowercase()
         };
-        let forward = matches!(cfg.mode, Mode::Forward { .. });
         let mut m = Message::new(id, MessageType::Query, OpCode::Query);
-        m.metadata.recursion_desired = forward;
+        m.metadata.recursion_desired = ask.rd;
         m.add_query(Query::query(sent_name.clone(), ask.qtype));
         let edns = !info.no_edns;
         if edns {

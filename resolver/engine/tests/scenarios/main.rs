@@ -12,6 +12,7 @@ mod forward;
 mod glueless;
 mod limits;
 mod poisoning;
+mod policy;
 mod recursion;
 mod resilience;
 mod rfc2308_negative;

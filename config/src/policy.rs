@@ -1,0 +1,278 @@
+//! The policy keys (dnsmasq's names, so a Pi-hole or dnsmasq user knows them):
+//! `--dns-block`, `--dns-allow`, `--block-answer`, `--host-record`, `--address`,
+//! `--cname`, `--domain`, `--server`, `--stop-dns-rebind`, `--rebind-domain-ok`.
+//!
+//! Every repeatable key has a cap ([`MAX_BLOCK`] …); the command line's 8191 bytes
+//! bound them all anyway. Domains are checked here (letters, digits, `-`, `_`; labels
+//! of 1 to 63 bytes; at most 253 characters) and kept lower-cased without the
+//! trailing dot.
+
+use alloc::string::String;
+use alloc::vec::Vec;
+use core::net::{IpAddr, SocketAddr};
+
+use common::defaults;
+
+/// Most `--dns-block` (and, separately, `--dns-allow`) domains.
+pub const MAX_BLOCK: usize = 256;
+/// Most `--host-record` keys.
+pub const MAX_HOST_RECORDS: usize = 64;
+/// Most names, and most addresses, in one `--host-record`.
+pub const MAX_HOST_ITEMS: usize = 8;
+/// Most `--address` keys.
+pub const MAX_ADDRESS: usize = 64;
+/// Most `--cname` keys.
+pub const MAX_CNAME: usize = 64;
+/// Most `--server` domains, and most servers for one domain.
+pub const MAX_SERVER_DOMAINS: usize = 32;
+/// Most servers for one `--server` domain.
+pub const MAX_SERVERS_PER_DOMAIN: usize = 4;
+/// Most `--rebind-domain-ok` domains.
+pub const MAX_REBIND_OK: usize = 64;
+/// Largest `--host-record` TTL (one week).
+pub const MAX_LOCAL_TTL: u32 = 604_800;
+
+/// What a blocked name is answered (`--block-answer`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum BlockAnswer {
+    /// NXDOMAIN with EDE 15 (the default).
+    #[default]
+    NxDomain,
+    /// 0.0.0.0 / ::, NODATA for other types.
+    Null,
+}
+
+/// One `--host-record`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct HostRecord {
+    /// Its names.
+    pub names: Vec<String>,
+    /// Its addresses.
+    pub addrs: Vec<IpAddr>,
+    /// Its TTL, if given.
+    pub ttl: Option<u32>,
+}
+
+/// The policy part of the configuration.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Policy {
+    /// `--dns-block` domains.
+    pub block: Vec<String>,
+    /// `--dns-allow` domains.
+    pub allow: Vec<String>,
+    /// `--block-answer`.
+    pub block_answer: BlockAnswer,
+    /// `--host-record`s.
+    pub hosts: Vec<HostRecord>,
+    /// `--address=/DOMAIN/ADDR`: domain and address (`None`: NXDOMAIN).
+    pub addresses: Vec<(String, Option<IpAddr>)>,
+    /// `--cname=ALIAS,TARGET`.
+    pub cnames: Vec<(String, String)>,
+    /// `--domain`.
+    pub domain: String,
+    /// `--server=/DOMAIN/IP[#PORT]`, merged per domain in order of appearance.
+    pub servers: Vec<(String, Vec<SocketAddr>)>,
+    /// `--stop-dns-rebind`.
+    pub stop_rebind: bool,
+    /// `--rebind-domain-ok`.
+    pub rebind_ok: Vec<String>,
+}
+
+impl Default for Policy {
+    fn default() -> Self {
+        Self {
+            block: Vec::new(),
+            allow: Vec::new(),
+            block_answer: BlockAnswer::NxDomain,
+            hosts: Vec::new(),
+            addresses: Vec::new(),
+            cnames: Vec::new(),
+            domain: String::from(defaults::LOCAL_DOMAIN),
+            servers: Vec::new(),
+            stop_rebind: true,
+            rebind_ok: Vec::new(),
+        }
+    }
+}
+
+/// Why a policy value was refused: the item and what is wrong with it, or a cap.
+#[derive(Debug)]
+pub(crate) enum Problem {
+    /// `item` is `problem` ("not a domain").
+    Bad(String, &'static str),
+    /// More than `max` entries.
+    TooMany(usize, usize),
+    /// An error already in its final form.
+    Config(crate::ConfigError),
+}
+
+fn bad<T>(item: &str, problem: &'static str) -> Result<T, Problem> {
+    Err(Problem::Bad(item.into(), problem))
+}
+
+/// `s` as a checked domain: lower case, no trailing dot.
+pub(crate) fn domain(s: &str) -> Result<String, Problem> {
+    let d = s.strip_suffix('.').unwrap_or(s);
+    let ok = !d.is_empty()
+        && d.len() <= 253
+        && d.split('.').all(|l| {
+            (1..=63).contains(&l.len())
+                && l.bytes()
+                    .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_')
+        });
+    if !ok {
+        return bad(s, "not a domain name");
+    }
+    Ok(d.to_ascii_lowercase())
+}
+
+fn push_capped<T>(v: &mut Vec<T>, item: T, max: usize) -> Result<(), Problem> {
+    if v.len() >= max {
+        return Err(Problem::TooMany(v.len() + 1, max));
+    }
+    v.push(item);
+    Ok(())
+}
+
+/// `--dns-block` / `--dns-allow`: one domain.
+pub(crate) fn add_domain(v: &mut Vec<String>, s: &str, max: usize) -> Result<(), Problem> {
+    let d = domain(s)?;
+    push_capped(v, d, max)
+}
+
+/// `--block-answer=nxdomain|null`.
+pub(crate) fn block_answer(s: &str) -> Result<BlockAnswer, Problem> {
+    match s {
+        "nxdomain" => Ok(BlockAnswer::NxDomain),
+        "null" => Ok(BlockAnswer::Null),
+        _ => bad(s, "neither nxdomain nor null"),
+    }
+}
+
+/// `--host-record=NAME[,NAME…],ADDR[,ADDR…][,TTL]`: names first, then addresses, then
+/// an optional TTL; at least one of each of names and addresses.
+pub(crate) fn host_record(p: &mut Policy, s: &str) -> Result<(), Problem> {
+    let mut names = Vec::new();
+    let mut addrs = Vec::new();
+    let mut ttl = None;
+    for item in s.split(',') {
+        if ttl.is_some() {
+            return bad(item, "after the TTL, which must come last");
+        }
+        if let Ok(ip) = item.parse::<IpAddr>() {
+            push_capped(&mut addrs, ip, MAX_HOST_ITEMS)?;
+        } else if !addrs.is_empty() {
+            let t = item
+                .parse::<u32>()
+                .ok()
+                .filter(|t| *t <= MAX_LOCAL_TTL)
+                .map_or_else(
+                    || bad(item, "neither an address nor a TTL up to 604800"),
+                    Ok,
+                )?;
+            ttl = Some(t);
+        } else {
+            let d = domain(item)?;
+            push_capped(&mut names, d, MAX_HOST_ITEMS)?;
+        }
+    }
+    if names.is_empty() {
+        return bad(s, "without a name");
+    }
+    if addrs.is_empty() {
+        return bad(s, "without an address");
+    }
+    push_capped(
+        &mut p.hosts,
+        HostRecord { names, addrs, ttl },
+        MAX_HOST_RECORDS,
+    )
+}
+
+/// `/DOMAIN[/DOMAIN…]/REST`: the domains and the rest.
+fn slashed(s: &str) -> Result<(Vec<String>, &str), Problem> {
+    let Some(body) = s.strip_prefix('/') else {
+        return bad(s, "not of the form /DOMAIN/…");
+    };
+    let Some((doms, rest)) = body.rsplit_once('/') else {
+        return bad(s, "not of the form /DOMAIN/…");
+    };
+    let doms = doms.split('/').map(domain).collect::<Result<Vec<_>, _>>()?;
+    Ok((doms, rest))
+}
+
+/// `--address=/DOMAIN[/DOMAIN…]/[ADDR]` (no address: NXDOMAIN).
+pub(crate) fn address(p: &mut Policy, s: &str) -> Result<(), Problem> {
+    let (doms, rest) = slashed(s)?;
+    let addr = match rest {
+        "" => None,
+        a => Some(
+            a.parse::<IpAddr>()
+                .map_err(|_| Problem::Bad(a.into(), "not an IP address"))?,
+        ),
+    };
+    for d in doms {
+        push_capped(&mut p.addresses, (d, addr), MAX_ADDRESS)?;
+    }
+    Ok(())
+}
+
+/// `--cname=ALIAS,TARGET`.
+pub(crate) fn cname(p: &mut Policy, s: &str) -> Result<(), Problem> {
+    let Some((alias, target)) = s.split_once(',') else {
+        return bad(s, "not ALIAS,TARGET");
+    };
+    let (alias, target) = (domain(alias)?, domain(target)?);
+    if alias == target {
+        return bad(s, "an alias of itself");
+    }
+    push_capped(&mut p.cnames, (alias, target), MAX_CNAME)
+}
+
+/// `--server=/DOMAIN[/DOMAIN…]/IP[#PORT]`.
+pub(crate) fn server(p: &mut Policy, s: &str) -> Result<(), Problem> {
+    let (doms, rest) = slashed(s)?;
+    let (ip, port) = match rest.split_once('#') {
+        Some((ip, port)) => {
+            let port = port
+                .parse::<u16>()
+                .ok()
+                .filter(|p| *p != 0)
+                .map_or_else(|| bad(port, "not a port from 1 to 65535"), Ok)?;
+            (ip, port)
+        }
+        None => (rest, 53),
+    };
+    let ip: IpAddr = ip
+        .parse()
+        .map_err(|_| Problem::Bad(ip.into(), "not an IP address"))?;
+    if ip.is_unspecified() || ip.is_multicast() {
+        return bad(rest, "not a unicast address");
+    }
+    let sa = SocketAddr::new(ip, port);
+    for d in doms {
+        match p.servers.iter_mut().find(|(x, _)| *x == d) {
+            Some((_, v)) if !v.contains(&sa) => push_capped(v, sa, MAX_SERVERS_PER_DOMAIN)?,
+            Some(_) => {}
+            None => push_capped(&mut p.servers, (d, alloc::vec![sa]), MAX_SERVER_DOMAINS)?,
+        }
+    }
+    Ok(())
+}
+
+/// `--rebind-domain-ok=/DOMAIN[/DOMAIN…]/` (the slashes optional for one domain).
+pub(crate) fn rebind_ok(p: &mut Policy, s: &str) -> Result<(), Problem> {
+    let doms = if s.starts_with('/') {
+        let (doms, rest) = slashed(s)?;
+        if !rest.is_empty() {
+            return bad(s, "not of the form /DOMAIN/");
+        }
+        doms
+    } else {
+        alloc::vec![domain(s)?]
+    };
+    for d in doms {
+        push_capped(&mut p.rebind_ok, d, MAX_REBIND_OK)?;
+    }
+    Ok(())
+}

@@ -75,6 +75,9 @@ pub struct ListParser {
 }
 
 const BOM: &[u8] = b"\xEF\xBB\xBF";
+/// Bytes that make a line an AdBlock rule of a kind other than `||name^` (anchors,
+/// separators, wildcards, paths, options): such a line is unsupported, not an invalid name.
+const ADBLOCK_SYNTAX: &[u8] = b"|^*/$";
 
 impl ListParser {
     pub fn new(limits: ListLimits) -> ListParser {
@@ -161,18 +164,31 @@ impl ListParser {
         }
         if let Some(rule) = line.strip_prefix(b"||") {
             match rule.strip_suffix(b"^") {
-                Some(name) if !name.contains(&b'^') => self.name(name, on_domain),
+                Some(name) if !name.iter().any(|b| ADBLOCK_SYNTAX.contains(b)) => {
+                    self.name(name, on_domain)
+                }
                 _ => self.stats.unsupported += 1,
             }
             return;
         }
-        if line.starts_with(b"@@") || line.starts_with(b"|") || line.contains(&b'$') {
+        if line.starts_with(b"@@") || line.iter().any(|b| ADBLOCK_SYNTAX.contains(b)) {
             self.stats.unsupported += 1;
             return;
         }
-        // Drop an inline comment.
+        // An inline comment starts with `#` after whitespace; a `#` inside a word is an
+        // AdBlock cosmetic rule (`example.com##.banner`), which blocks no name.
         let line = match line.iter().position(|&b| b == b'#') {
-            Some(i) => line.get(..i).unwrap_or(line).trim_ascii_end(),
+            Some(i)
+                if i.checked_sub(1)
+                    .and_then(|j| line.get(j))
+                    .is_some_and(u8::is_ascii_whitespace) =>
+            {
+                line.get(..i).unwrap_or(line).trim_ascii_end()
+            }
+            Some(_) => {
+                self.stats.unsupported += 1;
+                return;
+            }
             None => line,
         };
         let mut words = line

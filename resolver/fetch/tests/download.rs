@@ -16,7 +16,10 @@ fn connect(f: &mut Fetch) -> Endpoint {
 fn open(f: &mut Fetch, now: u64, path: &str) {
     f.connected(now, 1_700_000_000 * SEC);
     let req = String::from_utf8(f.transmit().to_vec()).unwrap();
-    assert!(req.starts_with(&format!("GET {path} HTTP/1.1\r\n")), "{req}");
+    assert!(
+        req.starts_with(&format!("GET {path} HTTP/1.1\r\n")),
+        "{req}"
+    );
     let n = f.transmit().len();
     f.transmitted(n);
     assert!(f.transmit().is_empty());
@@ -27,7 +30,10 @@ fn redirects_are_followed_to_the_body() {
     let url = Url::parse("http://a.example/list").unwrap();
     let mut f = Fetch::new(url, FetchLimits::default(), None, 0);
     let e = connect(&mut f);
-    assert_eq!((e.host, e.port, e.tls), (Host::Name("a.example".into()), 80, false));
+    assert_eq!(
+        (e.host, e.port, e.tls),
+        (Host::Name("a.example".into()), 80, false)
+    );
     assert_eq!(f.poll_event(), None);
     open(&mut f, 1, "/list");
     let mut body = Vec::new();
@@ -39,7 +45,9 @@ fn redirects_are_followed_to_the_body() {
     let e = connect(&mut f);
     assert_eq!((e.host, e.port), (Host::Name("b.example".into()), 8080));
     // Late bytes of the old stream are not mixed in.
-    f.handle_input(3, b"HTTP/1.1 200 OK\r\n\r\nstale", &mut |b| body.extend_from_slice(b));
+    f.handle_input(3, b"HTTP/1.1 200 OK\r\n\r\nstale", &mut |b| {
+        body.extend_from_slice(b)
+    });
     open(&mut f, 4, "/new");
     f.handle_input(
         5,
@@ -186,7 +194,11 @@ fn eof_before_the_end_fails_and_close_delimited_bodies_complete() {
     let mut f = Fetch::new(url.clone(), FetchLimits::default(), None, 0);
     connect(&mut f);
     open(&mut f, 1, "/");
-    f.handle_input(2, b"HTTP/1.1 200 OK\r\nContent-Length: 100\r\n\r\nabc", &mut |_| {});
+    f.handle_input(
+        2,
+        b"HTTP/1.1 200 OK\r\nContent-Length: 100\r\n\r\nabc",
+        &mut |_| {},
+    );
     f.handle_eof(3);
     assert_eq!(
         f.poll_event(),
@@ -197,7 +209,9 @@ fn eof_before_the_end_fails_and_close_delimited_bodies_complete() {
     connect(&mut f);
     open(&mut f, 1, "/");
     let mut body = Vec::new();
-    f.handle_input(2, b"HTTP/1.0 200 OK\r\n\r\nabc", &mut |b| body.extend_from_slice(b));
+    f.handle_input(2, b"HTTP/1.0 200 OK\r\n\r\nabc", &mut |b| {
+        body.extend_from_slice(b)
+    });
     f.handle_eof(3);
     assert_eq!(f.poll_event(), Some(Event::Done));
     assert_eq!(body, b"abc");

@@ -195,14 +195,15 @@ impl Get {
                     self.head.extend_from_slice(now);
                     // Only a line end can complete the head: skip the parse otherwise,
                     // so that a head dripping in byte by byte costs linear time.
-                    let parsed = if now.contains(&b'\n') {
+                    let full = self.head.len() >= self.limits.max_header;
+                    let parsed = if full || now.contains(&b'\n') {
                         self.parse_head(interim)?
                     } else {
                         Head::Partial
                     };
                     let (len, step) = match parsed {
                         Head::Partial => {
-                            if self.head.len() >= self.limits.max_header {
+                            if full {
                                 return Err(HttpError::HeaderTooLarge);
                             }
                             data = rest;
@@ -250,6 +251,12 @@ impl Get {
                 self.state = State::Done;
                 Ok(Progress::Done)
             }
+            // A head cut short: report what is wrong with it if anything is (the parse
+            // runs only at line ends, so garbage after the last one is checked here).
+            State::Head { interim } if !self.head.is_empty() => match self.parse_head(interim) {
+                Err(e) => Err(e),
+                Ok(_) => Err(HttpError::Truncated),
+            },
             _ => Err(HttpError::Truncated),
         }
     }

@@ -302,3 +302,34 @@ fn errors_read_as_one_line() {
         "server answered HTTP 404"
     );
 }
+
+/// Found by the fuzzer: the head is parsed only at line ends and when full, and the
+/// error must not depend on how the bytes were cut.
+#[test]
+fn the_error_does_not_depend_on_the_cut() {
+    // Garbage after the last line end, then EOF.
+    for cut in [&[&b"\n"[..], b"\xfa"][..], &[b"\n\xfa"]] {
+        let mut g = get();
+        let _ = run(&mut g, cut);
+        assert_eq!(
+            g.handle_eof(true),
+            Err(HttpError::BadHead(httparse::Error::Version))
+        );
+    }
+    // Garbage that fills the head's cap without a line end.
+    let limits = HttpLimits {
+        max_header: 64,
+        ..HttpLimits::default()
+    };
+    let url = Url::parse("http://lists.example/").unwrap();
+    let resp = [b"\n".as_slice(), &[b'X'; 100]].concat();
+    for step in [1, 7, 64, 101] {
+        let mut g = Get::new(url.clone(), limits);
+        let pieces: Vec<&[u8]> = resp.chunks(step).collect();
+        assert_eq!(
+            run(&mut g, &pieces).1,
+            Err(HttpError::BadHead(httparse::Error::Version)),
+            "step {step}"
+        );
+    }
+}

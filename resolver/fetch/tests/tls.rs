@@ -47,8 +47,16 @@ fn leaf(
 }
 
 fn server(cert: CertificateDer<'static>, key: PrivateKeyDer<'static>) -> ServerConnection {
+    server_with(cert, key, rustls::DEFAULT_VERSIONS)
+}
+
+fn server_with(
+    cert: CertificateDer<'static>,
+    key: PrivateKeyDer<'static>,
+    versions: &[&'static rustls::SupportedProtocolVersion],
+) -> ServerConnection {
     let cfg = ServerConfig::builder_with_provider(Arc::new(rustls_rustcrypto::provider()))
-        .with_safe_default_protocol_versions()
+        .with_protocol_versions(versions)
         .unwrap()
         .with_no_client_auth()
         .with_single_cert(vec![cert], key)
@@ -170,6 +178,25 @@ fn a_good_certificate_gives_the_body() {
     );
     let req = String::from_utf8(req).unwrap();
     assert!(req.starts_with("GET /hosts.txt HTTP/1.1\r\nHost: lists.example\r\n"));
+}
+
+#[test]
+fn a_tls12_only_server_works_too() {
+    let ca = ca("tls12");
+    let (cert, key) = leaf(&ca, "lists.example", 2030);
+    let tls = TlsConfig::private(&[ca.cert.pem().as_bytes()]).unwrap();
+    let body = list_body();
+    let srv = server_with(cert, key, &[&rustls::version::TLS12]);
+    let (ev, got, _) = run(
+        "https://lists.example/",
+        tls,
+        WALL,
+        srv,
+        &body,
+        End::CloseNotify,
+    );
+    assert_eq!(ev, Event::Done);
+    assert_eq!(got, body);
 }
 
 #[test]

@@ -60,6 +60,8 @@ pub enum FetchError {
     Stalled,
     /// The connection could not be made, or was reset (the caller says so).
     Connection,
+    /// An `https://` list redirected to `http://`: what came would not be authenticated.
+    Downgrade,
 }
 
 impl fmt::Display for FetchError {
@@ -72,6 +74,7 @@ impl fmt::Display for FetchError {
             FetchError::Timeout => f.write_str("download took longer than its deadline"),
             FetchError::Stalled => f.write_str("server stalled or too slow"),
             FetchError::Connection => f.write_str("connection failed or reset"),
+            FetchError::Downgrade => f.write_str("https:// list redirected to http://"),
         }
     }
 }
@@ -362,6 +365,9 @@ impl Fetch {
             Ok(Progress::Redirect(url)) => {
                 if self.redirects >= self.limits.max_redirects {
                     return self.fail(FetchError::TooManyRedirects);
+                }
+                if self.url.scheme() == Scheme::Https && url.scheme() == Scheme::Http {
+                    return self.fail(FetchError::Downgrade);
                 }
                 self.redirects += 1;
                 self.url = url;

@@ -340,3 +340,47 @@ fn bad_extra_cas_are_refused_with_their_index() {
         Some(CaError::Unreadable(0))
     );
 }
+
+#[test]
+fn a_redirect_from_https_to_http_is_refused() {
+    let ca = ca("downgrade");
+    let (cert, key) = leaf(&ca, "lists.example", 2030);
+    let tls = TlsConfig::private(&[ca.cert.pem().as_bytes()]).unwrap();
+    let mut srv = server(cert, key);
+    let mut f = Fetch::new(
+        Url::parse("https://lists.example/").unwrap(),
+        FetchLimits::default(),
+        Some(tls),
+        0,
+    );
+    assert!(matches!(f.poll_event(), Some(Event::Connect(_))));
+    f.connected(1, WALL);
+    let mut answered = false;
+    for now in 2..50 {
+        if let Some(ev) = f.poll_event() {
+            assert_eq!(ev, Event::Failed(FetchError::Downgrade));
+            return;
+        }
+        let out = f.transmit().to_vec();
+        f.transmitted(out.len());
+        let mut rd = out.as_slice();
+        while !rd.is_empty() {
+            srv.read_tls(&mut rd).unwrap();
+        }
+        srv.process_new_packets().unwrap();
+        let mut req = Vec::new();
+        let _ = srv.reader().read_to_end(&mut req);
+        if !answered && !req.is_empty() {
+            answered = true;
+            srv.writer()
+                .write_all(b"HTTP/1.1 301 Moved\r\nLocation: http://lists.example/\r\n\r\n")
+                .unwrap();
+        }
+        let mut wire = Vec::new();
+        while srv.wants_write() {
+            srv.write_tls(&mut wire).unwrap();
+        }
+        f.handle_input(now, &wire, &mut |_| panic!("no body"));
+    }
+    panic!("no outcome");
+}

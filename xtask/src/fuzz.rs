@@ -1,7 +1,9 @@
 //! `cargo xtask fuzz [--seconds N] [TARGET…]`: runs the project's cargo-fuzz targets
 //! (libFuzzer, nightly) for N seconds each, default 600 (the ten minutes a release
 //! wants): the engine's (`resolver/engine/fuzz`: any bytes from a client or an upstream)
-//! and the tender's loader (`tender/fuzz`: any bytes as an hvt image or a manifest).
+//! the list fetcher's (`resolver/fetch/fuzz`: any bytes as an HTTP response or a
+//! blocklist) and the tender's loader (`tender/fuzz`: any bytes as an hvt image or a
+//! manifest).
 //! `cargo xtask test` runs each for a short smoke run.
 //!
 //! Needs the nightly toolchain (`rustup toolchain install nightly`) and cargo-fuzz,
@@ -50,6 +52,16 @@ pub const TARGETS: &[Target] = &[
         dir: "resolver/dnssec/fuzz",
         name: "validate",
         malloc_limit_mb: None,
+    },
+    Target {
+        dir: "resolver/fetch/fuzz",
+        name: "http_response",
+        malloc_limit_mb: Some(2),
+    },
+    Target {
+        dir: "resolver/fetch/fuzz",
+        name: "blocklist",
+        malloc_limit_mb: Some(2),
     },
     Target {
         dir: "tender/fuzz",

@@ -78,7 +78,9 @@ pub fn lint() -> Result<()> {
     for arch in [Arch::X86_64, Arch::Aarch64] {
         let t = arch.hvt_target();
         steps.push(Lint::new(
-            &format!("clippy -p platform -p resolver -p dnssec --target {t} -- -D warnings"),
+            &format!(
+                "clippy -p platform -p resolver -p dnssec -p fetch --target {t} -- -D warnings"
+            ),
             None,
         ));
     }

@@ -42,3 +42,58 @@ pub const QNAME_MINIMISATION: bool = true;
 
 /// `--domain`: the local domain, served locally (RFC 8375's `home.arpa`).
 pub const LOCAL_DOMAIN: &str = "home.arpa";
+
+/// Whether `zone` (lower case, no trailing dot) is one of the built-in locally served
+/// zones (the engine's policy stage serves them; `--local-zone-nodefault` names one to
+/// resolve as usual): `localhost`, `invalid`, `onion`, `local`,
+/// `use-application-dns.net` and the reverse zones of RFC 6303 and RFC 7793. The engine
+/// tests that its list and this test agree.
+pub fn is_local_zone(zone: &str) -> bool {
+    const FIXED: &[&str] = &[
+        "localhost",
+        "invalid",
+        "onion",
+        "local",
+        "use-application-dns.net",
+        "10.in-addr.arpa",
+        "168.192.in-addr.arpa",
+        "0.in-addr.arpa",
+        "127.in-addr.arpa",
+        "254.169.in-addr.arpa",
+        "2.0.192.in-addr.arpa",
+        "100.51.198.in-addr.arpa",
+        "113.0.203.in-addr.arpa",
+        "255.255.255.255.in-addr.arpa",
+        "c.f.ip6.arpa",
+        "d.f.ip6.arpa",
+        "8.e.f.ip6.arpa",
+        "9.e.f.ip6.arpa",
+        "a.e.f.ip6.arpa",
+        "b.e.f.ip6.arpa",
+        "8.b.d.0.1.0.0.2.ip6.arpa",
+    ];
+    if FIXED.contains(&zone) {
+        return true;
+    }
+    // 172.16/12 and 100.64/10: one zone per second octet.
+    let octet_zone = |suffix: &str, lo: u8, hi: u8| {
+        zone.strip_suffix(suffix)
+            .and_then(|n| n.parse::<u8>().ok())
+            .is_some_and(|n| (lo..=hi).contains(&n) && !zone.starts_with('0'))
+    };
+    if octet_zone(".172.in-addr.arpa", 16, 31) || octet_zone(".100.in-addr.arpa", 64, 127) {
+        return true;
+    }
+    // ::/128 and ::1/128: 32 nibble labels then ip6.arpa.
+    if let Some(nibbles) = zone.strip_suffix(".ip6.arpa") {
+        let labels = nibbles.split('.');
+        let mut count = 0;
+        let mut ok = true;
+        for (i, l) in labels.enumerate() {
+            count += 1;
+            ok &= l == "0" || (i == 0 && l == "1");
+        }
+        return ok && count == 32;
+    }
+    false
+}

@@ -237,11 +237,12 @@ enum Key {
     Server,
     StopDnsRebind,
     RebindDomainOk,
+    LocalZoneNodefault,
     Help,
 }
 
 impl Key {
-    const ALL: [Key; 28] = [
+    const ALL: [Key; 29] = [
         Key::Ipv4,
         Key::Ipv4Gateway,
         Key::Ipv6,
@@ -269,6 +270,7 @@ impl Key {
         Key::Server,
         Key::StopDnsRebind,
         Key::RebindDomainOk,
+        Key::LocalZoneNodefault,
         Key::Help,
     ];
 
@@ -283,6 +285,7 @@ impl Key {
                 | Key::Cname
                 | Key::Server
                 | Key::RebindDomainOk
+                | Key::LocalZoneNodefault
         )
     }
 
@@ -334,10 +337,11 @@ const EXP_CNAME: &str = "ALIAS,TARGET, e.g. files.home.arpa,nas.home.arpa";
 const EXP_LOCAL_DOMAIN: &str = "DOMAIN, e.g. home.arpa";
 const EXP_SERVER: &str = "/DOMAIN/IP[#PORT], e.g. /168.192.in-addr.arpa/192.168.1.1";
 const EXP_REBIND_OK: &str = "/DOMAIN/, e.g. /plex.direct/";
+const EXP_NODEFAULT: &str = "one of the built-in locally served zones, e.g. 10.in-addr.arpa";
 
 /// The key table; index with [`Key`]. Defaults here are the text `--help` shows and
 /// `tests::help_lists_the_real_defaults` keeps them honest.
-const KEYS: [KeySpec; 28] = [
+const KEYS: [KeySpec; 29] = [
     KeySpec {
         name: "--ipv4",
         syntax: "ADDR/PREFIX",
@@ -541,6 +545,15 @@ const KEYS: [KeySpec; 28] = [
         help: "names at or below DOMAIN may answer private addresses (repeatable, at most 64)",
     },
     KeySpec {
+        name: "--local-zone-nodefault",
+        syntax: "ZONE",
+        value: Some(EXP_NODEFAULT),
+        default: "none",
+        help: "resolve ZONE like any other name although it is one of the built-in locally \
+               served zones (localhost, invalid, onion, local, the RFC 6303 reverse zones), \
+               as Unbound's local-zone nodefault (repeatable)",
+    },
+    KeySpec {
         name: "--help",
         syntax: "",
         value: None,
@@ -653,7 +666,8 @@ impl Config {
                 | Key::Domain
                 | Key::Server
                 | Key::StopDnsRebind
-                | Key::RebindDomainOk => parse_policy(&mut cfg.policy, key, value)?,
+                | Key::RebindDomainOk
+                | Key::LocalZoneNodefault => parse_policy(&mut cfg.policy, key, value)?,
                 // Unreachable (handled above), but harmless.
                 Key::Help => return Err(ConfigError::Help),
             }
@@ -755,6 +769,7 @@ fn parse_policy(p: &mut Policy, key: Key, v: &str) -> Result<(), ConfigError> {
             .map(|b| p.stop_rebind = b)
             .map_err(Problem::Config),
         Key::RebindDomainOk => policy::rebind_ok(p, v),
+        Key::LocalZoneNodefault => policy::nodefault(p, v),
         _ => Ok(()),
     };
     r.map_err(|e| match e {

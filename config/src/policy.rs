@@ -29,6 +29,8 @@ pub const MAX_SERVER_DOMAINS: usize = 32;
 pub const MAX_SERVERS_PER_DOMAIN: usize = 4;
 /// Most `--rebind-domain-ok` domains.
 pub const MAX_REBIND_OK: usize = 64;
+/// Most `--local-zone-nodefault` zones (there are about a hundred built-in ones).
+pub const MAX_NODEFAULT: usize = 128;
 /// Largest `--host-record` TTL (one week).
 pub const MAX_LOCAL_TTL: u32 = 604_800;
 
@@ -76,6 +78,8 @@ pub struct Policy {
     pub stop_rebind: bool,
     /// `--rebind-domain-ok`.
     pub rebind_ok: Vec<String>,
+    /// `--local-zone-nodefault`: built-in locally served zones resolved as usual.
+    pub nodefault: Vec<String>,
 }
 
 impl Default for Policy {
@@ -91,6 +95,7 @@ impl Default for Policy {
             servers: Vec::new(),
             stop_rebind: true,
             rebind_ok: Vec::new(),
+            nodefault: Vec::new(),
         }
     }
 }
@@ -273,6 +278,18 @@ pub(crate) fn rebind_ok(p: &mut Policy, s: &str) -> Result<(), Problem> {
     };
     for d in doms {
         push_capped(&mut p.rebind_ok, d, MAX_REBIND_OK)?;
+    }
+    Ok(())
+}
+
+/// `--local-zone-nodefault=ZONE`: one of the built-in locally served zones, exactly.
+pub(crate) fn nodefault(p: &mut Policy, s: &str) -> Result<(), Problem> {
+    let d = domain(s)?;
+    if !common::defaults::is_local_zone(&d) {
+        return bad(s, "not one of the built-in locally served zones");
+    }
+    if !p.nodefault.contains(&d) {
+        push_capped(&mut p.nodefault, d, MAX_NODEFAULT)?;
     }
     Ok(())
 }

@@ -180,3 +180,26 @@ fn caps() {
     assert!(Config::parse(&servers[..4].join(" ")).is_ok());
     assert!(Config::parse(&servers.join(" ")).is_err());
 }
+
+#[test]
+fn local_zone_nodefault_names_a_built_in_zone() {
+    let p = ok("--local-zone-nodefault=8.b.d.0.1.0.0.2.ip6.arpa \
+                --local-zone-nodefault=20.172.in-addr.arpa. \
+                --local-zone-nodefault=8.B.D.0.1.0.0.2.IP6.ARPA");
+    assert_eq!(
+        p.nodefault,
+        ["8.b.d.0.1.0.0.2.ip6.arpa", "20.172.in-addr.arpa"]
+    );
+    for bad in [
+        "example.com",
+        "32.172.in-addr.arpa",
+        "ip6.arpa",
+        "home.arpa",
+    ] {
+        let e = err(&format!("--local-zone-nodefault={bad}"));
+        assert!(
+            e.contains("--local-zone-nodefault") && e.contains("built-in"),
+            "{bad}: {e}"
+        );
+    }
+}

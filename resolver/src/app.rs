@@ -395,6 +395,7 @@ fn policy_config(p: &config::Policy) -> engine::PolicyConfig {
             .collect(),
         stop_rebind: p.stop_rebind,
         rebind_ok: p.rebind_ok.clone(),
+        nodefault: p.nodefault.clone(),
         ..engine::PolicyConfig::default()
     }
 }

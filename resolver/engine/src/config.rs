@@ -337,6 +337,9 @@ pub struct PolicyConfig {
     pub stop_rebind: bool,
     /// `--rebind-domain-ok`: domains whose answers may hold such addresses.
     pub rebind_ok: Vec<String>,
+    /// `--local-zone-nodefault`: default local zones (of `local_zones`) not served
+    /// here but resolved as usual.
+    pub nodefault: Vec<String>,
     /// Table caps.
     pub limits: PolicyLimits,
 }
@@ -356,6 +359,7 @@ impl Default for PolicyConfig {
             servers: Vec::new(),
             stop_rebind: true,
             rebind_ok: Vec::new(),
+            nodefault: Vec::new(),
             limits: PolicyLimits::default(),
         }
     }

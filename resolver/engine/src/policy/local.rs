@@ -172,6 +172,9 @@ impl Local {
         let domain = wire_from_str(&cfg.domain);
         if cfg.local_zones {
             for (z, kind) in default_zones() {
+                if cfg.nodefault.iter().any(|n| n.eq_ignore_ascii_case(&z)) {
+                    continue;
+                }
                 if let Some(w) = wire_from_str(&z) {
                     l.zones.insert(w, kind);
                 }
@@ -470,5 +473,43 @@ mod tests {
         for (z, _) in default_zones() {
             assert!(wire_from_str(&z).is_some(), "{z}");
         }
+    }
+
+    /// `--local-zone-nodefault` accepts exactly these zones (the config crate checks
+    /// with `common::defaults::is_local_zone`).
+    #[test]
+    fn default_zones_are_the_ones_boot_args_may_name() {
+        let zones = default_zones();
+        for (z, _) in &zones {
+            assert!(common::defaults::is_local_zone(z), "{z}");
+        }
+        for z in [
+            "example",
+            "15.172.in-addr.arpa",
+            "32.172.in-addr.arpa",
+            "128.100.in-addr.arpa",
+            "ip6.arpa",
+            "arpa",
+            "home.arpa",
+            "d.b.8.ip6.arpa",
+        ] {
+            assert!(!common::defaults::is_local_zone(z), "{z}");
+            assert!(!zones.iter().any(|(x, _)| x == z), "{z}");
+        }
+    }
+
+    #[test]
+    fn a_nodefault_zone_is_not_served() {
+        let cfg = PolicyConfig {
+            nodefault: alloc::vec!["8.b.d.0.1.0.0.2.ip6.arpa".into()],
+            ..PolicyConfig::default()
+        };
+        let (l, _) = Local::new(&cfg, |_| {});
+        let db8 = wire_from_str("8.b.d.0.1.0.0.2.ip6.arpa").unwrap();
+        let ten = wire_from_str("10.in-addr.arpa").unwrap();
+        assert!(!l.zones.contains_key(&db8));
+        assert!(l.zones.contains_key(&ten));
+        let (all, _) = Local::new(&PolicyConfig::default(), |_| {});
+        assert!(all.zones.contains_key(&db8));
     }
 }

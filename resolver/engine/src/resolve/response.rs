@@ -34,13 +34,7 @@ impl Resolution {
             return self.resend(ctx.cfg, p, p.transport);
         }
         let forward = matches!(ctx.cfg.mode, Mode::Forward { .. });
-        let c = classify(
-            &p.zone,
-            &p.qname,
-            p.qtype,
-            msg,
-            ctx.cfg.limits.max_cname_chain,
-        );
+        let c = classify(&p.zone, &p.qname, p.qtype, msg, &ctx.cfg.limits);
         ctx.stats.scrubbed_records += c.scrubbed as u64;
         let Security::Insecure = validate::check(&c);
         let minimised = p.qname != self.cur || p.qtype != self.qtype;
@@ -151,8 +145,9 @@ fn negative_soa(cfg: &EngineConfig, soa: Option<Record>) -> Option<Record> {
 }
 
 /// Cache what a classified response proves: the CNAME links, the answer RRset or the
-/// negative entry, a referral's NS set and glue. `rank` is what its answer section
-/// deserves; referral data is ranked as such.
+/// negative entry (only with its SOA: without one nothing is proven), a referral's NS
+/// set and glue. `rank` is what its answer section deserves; referral data is ranked
+/// as such.
 fn store(cache: &mut Cache<KeyedHasher>, now: Instant, m: &Meaning, qtype: RecordType, rank: Rank) {
     let cache_chain = |cache: &mut Cache<KeyedHasher>, chain: &[Record]| {
         for r in chain {
@@ -178,11 +173,15 @@ fn store(cache: &mut Cache<KeyedHasher>, now: Instant, m: &Meaning, qtype: Recor
         Meaning::Cname { chain, .. } => cache_chain(cache, chain),
         Meaning::NxDomain { chain, name, soa } => {
             cache_chain(cache, chain);
-            cache.insert_negative(now, name, None, soa.clone(), rank);
+            if soa.is_some() {
+                cache.insert_negative(now, name, None, soa.clone(), rank);
+            }
         }
         Meaning::NoData { chain, name, soa } => {
             cache_chain(cache, chain);
-            cache.insert_negative(now, name, Some(qtype), soa.clone(), rank);
+            if soa.is_some() {
+                cache.insert_negative(now, name, Some(qtype), soa.clone(), rank);
+            }
         }
         Meaning::Referral { zone, ns, glue } => {
             cache.insert_rrset(now, zone, RecordType::NS, ns.clone(), Rank::Referral);

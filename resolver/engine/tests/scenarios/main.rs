@@ -16,3 +16,4 @@ mod recursion;
 mod resilience;
 mod rfc2308_negative;
 mod robustness;
+mod scrub_shapes;

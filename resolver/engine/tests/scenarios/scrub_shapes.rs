@@ -233,6 +233,78 @@ fn strays_without_soa_are_nodata_but_not_cached() {
     );
 }
 
+// ------------------------------------------------------------------ item 12
+
+const NS_GHOST: &str = "192.0.2.95";
+
+/// `ghost.com.`: delegated by com. with NS TTL 300, its own apex NS has TTL 86400.
+fn ghost_world() -> Vec<Server> {
+    let mut servers = world();
+    for s in servers.iter_mut() {
+        if s.ip.to_string() == GTLD {
+            s.zones[0]
+                .records
+                .push(ns("ghost.com.", 300, "ns.ghost.com."));
+            s.zones[0].records.push(a("ns.ghost.com.", 300, NS_GHOST));
+        }
+    }
+    servers.push(Server {
+        ip: NS_GHOST.parse().unwrap(),
+        zones: vec![Zone::new(
+            "ghost.com.",
+            vec![
+                soa("ghost.com.", 3600, 300),
+                ns("ghost.com.", 86400, "ns.ghost.com."),
+                a("ns.ghost.com.", 86400, NS_GHOST),
+                a("www.ghost.com.", 60, "192.0.2.96"),
+            ],
+        )],
+        behavior: Behavior::Normal,
+    });
+    servers
+}
+
+/// CVE-2012-1033: the registry removes the delegation; the child's own long-lived NS
+/// answer must not keep the domain resolving past the parent's NS TTL.
+#[test]
+fn ghost_domain_dies_with_the_parents_delegation() {
+    let mut net = Net::with_servers(recursive_config(), ghost_world());
+    assert_eq!(
+        ips(&net.ask("www.ghost.com.", RecordType::A)),
+        ["192.0.2.96"]
+    );
+    // The child's NS answer (authoritative, TTL 86400) arrives over the referral's.
+    let r = net.ask("ghost.com.", RecordType::NS);
+    assert_eq!(r.response_code, ResponseCode::NoError, "{r}");
+    assert!(
+        r.answers.iter().all(|a| a.ttl <= 300),
+        "child NS data outlives the parent's delegation: {r}"
+    );
+    // The registry removes the domain.
+    net.server(GTLD).zones[0]
+        .records
+        .retain(|r| !r.name.to_ascii().ends_with("ghost.com."));
+    net.advance(Duration::from_secs(310));
+    let r = net.ask("www.ghost.com.", RecordType::A);
+    assert_eq!(r.response_code, ResponseCode::NXDomain, "{r}");
+}
+
+/// Refreshing the child's NS set (a prefetch, or asking again) never extends the
+/// delegation: the TTL only counts down until the parent is asked.
+#[test]
+fn ghost_domain_refresh_through_the_child_does_not_extend() {
+    let mut net = Net::with_servers(recursive_config(), ghost_world());
+    net.ask("www.ghost.com.", RecordType::A);
+    let mut last = u32::MAX;
+    for _ in 0..4 {
+        net.advance(Duration::from_secs(70));
+        let r = net.ask("ghost.com.", RecordType::NS);
+        let ttl = r.answers.iter().map(|a| a.ttl).min().unwrap_or(0);
+        assert!(ttl < last && ttl <= 300, "ttl {ttl} after {last}: {r}");
+        last = ttl;
+    }
+}
+
 // ------------------------------------------------------------------ item 14
 
 const NS_HUGE: &str = "192.0.2.97";

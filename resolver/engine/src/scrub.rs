@@ -42,7 +42,8 @@ pub enum Meaning {
         chain: Vec<Record>,
         /// The name that does not exist.
         name: Name,
-        /// The zone's SOA, for the negative TTL.
+        /// The zone's SOA, for the negative TTL; `None`: nothing proves it, so it is
+        /// not cached.
         soa: Option<Record>,
     },
     /// The (final) name exists but has no data of the type.
@@ -51,19 +52,22 @@ pub enum Meaning {
         chain: Vec<Record>,
         /// The name without data.
         name: Name,
-        /// The zone's SOA, for the negative TTL.
+        /// The zone's SOA, for the negative TTL; `None`: nothing proves it, so it is
+        /// not cached.
         soa: Option<Record>,
     },
     /// Go ask the servers of `zone`, a zone below the one asked.
     Referral {
         /// The delegated zone.
         zone: Name,
-        /// Its NS records.
+        /// Its NS records: at most `max_ns_per_delegation` distinct names.
         ns: Vec<Record>,
-        /// In-bailiwick glue: A/AAAA records for NS names.
+        /// In-bailiwick glue: A/AAAA records for those NS names, at most
+        /// `max_addrs_per_ns` each.
         glue: Vec<Record>,
     },
-    /// Nothing usable: an upward or sideways referral, an empty non-authoritative answer.
+    /// Nothing usable: an upward or sideways referral (AA or not), an empty
+    /// non-authoritative answer, an error RCODE.
     Lame,
 }
 
@@ -214,7 +218,8 @@ fn head(section: &[Record], cap: usize) -> &[Record] {
 
 /// A referral's NS set and glue, bounded: the first `max_ns` distinct NS names (as
 /// many as a delegation ever uses) and, for those names only, at most `max_addrs` A
-/// and AAAA records each, matched through a hash set rather than a scan per NS name.
+/// and as many AAAA records each, matched through a hash map rather than a scan per
+/// NS name.
 fn referral(
     zone: &Name,
     cut: &Name,
@@ -222,7 +227,8 @@ fn referral(
     additionals: &[Record],
     limits: &Limits,
 ) -> (Vec<Record>, Vec<Record>) {
-    let mut kept: HashMap<&Name, usize> = HashMap::new();
+    // NS name → glue kept so far, [A, AAAA].
+    let mut kept: HashMap<&Name, [usize; 2]> = HashMap::new();
     let mut ns = Vec::new();
     for r in authorities {
         if kept.len() >= limits.max_ns_per_delegation {
@@ -233,19 +239,21 @@ fn referral(
         }
         let RData::NS(t) = &r.data else { continue };
         if !kept.contains_key(&t.0) {
-            kept.insert(&t.0, 0);
+            kept.insert(&t.0, [0, 0]);
             ns.push(r.clone());
         }
     }
     let mut glue = Vec::new();
     for r in additionals {
-        if !is_in(r)
-            || !matches!(r.record_type(), RecordType::A | RecordType::AAAA)
-            || !zone.zone_of(&r.name)
-        {
+        let family = match r.record_type() {
+            RecordType::A => 0,
+            RecordType::AAAA => 1,
+            _ => continue,
+        };
+        if !is_in(r) || !zone.zone_of(&r.name) {
             continue;
         }
-        if let Some(n) = kept.get_mut(&r.name)
+        if let Some(n) = kept.get_mut(&r.name).and_then(|c| c.get_mut(family))
             && *n < limits.max_addrs_per_ns
         {
             *n += 1;
@@ -573,6 +581,16 @@ mod tests {
         for _ in 0..20 {
             m.additionals.insert(0, a("ns0001.huge.com."));
         }
+        m.additionals.insert(
+            0,
+            Record::from_rdata(
+                name("ns0001.huge.com."),
+                60,
+                RData::AAAA(hickory_proto::rr::rdata::AAAA::new(
+                    0x2001, 0xdb8, 0, 0, 0, 0, 0, 1,
+                )),
+            ),
+        );
         let l = Limits::default();
         let c = classify(&name("com."), &q, RecordType::A, &m, &l);
         let Meaning::Referral {
@@ -583,7 +601,8 @@ mod tests {
         };
         assert_eq!(nsset.len(), l.max_ns_per_delegation);
         let per = |n: &str| glue.iter().filter(|g| g.name == name(n)).count();
-        assert_eq!(per("ns0001.huge.com."), l.max_addrs_per_ns);
+        // Its A records up to the cap, and its AAAA beside them.
+        assert_eq!(per("ns0001.huge.com."), l.max_addrs_per_ns + 1);
         assert_eq!(per("ns0002.huge.com."), 1);
         assert_eq!(per("ns0020.huge.com."), 0, "not a kept NS name");
         assert!(
@@ -591,7 +610,7 @@ mod tests {
             "{}",
             c.examined
         );
-        assert_eq!(c.scrubbed, 2 * 1400 + 21 - nsset.len() - glue.len());
+        assert_eq!(c.scrubbed, 2 * 1400 + 22 - nsset.len() - glue.len());
     }
 
     #[test]

@@ -59,6 +59,26 @@ fn aa_flagged_referral_is_followed_not_taken_for_nodata() {
     );
 }
 
+/// The same with QNAME minimisation (RFC 9156): the minimised questions meet the AA
+/// referrals first.
+#[test]
+fn aa_flagged_referral_with_qname_minimisation() {
+    let mut servers = world();
+    edit(&mut servers, GTLD, |_, mut m| {
+        if m.answers.is_empty() && m.authorities.iter().any(is_ns) {
+            m.metadata.authoritative = true;
+        }
+        Some(m)
+    });
+    let cfg = engine::EngineConfig {
+        qname_minimisation: true,
+        ..recursive_config()
+    };
+    let mut net = Net::with_servers(cfg, servers);
+    let r = net.ask("a.b.c.example.com.", RecordType::A);
+    assert_eq!(ips(&r), ["192.0.2.9"], "{r}");
+}
+
 /// AA, empty answer, no SOA and the zone's own apex NS in authority: an upward (or
 /// sideways) referral dressed as an answer. Lame, and nothing negative is cached.
 #[test]
@@ -160,6 +180,17 @@ fn cname_into_a_delegated_child_of_the_same_zone_is_chased() {
             .iter()
             .any(|q| q.0 == NS_CDN && q.1 == "x.cdn.example.com.")
     );
+}
+
+#[test]
+fn cname_into_a_delegated_child_with_qname_minimisation() {
+    let cfg = engine::EngineConfig {
+        qname_minimisation: true,
+        ..recursive_config()
+    };
+    let mut net = Net::with_servers(cfg, cdn_world());
+    let r = net.ask("www2.example.com.", RecordType::A);
+    assert_eq!(ips(&r), ["192.0.2.91"], "{r}");
 }
 
 /// With an SOA the same shape is a proven NODATA: the CNAME alone, no re-query.

@@ -38,7 +38,9 @@ impl Resolution {
         ctx.stats.scrubbed_records += c.scrubbed as u64;
         let Security::Insecure = validate::check(&c);
         let minimised = p.qname != self.cur || p.qtype != self.qtype;
-        let cacheable = forward || cap_child_ns(ctx.cache, ctx.now, &mut c.meaning, p.qtype);
+        let min_ttl = u32::try_from(ctx.cfg.min_ttl.as_secs()).unwrap_or(u32::MAX);
+        let cacheable =
+            forward || cap_child_ns(ctx.cache, ctx.now, &mut c.meaning, p.qtype, min_ttl);
         store(
             ctx.cache,
             ctx.now,
@@ -225,12 +227,15 @@ fn store(
 /// refresh through the child would renew it: a domain its registry removed would keep
 /// resolving (ghost domains, CVE-2012-1033). False: no fresh delegation is cached
 /// (evicted, or never seen), so the answer must not be cached and the next use goes
-/// through the parent. The root has no parent: only the TTL clamps bound its NS set.
+/// through the parent; likewise when less remains than the cache's `min_ttl` clamp,
+/// which would lift the capped TTL again on every refresh. The root has no parent:
+/// only the TTL clamps bound its NS set.
 fn cap_child_ns(
     cache: &mut Cache<KeyedHasher>,
     now: Instant,
     m: &mut Meaning,
     qtype: RecordType,
+    min_ttl: u32,
 ) -> bool {
     let Meaning::Answer { answer, .. } = m else {
         return true;
@@ -250,5 +255,5 @@ fn cap_child_ns(
     for r in answer.iter_mut() {
         r.ttl = r.ttl.min(parent.remaining);
     }
-    true
+    parent.remaining >= min_ttl
 }

@@ -268,15 +268,19 @@ fn strays_without_soa_are_nodata_but_not_cached() {
 
 const NS_GHOST: &str = "192.0.2.95";
 
-/// `ghost.com.`: delegated by com. with NS TTL 300, its own apex NS has TTL 86400.
+/// `ghost.com.`: delegated by com. with NS TTL 300, its own apex NS has TTL 86400. Its
+/// server's name lies in another zone (`ns.ghost.example.net.`, TTL 86400), as a ghost
+/// domain's owner would arrange: no glue expires with the delegation.
 fn ghost_world() -> Vec<Server> {
     let mut servers = world();
     for s in servers.iter_mut() {
         if s.ip.to_string() == GTLD {
-            s.zones[0]
-                .records
-                .push(ns("ghost.com.", 300, "ns.ghost.com."));
-            s.zones[0].records.push(a("ns.ghost.com.", 300, NS_GHOST));
+            let com = &mut s.zones[0].records;
+            com.push(ns("ghost.com.", 300, "ns.ghost.example.net."));
+        }
+        if s.ip.to_string() == NS_EXAMPLE_NET {
+            let z = &mut s.zones[0].records;
+            z.push(a("ns.ghost.example.net.", 86400, NS_GHOST));
         }
     }
     servers.push(Server {
@@ -285,8 +289,7 @@ fn ghost_world() -> Vec<Server> {
             "ghost.com.",
             vec![
                 soa("ghost.com.", 3600, 300),
-                ns("ghost.com.", 86400, "ns.ghost.com."),
-                a("ns.ghost.com.", 86400, NS_GHOST),
+                ns("ghost.com.", 86400, "ns.ghost.example.net."),
                 a("www.ghost.com.", 60, "192.0.2.96"),
             ],
         )],
@@ -334,6 +337,26 @@ fn ghost_domain_refresh_through_the_child_does_not_extend() {
         assert!(ttl < last && ttl <= 300, "ttl {ttl} after {last}: {r}");
         last = ttl;
     }
+}
+
+/// A `min_ttl` clamp must not lift a capped child NS set past the parent's TTL either:
+/// asked 250 s into the parent's 300, the child's answer may live 50 s, not 120.
+#[test]
+fn ghost_domain_is_not_revived_by_the_min_ttl_clamp() {
+    let cfg = engine::EngineConfig {
+        min_ttl: Duration::from_secs(120),
+        ..recursive_config()
+    };
+    let mut net = Net::with_servers(cfg, ghost_world());
+    net.ask("www.ghost.com.", RecordType::A);
+    net.advance(Duration::from_secs(250));
+    net.ask("ghost.com.", RecordType::NS);
+    net.server(GTLD).zones[0]
+        .records
+        .retain(|r| !r.name.to_ascii().ends_with("ghost.com."));
+    net.advance(Duration::from_secs(60));
+    let r = net.ask("www.ghost.com.", RecordType::A);
+    assert_eq!(r.response_code, ResponseCode::NXDomain, "{r}");
 }
 
 // ------------------------------------------------------------------ item 14

@@ -6,6 +6,17 @@
 //! Every record outside the bailiwick, off the question's CNAME chain, or not needed to
 //! follow a referral is dropped: this is the defence against cache poisoning by
 //! out-of-zone data (Kaminsky-style additional-section injection included).
+//!
+//! The work is bounded whatever the response holds: each section is read up to
+//! `Limits::max_records_per_section`, a referral keeps the NS names a delegation will
+//! use (`max_ns_per_delegation`) and only their glue, found through a hash map.
+//!
+//! How the shapes read (as Unbound reads them): NS in authority strictly below the zone
+//! asked is a referral, AA or not; NS at or above it with no SOA is lame; a negative
+//! answer without an SOA is answered but proves nothing to cache; a DNAME is kept in
+//! the chain ahead of the CNAME it synthesizes; a chain that ends without data and
+//! without an SOA is followed further; answer records off the chain are strays,
+//! dropped.
 
 use alloc::vec::Vec;
 use core::net::IpAddr;

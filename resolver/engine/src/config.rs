@@ -105,6 +105,9 @@ pub struct Limits {
     pub max_ns_per_delegation: usize,
     /// Addresses kept per NS name. Default 8.
     pub max_addrs_per_ns: usize,
+    /// Records of one response section that scrubbing examines; the rest is dropped
+    /// unread (a crafted 64 KB referral holds thousands). Default 512.
+    pub max_records_per_section: usize,
     /// Queries outstanding to one server at once. Default 32. A resolution whose
     /// servers are all at this cap waits for a slot (see `max_waiting_resolutions`).
     pub max_in_flight_per_server: u16,
@@ -149,6 +152,7 @@ impl Default for Limits {
             max_cname_chain: 8,
             max_ns_per_delegation: 13,
             max_addrs_per_ns: 8,
+            max_records_per_section: 512,
             max_in_flight_per_server: 32,
             max_upstream_in_flight: 2048,
             max_waiting_resolutions: 512,

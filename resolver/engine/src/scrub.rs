@@ -6,15 +6,29 @@
 //! Every record outside the bailiwick, off the question's CNAME chain, or not needed to
 //! follow a referral is dropped: this is the defence against cache poisoning by
 //! out-of-zone data (Kaminsky-style additional-section injection included).
+//!
+//! The work is bounded whatever the response holds: each section is read up to
+//! `Limits::max_records_per_section`, a referral keeps the NS names a delegation will
+//! use (`max_ns_per_delegation`) and only their glue, found through a hash map.
+//!
+//! How the shapes read (as Unbound reads them): NS in authority strictly below the zone
+//! asked is a referral, AA or not; NS at or above it with no SOA is lame; a negative
+//! answer without an SOA is answered but proves nothing to cache; a DNAME is kept in
+//! the chain ahead of the CNAME it synthesizes; a chain that ends without data and
+//! without an SOA is followed further; answer records off the chain are strays,
+//! dropped.
 
 use alloc::vec::Vec;
 use core::net::IpAddr;
+
+use hashbrown::HashMap;
 
 use hickory_proto::op::{Message, ResponseCode};
 use hickory_proto::rr::{DNSClass, Name, RData, Record, RecordType};
 
 use crate::cache::Rank;
 use crate::chain::{self, Chain, Walk};
+use crate::config::Limits;
 
 /// What a response means for the question asked.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -39,7 +53,8 @@ pub enum Meaning {
         chain: Vec<Record>,
         /// The name that does not exist.
         name: Name,
-        /// The zone's SOA, for the negative TTL.
+        /// The zone's SOA, for the negative TTL; `None`: nothing proves it, so it is
+        /// not cached.
         soa: Option<Record>,
     },
     /// The (final) name exists but has no data of the type.
@@ -48,19 +63,22 @@ pub enum Meaning {
         chain: Vec<Record>,
         /// The name without data.
         name: Name,
-        /// The zone's SOA, for the negative TTL.
+        /// The zone's SOA, for the negative TTL; `None`: nothing proves it, so it is
+        /// not cached.
         soa: Option<Record>,
     },
     /// Go ask the servers of `zone`, a zone below the one asked.
     Referral {
         /// The delegated zone.
         zone: Name,
-        /// Its NS records.
+        /// Its NS records: at most `max_ns_per_delegation` distinct names.
         ns: Vec<Record>,
-        /// In-bailiwick glue: A/AAAA records for NS names.
+        /// In-bailiwick glue: A/AAAA records for those NS names, at most
+        /// `max_addrs_per_ns` each.
         glue: Vec<Record>,
     },
-    /// Nothing usable: an upward or sideways referral, an empty non-authoritative answer.
+    /// Nothing usable: an upward or sideways referral (AA or not), an empty
+    /// non-authoritative answer, an error RCODE.
     Lame,
 }
 
@@ -73,6 +91,8 @@ pub struct Classified {
     pub answer_rank: Rank,
     /// How many records were dropped by scrubbing.
     pub scrubbed: usize,
+    /// How many records were read: at most `max_records_per_section` per section.
+    pub examined: usize,
 }
 
 /// Whether `r` is of class IN.
@@ -121,10 +141,10 @@ pub fn dname_substitute(name: &Name, owner: &Name, target: &Name) -> Option<Name
 }
 
 /// A response's answer section as a [`Chain`]: in-class records at names inside the
-/// bailiwick, CNAMEs and DNAMEs (RFC 6672, synthesizing the CNAME) as aliases.
+/// bailiwick, DNAMEs (RFC 6672, with the CNAME they synthesize) and CNAMEs as aliases.
 struct Answers<'m> {
-    /// The response.
-    msg: &'m Message,
+    /// The answer section (at most `max_records_per_section` of it).
+    answers: &'m [Record],
     /// The bailiwick.
     zone: &'m Name,
     /// The question type.
@@ -145,7 +165,6 @@ impl Chain for Answers<'_> {
             return None;
         }
         let answer: Vec<Record> = self
-            .msg
             .answers
             .iter()
             .filter(|r| is_in(r) && r.name == *at && r.record_type() == self.qtype)
@@ -158,31 +177,42 @@ impl Chain for Answers<'_> {
         if !self.zone.zone_of(at) {
             return None;
         }
-        if cnames
-            && let Some(c) = self
-                .msg
-                .answers
-                .iter()
-                .find(|r| is_in(r) && r.name == *at && r.record_type() == RecordType::CNAME)
-            && let Some(t) = cname_target(c)
-        {
-            return Some((alloc::vec![c.clone()], t.clone()));
-        }
-        // DNAME (RFC 6672): an ancestor of the name is redirected.
-        let (d, target) = self.msg.answers.iter().find_map(|r| {
+        // DNAME first (RFC 6672 §3): a server redirecting an ancestor of the name sends
+        // the DNAME and the CNAME it synthesized; the DNAME is what the client needs, so
+        // it is kept ahead of the CNAME. A CNAME that does not match the substitution
+        // is not the synthesized one: ours is used instead.
+        let dname = self.answers.iter().find_map(|r| {
             if is_in(r) && r.name != *at && r.name.zone_of(at) && self.zone.zone_of(&r.name) {
                 dname_target(r).map(|t| (r, t))
             } else {
                 None
             }
-        })?;
-        let new = dname_substitute(at, &d.name, &target)?;
-        let cname = Record::from_rdata(
-            at.clone(),
-            d.ttl,
-            RData::CNAME(hickory_proto::rr::rdata::CNAME(new.clone())),
-        );
-        Some((alloc::vec![d.clone(), cname], new))
+        });
+        if let Some((d, target)) = dname {
+            let new = dname_substitute(at, &d.name, &target)?;
+            let cname = self
+                .answers
+                .iter()
+                .find(|r| is_in(r) && r.name == *at && cname_target(r) == Some(&new))
+                .cloned()
+                .unwrap_or_else(|| {
+                    Record::from_rdata(
+                        at.clone(),
+                        d.ttl,
+                        RData::CNAME(hickory_proto::rr::rdata::CNAME(new.clone())),
+                    )
+                });
+            return Some((alloc::vec![d.clone(), cname], new));
+        }
+        if !cnames {
+            return None;
+        }
+        let c = self
+            .answers
+            .iter()
+            .find(|r| is_in(r) && r.name == *at && r.record_type() == RecordType::CNAME)?;
+        let t = cname_target(c)?;
+        Some((alloc::vec![c.clone()], t.clone()))
     }
 
     fn follow(&mut self, (records, next): (Vec<Record>, Name)) -> Name {
@@ -191,17 +221,77 @@ impl Chain for Answers<'_> {
     }
 }
 
+/// The first `cap` records of a section: scrubbing never reads further, so a crafted
+/// response costs no more than a section of `cap` records.
+fn head(section: &[Record], cap: usize) -> &[Record] {
+    section.get(..cap).unwrap_or(section)
+}
+
+/// A referral's NS set and glue, bounded: the first `max_ns` distinct NS names (as
+/// many as a delegation ever uses) and, for those names only, at most `max_addrs` A
+/// and as many AAAA records each, matched through a hash map rather than a scan per
+/// NS name.
+fn referral(
+    zone: &Name,
+    cut: &Name,
+    authorities: &[Record],
+    additionals: &[Record],
+    limits: &Limits,
+) -> (Vec<Record>, Vec<Record>) {
+    // NS name → glue kept so far, [A, AAAA].
+    let mut kept: HashMap<&Name, [usize; 2]> = HashMap::new();
+    let mut ns = Vec::new();
+    for r in authorities {
+        if kept.len() >= limits.max_ns_per_delegation {
+            break;
+        }
+        if !is_in(r) || r.name != *cut {
+            continue;
+        }
+        let RData::NS(t) = &r.data else { continue };
+        if !kept.contains_key(&t.0) {
+            kept.insert(&t.0, [0, 0]);
+            ns.push(r.clone());
+        }
+    }
+    let mut glue = Vec::new();
+    for r in additionals {
+        let family = match r.record_type() {
+            RecordType::A => 0,
+            RecordType::AAAA => 1,
+            _ => continue,
+        };
+        if !is_in(r) || !zone.zone_of(&r.name) {
+            continue;
+        }
+        if let Some(n) = kept.get_mut(&r.name).and_then(|c| c.get_mut(family))
+            && *n < limits.max_addrs_per_ns
+        {
+            *n += 1;
+            glue.push(r.clone());
+        }
+    }
+    (ns, glue)
+}
+
 /// Classify `msg`, the answer to `qname`/`qtype` from a server authoritative for `zone`.
-/// `max_chain` bounds the CNAME/DNAME links followed inside one response.
+/// `limits` bound the CNAME/DNAME links followed inside one response
+/// (`max_cname_chain`), the records read per section (`max_records_per_section`) and
+/// what a referral keeps (`max_ns_per_delegation`, `max_addrs_per_ns`).
 #[must_use]
 pub fn classify(
     zone: &Name,
     qname: &Name,
     qtype: RecordType,
     msg: &Message,
-    max_chain: u8,
+    limits: &Limits,
 ) -> Classified {
     let total = msg.answers.len() + msg.authorities.len() + msg.additionals.len();
+    let cap = limits.max_records_per_section;
+    let answers = head(&msg.answers, cap);
+    let authorities = head(&msg.authorities, cap);
+    let additionals = head(&msg.additionals, cap);
+    let examined = answers.len() + authorities.len() + additionals.len();
     let aa = msg.authoritative;
     let answer_rank = if aa {
         Rank::AuthAnswer
@@ -210,9 +300,15 @@ pub fn classify(
     };
     let in_zone = |n: &Name| zone.zone_of(n);
     let rcode = msg.response_code;
+    let done = |meaning, used: usize| Classified {
+        meaning,
+        answer_rank,
+        scrubbed: total.saturating_sub(used),
+        examined,
+    };
 
     let mut walker = Answers {
-        msg,
+        answers,
         zone,
         qtype,
         chain: Vec::new(),
@@ -221,7 +317,7 @@ pub fn classify(
         &mut walker,
         qname.clone(),
         qtype != RecordType::CNAME,
-        max_chain,
+        limits.max_cname_chain,
     );
     let chain = walker.chain;
     let (name, answer, exhausted) = match walked {
@@ -232,19 +328,12 @@ pub fn classify(
     let used_answer = chain.len() + answer.len();
     if exhausted {
         // Too long (or a loop): hand the chain back; the engine enforces its limit.
-        let used = used_answer;
-        return Classified {
-            meaning: Meaning::Cname {
-                chain,
-                target: name,
-            },
-            answer_rank,
-            scrubbed: total.saturating_sub(used),
-        };
+        let target = name;
+        return done(Meaning::Cname { chain, target }, used_answer);
     }
 
     let soa_for = |n: &Name| {
-        msg.authorities
+        authorities
             .iter()
             .find(|r| {
                 is_in(r)
@@ -255,113 +344,95 @@ pub fn classify(
             .cloned()
     };
 
-    let (meaning, used) = if !answer.is_empty() {
-        (Meaning::Answer { chain, answer }, used_answer)
-    } else if rcode == ResponseCode::NXDomain {
+    if !answer.is_empty() {
+        return done(Meaning::Answer { chain, answer }, used_answer);
+    }
+    if rcode == ResponseCode::NXDomain {
         let soa = soa_for(&name);
         let u = used_answer + usize::from(soa.is_some());
-        if in_zone(&name) {
-            (Meaning::NxDomain { chain, name, soa }, u)
+        return if in_zone(&name) {
+            done(Meaning::NxDomain { chain, name, soa }, u)
         } else if chain.is_empty() {
-            (Meaning::Lame, 0)
+            done(Meaning::Lame, 0)
         } else {
             // NXDOMAIN about a name outside the bailiwick proves nothing: continue there.
-            (
+            done(
                 Meaning::Cname {
                     chain,
                     target: name,
                 },
                 used_answer,
             )
-        }
-    } else if rcode != ResponseCode::NoError {
-        (Meaning::Lame, 0)
-    } else if !chain.is_empty() {
-        let soa = soa_for(&name);
-        if in_zone(&name) && (soa.is_some() || aa) {
-            let u = used_answer + usize::from(soa.is_some());
-            (Meaning::NoData { chain, name, soa }, u)
-        } else {
-            (
+        };
+    }
+    if rcode != ResponseCode::NoError {
+        return done(Meaning::Lame, 0);
+    }
+    if !chain.is_empty() {
+        // The chain ends without data: NODATA only if an SOA proves it. Without one
+        // the target may lie below a cut inside this zone (a referral in authority,
+        // or nothing): ask for it.
+        let soa = soa_for(&name).filter(|_| in_zone(&name));
+        return match soa {
+            Some(soa) => {
+                let soa = Some(soa);
+                done(Meaning::NoData { chain, name, soa }, used_answer + 1)
+            }
+            None => done(
                 Meaning::Cname {
                     chain,
                     target: name,
                 },
                 used_answer,
-            )
-        }
-    } else if let Some(cut) = msg
-        .authorities
+            ),
+        };
+    }
+    let soa = soa_for(qname);
+    let is_ns = |r: &&Record| is_in(r) && r.record_type() == RecordType::NS;
+    // A referral is an NS set strictly below the zone asked and above the name, AA or
+    // not (some servers set AA on referrals); only an SOA proving NODATA outranks it.
+    let cut = authorities
         .iter()
-        .find(|r| {
-            is_in(r)
-                && r.record_type() == RecordType::NS
-                && !aa
-                && in_zone(&r.name)
-                && r.name != *zone
-                && r.name.zone_of(qname)
-        })
+        .filter(is_ns)
+        .find(|r| in_zone(&r.name) && r.name != *zone && r.name.zone_of(qname))
         .map(|r| r.name.clone())
-    {
-        let ns: Vec<Record> = msg
-            .authorities
-            .iter()
-            .filter(|r| is_in(r) && r.record_type() == RecordType::NS && r.name == cut)
-            .cloned()
-            .collect();
-        let targets: Vec<&Name> = ns
-            .iter()
-            .filter_map(|r| match &r.data {
-                RData::NS(n) => Some(&n.0),
-                _ => None,
-            })
-            .collect();
-        let glue: Vec<Record> = msg
-            .additionals
-            .iter()
-            .filter(|r| {
-                is_in(r)
-                    && matches!(r.record_type(), RecordType::A | RecordType::AAAA)
-                    && in_zone(&r.name)
-                    && targets.iter().any(|t| **t == r.name)
-            })
-            .cloned()
-            .collect();
+        .filter(|_| !aa || soa.is_none());
+    if let Some(cut) = cut {
+        let (ns, glue) = referral(zone, &cut, authorities, additionals, limits);
         let u = ns.len() + glue.len();
-        (
+        return done(
             Meaning::Referral {
                 zone: cut,
                 ns,
                 glue,
             },
             u,
-        )
-    } else if let Some(soa) = soa_for(qname) {
-        (
+        );
+    }
+    let name = qname.clone();
+    if let Some(soa) = soa {
+        let soa = Some(soa);
+        return done(Meaning::NoData { chain, name, soa }, 1);
+    }
+    if authorities.iter().any(|r| is_ns(&r)) {
+        // NS at or above the zone (or beside the name) with no SOA: an upward or
+        // sideways referral, AA or not. Nothing it says is negative proof.
+        return done(Meaning::Lame, 0);
+    }
+    if aa || !answers.is_empty() {
+        // An authoritative empty answer, or an answer of strays only (records of other
+        // types off the chain, dropped): NODATA as Unbound reads it, but with no SOA
+        // it proves nothing to cache.
+        return done(
             Meaning::NoData {
                 chain,
-                name: qname.clone(),
-                soa: Some(soa),
-            },
-            1,
-        )
-    } else if aa {
-        (
-            Meaning::NoData {
-                chain,
-                name: qname.clone(),
+                name,
                 soa: None,
             },
             0,
-        )
-    } else {
-        (Meaning::Lame, 0)
-    };
-    Classified {
-        meaning,
-        answer_rank,
-        scrubbed: total.saturating_sub(used),
+        );
     }
+    done(Meaning::Lame, 0)
 }
 
 /// The IP address in an A/AAAA record.
@@ -398,7 +469,7 @@ mod tests {
         m.authorities.push(ns("example.com.", "ns1.example.com."));
         m.additionals.push(a("ns1.example.com."));
         m.additionals.push(a("www.example.com.")); // not an NS name: not glue
-        let c = classify(&name("com."), &q, RecordType::A, &m, 8);
+        let c = classify(&name("com."), &q, RecordType::A, &m, &Limits::default());
         let Meaning::Referral {
             zone,
             ns: nsset,
@@ -410,13 +481,19 @@ mod tests {
         assert_eq!(zone, name("example.com."));
         assert_eq!((nsset.len(), glue.len(), c.scrubbed), (1, 1, 1));
         // The same referral from example.com's own servers is upward: lame.
-        let c = classify(&name("example.com."), &q, RecordType::A, &m, 8);
+        let c = classify(
+            &name("example.com."),
+            &q,
+            RecordType::A,
+            &m,
+            &Limits::default(),
+        );
         assert_eq!(c.meaning, Meaning::Lame);
         // A referral to a zone not containing the name: lame.
         let mut m = resp("www.example.com.");
         m.authorities.push(ns("example.org.", "ns.example.org."));
         assert_eq!(
-            classify(&Name::root(), &q, RecordType::A, &m, 8).meaning,
+            classify(&Name::root(), &q, RecordType::A, &m, &Limits::default()).meaning,
             Meaning::Lame
         );
     }
@@ -433,7 +510,13 @@ mod tests {
         ));
         m.answers.push(a("web.example.com."));
         m.answers.push(a("victim.example.net."));
-        let c = classify(&name("example.com."), &q, RecordType::A, &m, 8);
+        let c = classify(
+            &name("example.com."),
+            &q,
+            RecordType::A,
+            &m,
+            &Limits::default(),
+        );
         let Meaning::Answer { chain, answer } = c.meaning else {
             panic!()
         };
@@ -447,7 +530,13 @@ mod tests {
             RData::CNAME(CNAME(name("www.example.net."))),
         ));
         m.answers.push(a("www.example.net."));
-        let c = classify(&name("example.com."), &q, RecordType::A, &m, 8);
+        let c = classify(
+            &name("example.com."),
+            &q,
+            RecordType::A,
+            &m,
+            &Limits::default(),
+        );
         assert!(
             matches!(c.meaning, Meaning::Cname { ref target, .. } if *target == name("www.example.net."))
         );
@@ -465,16 +554,184 @@ mod tests {
         let mut m = resp("nope.example.com.");
         m.metadata.response_code = ResponseCode::NXDomain;
         m.authorities.push(soa.clone());
-        let c = classify(&name("example.com."), &q, RecordType::A, &m, 8);
+        let c = classify(
+            &name("example.com."),
+            &q,
+            RecordType::A,
+            &m,
+            &Limits::default(),
+        );
         assert!(matches!(c.meaning, Meaning::NxDomain { soa: Some(_), .. }));
         // From net.'s servers the example.com. SOA is out of bailiwick: dropped, and an
         // NXDOMAIN about a name outside net. proves nothing.
-        let c = classify(&name("net."), &q, RecordType::A, &m, 8);
+        let c = classify(&name("net."), &q, RecordType::A, &m, &Limits::default());
         assert_eq!(c.meaning, Meaning::Lame);
         let mut m = resp("nope.example.com.");
         m.authorities.push(soa);
-        let c = classify(&name("example.com."), &q, RecordType::A, &m, 8);
+        let c = classify(
+            &name("example.com."),
+            &q,
+            RecordType::A,
+            &m,
+            &Limits::default(),
+        );
         assert!(matches!(c.meaning, Meaning::NoData { soa: Some(_), .. }));
+    }
+
+    #[test]
+    fn referral_keeps_the_ns_names_it_will_use_and_their_glue() {
+        let q = name("www.huge.com.");
+        let mut m = resp("www.huge.com.");
+        for i in 0..1400 {
+            let t = alloc::format!("ns{i:04}.huge.com.");
+            m.authorities.push(ns("huge.com.", &t));
+            m.additionals.push(a(&t));
+        }
+        // A repeated NS name counts once; many addresses for one name are capped.
+        m.authorities.insert(1, ns("huge.com.", "ns0000.huge.com."));
+        for _ in 0..20 {
+            m.additionals.insert(0, a("ns0001.huge.com."));
+        }
+        m.additionals.insert(
+            0,
+            Record::from_rdata(
+                name("ns0001.huge.com."),
+                60,
+                RData::AAAA(hickory_proto::rr::rdata::AAAA::new(
+                    0x2001, 0xdb8, 0, 0, 0, 0, 0, 1,
+                )),
+            ),
+        );
+        let l = Limits::default();
+        let c = classify(&name("com."), &q, RecordType::A, &m, &l);
+        let Meaning::Referral {
+            ns: nsset, glue, ..
+        } = c.meaning
+        else {
+            panic!("{:?}", c.meaning)
+        };
+        assert_eq!(nsset.len(), l.max_ns_per_delegation);
+        let per = |n: &str| glue.iter().filter(|g| g.name == name(n)).count();
+        // Its A records up to the cap, and its AAAA beside them.
+        assert_eq!(per("ns0001.huge.com."), l.max_addrs_per_ns + 1);
+        assert_eq!(per("ns0002.huge.com."), 1);
+        assert_eq!(per("ns0020.huge.com."), 0, "not a kept NS name");
+        assert!(
+            c.examined <= 3 * l.max_records_per_section,
+            "{}",
+            c.examined
+        );
+        assert_eq!(c.scrubbed, 2 * 1400 + 22 - nsset.len() - glue.len());
+    }
+
+    #[test]
+    fn aa_referral_is_a_referral_and_aa_apex_ns_without_soa_is_lame() {
+        let q = name("www.example.com.");
+        let mut m = resp("www.example.com.");
+        m.metadata.authoritative = true;
+        m.authorities.push(ns("example.com.", "ns1.example.com."));
+        m.additionals.push(a("ns1.example.com."));
+        let l = Limits::default();
+        let c = classify(&name("com."), &q, RecordType::A, &m, &l);
+        assert!(
+            matches!(c.meaning, Meaning::Referral { .. }),
+            "{:?}",
+            c.meaning
+        );
+        // At the zone asked (or above it): lame, never a NODATA without proof.
+        let c = classify(&name("example.com."), &q, RecordType::A, &m, &l);
+        assert_eq!(c.meaning, Meaning::Lame);
+        let mut m = resp("www.example.com.");
+        m.metadata.authoritative = true;
+        m.authorities.push(ns("com.", "a.gtld."));
+        let c = classify(&name("example.com."), &q, RecordType::A, &m, &l);
+        assert_eq!(c.meaning, Meaning::Lame);
+    }
+
+    #[test]
+    fn strays_are_dropped_and_the_answer_is_nodata_without_proof() {
+        let q = name("www.example.com.");
+        let mut m = resp("www.example.com.");
+        m.answers.push(Record::from_rdata(
+            q.clone(),
+            60,
+            RData::TXT(hickory_proto::rr::rdata::TXT::new(alloc::vec!["x".into()])),
+        ));
+        let c = classify(
+            &name("example.com."),
+            &q,
+            RecordType::A,
+            &m,
+            &Limits::default(),
+        );
+        assert!(
+            matches!(c.meaning, Meaning::NoData { soa: None, .. }),
+            "{:?}",
+            c.meaning
+        );
+        assert_eq!(c.scrubbed, 1);
+    }
+
+    #[test]
+    fn dname_comes_before_its_synthesized_cname() {
+        let q = name("www.old.example.com.");
+        let mut m = resp("www.old.example.com.");
+        m.metadata.authoritative = true;
+        let target = name("example.net.");
+        let bytes = hickory_proto::serialize::binary::BinEncodable::to_bytes(&target).unwrap();
+        m.answers.push(Record::from_rdata(
+            name("old.example.com."),
+            60,
+            RData::Unknown {
+                code: RecordType::DNAME,
+                rdata: hickory_proto::rr::rdata::NULL::with(bytes),
+            },
+        ));
+        m.answers.push(Record::from_rdata(
+            q.clone(),
+            60,
+            RData::CNAME(CNAME(name("www.example.net."))),
+        ));
+        let c = classify(
+            &name("example.com."),
+            &q,
+            RecordType::A,
+            &m,
+            &Limits::default(),
+        );
+        let Meaning::Cname { chain, target } = c.meaning else {
+            panic!("{:?}", c.meaning)
+        };
+        assert_eq!(target, name("www.example.net."));
+        let types: Vec<RecordType> = chain.iter().map(Record::record_type).collect();
+        assert_eq!(types, [RecordType::DNAME, RecordType::CNAME]);
+        assert_eq!(c.scrubbed, 0);
+    }
+
+    #[test]
+    fn a_chain_into_the_zone_without_soa_is_chased() {
+        let q = name("www.example.com.");
+        let mut m = resp("www.example.com.");
+        m.metadata.authoritative = true;
+        m.answers.push(Record::from_rdata(
+            q.clone(),
+            60,
+            RData::CNAME(CNAME(name("x.cdn.example.com."))),
+        ));
+        m.authorities
+            .push(ns("cdn.example.com.", "ns.cdn.example.com."));
+        let c = classify(
+            &name("example.com."),
+            &q,
+            RecordType::A,
+            &m,
+            &Limits::default(),
+        );
+        assert!(
+            matches!(c.meaning, Meaning::Cname { ref target, .. } if *target == name("x.cdn.example.com.")),
+            "{:?}",
+            c.meaning
+        );
     }
 
     #[test]

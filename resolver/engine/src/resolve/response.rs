@@ -10,7 +10,7 @@ use hickory_proto::rr::{Name, Record, RecordType};
 use super::delegation::Delegation;
 use super::{Ctx, Resolution, Step};
 use crate::answer::Answer;
-use crate::cache::{Cache, KeyedHasher, Rank, negative_ttl};
+use crate::cache::{Cache, Data, KeyedHasher, Rank, negative_ttl};
 use crate::config::EngineConfig;
 use crate::ede::Ede;
 use crate::io::Transport;
@@ -34,17 +34,21 @@ impl Resolution {
             return self.resend(ctx.cfg, p, p.transport);
         }
         let forward = self.deleg.as_ref().is_some_and(|d| d.forward);
-        let c = classify(
-            &p.zone,
-            &p.qname,
-            p.qtype,
-            msg,
-            ctx.cfg.limits.max_cname_chain,
-        );
+        let mut c = classify(&p.zone, &p.qname, p.qtype, msg, &ctx.cfg.limits);
         ctx.stats.scrubbed_records += c.scrubbed as u64;
         let Security::Insecure = validate::check(&c);
         let minimised = p.qname != self.cur || p.qtype != self.qtype;
-        store(ctx.cache, ctx.now, &c.meaning, p.qtype, c.answer_rank);
+        let min_ttl = u32::try_from(ctx.cfg.min_ttl.as_secs()).unwrap_or(u32::MAX);
+        let cacheable =
+            forward || cap_child_ns(ctx.cache, ctx.now, &mut c.meaning, p.qtype, min_ttl);
+        store(
+            ctx.cache,
+            ctx.now,
+            &c.meaning,
+            p.qtype,
+            c.answer_rank,
+            cacheable,
+        );
         match c.meaning {
             Meaning::Lame => {
                 self.mark_lame(p);
@@ -155,9 +159,17 @@ fn negative_soa(cfg: &EngineConfig, soa: Option<Record>) -> Option<Record> {
 }
 
 /// Cache what a classified response proves: the CNAME links, the answer RRset or the
-/// negative entry, a referral's NS set and glue. `rank` is what its answer section
-/// deserves; referral data is ranked as such.
-fn store(cache: &mut Cache<KeyedHasher>, now: Instant, m: &Meaning, qtype: RecordType, rank: Rank) {
+/// negative entry (only with its SOA: without one nothing is proven), a referral's NS
+/// set and glue. `rank` is what its answer section deserves; referral data is ranked
+/// as such. `cacheable`: false leaves the answer RRset out (see [`cap_child_ns`]).
+fn store(
+    cache: &mut Cache<KeyedHasher>,
+    now: Instant,
+    m: &Meaning,
+    qtype: RecordType,
+    rank: Rank,
+    cacheable: bool,
+) {
     let cache_chain = |cache: &mut Cache<KeyedHasher>, chain: &[Record]| {
         for r in chain {
             if r.record_type() == RecordType::CNAME {
@@ -174,7 +186,7 @@ fn store(cache: &mut Cache<KeyedHasher>, now: Instant, m: &Meaning, qtype: Recor
     match m {
         Meaning::Answer { chain, answer } => {
             cache_chain(cache, chain);
-            if let Some(first) = answer.first() {
+            if let Some(first) = answer.first().filter(|_| cacheable) {
                 let owner = first.name.clone();
                 cache.insert_rrset(now, &owner, qtype, answer.clone(), rank);
             }
@@ -182,11 +194,15 @@ fn store(cache: &mut Cache<KeyedHasher>, now: Instant, m: &Meaning, qtype: Recor
         Meaning::Cname { chain, .. } => cache_chain(cache, chain),
         Meaning::NxDomain { chain, name, soa } => {
             cache_chain(cache, chain);
-            cache.insert_negative(now, name, None, soa.clone(), rank);
+            if soa.is_some() {
+                cache.insert_negative(now, name, None, soa.clone(), rank);
+            }
         }
         Meaning::NoData { chain, name, soa } => {
             cache_chain(cache, chain);
-            cache.insert_negative(now, name, Some(qtype), soa.clone(), rank);
+            if soa.is_some() {
+                cache.insert_negative(now, name, Some(qtype), soa.clone(), rank);
+            }
         }
         Meaning::Referral { zone, ns, glue } => {
             cache.insert_rrset(now, zone, RecordType::NS, ns.clone(), Rank::Referral);
@@ -206,4 +222,42 @@ fn store(cache: &mut Cache<KeyedHasher>, now: Instant, m: &Meaning, qtype: Recor
         }
         Meaning::Lame => {}
     }
+}
+
+/// A zone's own NS answer (recursive mode) is capped at what remains of the delegation
+/// cached for its owner (the parent's referral, or a child answer already capped by
+/// it), for the client and the cache alike. Child-side NS data replaces the delegation
+/// under the same key, so uncapped it would outlive the parent's NS TTL, and every
+/// refresh through the child would renew it: a domain its registry removed would keep
+/// resolving (ghost domains, CVE-2012-1033). False: no fresh delegation is cached
+/// (evicted, or never seen), so the answer must not be cached and the next use goes
+/// through the parent; likewise when less remains than the cache's `min_ttl` clamp,
+/// which would lift the capped TTL again on every refresh. The root has no parent:
+/// only the TTL clamps bound its NS set.
+fn cap_child_ns(
+    cache: &mut Cache<KeyedHasher>,
+    now: Instant,
+    m: &mut Meaning,
+    qtype: RecordType,
+    min_ttl: u32,
+) -> bool {
+    let Meaning::Answer { answer, .. } = m else {
+        return true;
+    };
+    let Some(owner) = answer.first().map(|r| r.name.clone()) else {
+        return true;
+    };
+    if qtype != RecordType::NS || owner.is_root() {
+        return true;
+    }
+    let parent = cache
+        .lookup(now, &owner, RecordType::NS, Rank::Glue, false)
+        .filter(|h| matches!(h.data, Data::Records(_)));
+    let Some(parent) = parent else {
+        return false;
+    };
+    for r in answer.iter_mut() {
+        r.ttl = r.ttl.min(parent.remaining);
+    }
+    parent.remaining >= min_ttl
 }

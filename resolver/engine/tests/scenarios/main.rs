@@ -17,3 +17,4 @@ mod recursion;
 mod resilience;
 mod rfc2308_negative;
 mod robustness;
+mod scrub_shapes;

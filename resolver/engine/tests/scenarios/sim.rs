@@ -287,6 +287,9 @@ pub struct Net {
     pub log: Vec<Sent>,
     pub replies: Vec<(Client, Vec<u8>)>,
     next_client_port: u16,
+    /// Wall time spent inside `Engine::handle_response` (a measurement knob for
+    /// `#[ignore]`d cost tests; never asserted).
+    pub engine_time: Duration,
 }
 
 pub const ROOT: &str = "198.41.0.4";
@@ -439,6 +442,7 @@ impl Net {
             log: Vec::new(),
             replies: Vec::new(),
             next_client_port: 40000,
+            engine_time: Duration::ZERO,
         }
     }
 
@@ -548,8 +552,10 @@ impl Net {
             } else {
                 Transport::Udp
             };
+            let started = std::time::Instant::now();
             self.engine
                 .handle_response(self.now, p.from, p.port, t, &p.bytes);
+            self.engine_time += started.elapsed();
         }
         self.engine.handle_timeout(self.now);
         assert!(self.engine.check_invariants(), "engine invariants broken");

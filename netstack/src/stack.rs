@@ -90,6 +90,7 @@ fn check_limits(l: &NetLimits) -> Result<(), NewError> {
     ];
     let nonzero_times = [
         (l.tcp_idle_timeout_ns, "tcp_idle_timeout_ns"),
+        (l.tcp_query_timeout_ns, "tcp_query_timeout_ns"),
         (l.upstream_tcp_timeout_ns, "upstream_tcp_timeout_ns"),
     ];
     let zero = nonzero.iter().find(|(v, _)| *v == 0).map(|(_, n)| *n);

@@ -29,6 +29,9 @@ pub(super) struct Conn {
     tx_off: usize,
     /// The client finished sending (we read its FIN).
     peer_done: bool,
+    /// When the first byte of the message being read arrived; it must be whole by
+    /// this plus `tcp_query_timeout_ns`.
+    msg_started: Option<u64>,
 }
 
 impl Dns {
@@ -36,7 +39,20 @@ impl Dns {
         self.conns.iter().position(|c| c.stream == stream)
     }
 
-    pub(super) fn accepted(&mut self, stream: StreamHandle, peer: SocketAddr) {
+    /// A client connected (its SYN was seen); reset it at once if the allow list does
+    /// not admit it, before it is a connection of ours.
+    pub(super) fn accepted<N: Nic>(
+        &mut self,
+        net: &mut Net<N>,
+        stream: StreamHandle,
+        peer: SocketAddr,
+    ) {
+        if !self.admits(peer.ip()) {
+            log::debug!("tcp client {peer}: not allowed, reset");
+            self.stats.tcp_refused += 1;
+            let _ = net.abort(Owner::Dns, stream);
+            return;
+        }
         let conn = self.next_conn;
         self.next_conn = self.next_conn.wrapping_add(1).max(1);
         self.conns.push(Conn {
@@ -48,6 +64,7 @@ impl Dns {
             tx: VecDeque::new(),
             tx_off: 0,
             peer_done: false,
+            msg_started: None,
         });
         self.stats.tcp_accepted += 1;
     }
@@ -61,6 +78,7 @@ impl Dns {
         i: usize,
     ) {
         let max_pending = self.limits.tcp_max_pending;
+        let now = net.now;
         let Some(c) = self.conns.get_mut(i) else {
             return;
         };
@@ -78,7 +96,13 @@ impl Dns {
                 break;
             }
             let reader = &mut c.reader;
-            match net.recv_with(Owner::Dns, c.stream, |buf| reader.feed(buf)) {
+            let got = net.recv_with(Owner::Dns, c.stream, |buf| reader.feed(buf));
+            if c.reader.in_message() {
+                c.msg_started.get_or_insert(now);
+            } else {
+                c.msg_started = None;
+            }
+            match got {
                 Some(Ok(Some(data))) => {
                     c.pending += 1;
                     self.stats.tcp_queries += 1;
@@ -104,6 +128,37 @@ impl Dns {
             return;
         }
         self.maybe_close(net, i);
+    }
+
+    /// Resets every connection whose query is not whole within `tcp_query_timeout_ns`
+    /// of its first byte. The idle timer cannot catch a client that trickles a byte
+    /// every few seconds (slowloris): each byte is activity.
+    pub(super) fn query_timers<N: Nic>(&mut self, net: &mut Net<N>) {
+        let limit = self.limits.tcp_query_timeout_ns;
+        let now = net.now;
+        let mut i = 0;
+        while let Some(c) = self.conns.get(i) {
+            let late = c
+                .msg_started
+                .is_some_and(|t| now.saturating_sub(t) >= limit);
+            if late {
+                log::debug!("tcp conn {}: query not whole in time, reset", c.conn);
+                self.stats.tcp_closed_slow += 1;
+                let _ = net.abort(Owner::Dns, c.stream);
+                self.conns.swap_remove(i);
+            } else {
+                i += 1;
+            }
+        }
+    }
+
+    /// When the earliest partly read client query runs out of time.
+    pub(super) fn query_deadline(&self) -> Option<u64> {
+        let limit = self.limits.tcp_query_timeout_ns;
+        self.conns
+            .iter()
+            .filter_map(|c| c.msg_started.map(|t| t.saturating_add(limit)))
+            .min()
     }
 
     /// Writes as much of connection `i`'s queued replies as the stream takes.

@@ -405,7 +405,8 @@ const KEYS: [KeySpec; 20] = [
         syntax: "N",
         value: Some(EXP_TCP_CONNECTIONS),
         default: "16",
-        help: "concurrent client TCP connections, 1 to 256",
+        help: "concurrent client TCP connections, 1 to 256; one client (an IPv4 address, an \
+               IPv6 /64) at most half of them (at least 4)",
     },
     KeySpec {
         name: "--stats-interval",

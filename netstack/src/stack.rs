@@ -80,6 +80,7 @@ fn check_limits(l: &NetLimits) -> Result<(), NewError> {
         (l.tcp_tx_buffer, "tcp_tx_buffer"),
         (l.tcp_max_query, "tcp_max_query"),
         (l.tcp_max_pending, "tcp_max_pending"),
+        (l.tcp_clients_per_source, "tcp_clients_per_source"),
         (l.upstream_udp_rx_packets, "upstream_udp_rx_packets"),
         (l.upstream_udp_rx_bytes, "upstream_udp_rx_bytes"),
         (l.upstream_udp_tx_packets, "upstream_udp_tx_packets"),

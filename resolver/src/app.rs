@@ -424,6 +424,8 @@ fn net_config(cfg: &Config) -> NetConfig {
         dns_port: netstack::DNS_PORT,
         limits: NetLimits {
             tcp_clients: cfg.tcp_connections,
+            // One client (address, or IPv6 /64) holds at most half of them (at least 4).
+            tcp_clients_per_source: (cfg.tcp_connections / 2).max(4).min(cfg.tcp_connections),
             ..NetLimits::default()
         },
     }
@@ -535,6 +537,16 @@ mod tests {
             net_config(&Config::default()).limits.tcp_clients,
             NetLimits::default().tcp_clients
         );
+        assert_eq!(
+            net_config(&Config::default()).limits.tcp_clients_per_source,
+            NetLimits::default().tcp_clients_per_source
+        );
+        let share = |n: &str| {
+            let c = Config::parse(&alloc::format!("--tcp-connections={n}"))
+                .unwrap_or_else(|e| panic!("{e}"));
+            net_config(&c).limits.tcp_clients_per_source
+        };
+        assert_eq!((share("1"), share("6"), share("64")), (1, 4, 32));
     }
 
     #[test]

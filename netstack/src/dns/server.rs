@@ -29,8 +29,9 @@ pub(super) struct Conn {
     tx_off: usize,
     /// The client finished sending (we read its FIN).
     peer_done: bool,
-    /// When the first byte of the message being read arrived; it must be whole by
-    /// this plus `tcp_query_timeout_ns`.
+    /// When the first byte of the message being read arrived (for the first message:
+    /// when the client connected); it must be whole by this plus
+    /// `tcp_query_timeout_ns`. `None` between messages (the idle timer's turn).
     msg_started: Option<u64>,
 }
 
@@ -53,6 +54,17 @@ impl Dns {
             let _ = net.abort(Owner::Dns, stream);
             return;
         }
+        let mine = self
+            .conns
+            .iter()
+            .filter(|c| same_source(c.peer.ip(), peer.ip()))
+            .count();
+        if mine >= self.limits.tcp_clients_per_source {
+            log::debug!("tcp client {peer}: has {mine} connections already, reset");
+            self.stats.tcp_refused_busy += 1;
+            let _ = net.abort(Owner::Dns, stream);
+            return;
+        }
         let conn = self.next_conn;
         self.next_conn = self.next_conn.wrapping_add(1).max(1);
         self.conns.push(Conn {
@@ -64,7 +76,9 @@ impl Dns {
             tx: VecDeque::new(),
             tx_off: 0,
             peer_done: false,
-            msg_started: None,
+            // The first query must be whole in time from the connection's start: a
+            // client that connects and says nothing is not kept for the idle timeout.
+            msg_started: Some(net.now),
         });
         self.stats.tcp_accepted += 1;
     }
@@ -97,10 +111,14 @@ impl Dns {
             }
             let reader = &mut c.reader;
             let got = net.recv_with(Owner::Dns, c.stream, |buf| reader.feed(buf));
-            if c.reader.in_message() {
-                c.msg_started.get_or_insert(now);
-            } else {
-                c.msg_started = None;
+            match &got {
+                // A message ended: the next one's clock starts at its first byte.
+                Some(Ok(Some(_))) => c.msg_started = None,
+                // Bytes of a message that is not whole yet.
+                Some(Ok(None)) if c.reader.in_message() => {
+                    c.msg_started.get_or_insert(now);
+                }
+                _ => {}
             }
             match got {
                 Some(Ok(Some(data))) => {
@@ -226,5 +244,16 @@ impl Dns {
         self.flush_conn(net, i);
         self.maybe_close(net, i);
         Ok(())
+    }
+}
+
+/// Whether two client addresses are one source for `tcp_clients_per_source`: the same
+/// IPv4 address, or the same IPv6 /64 (as the engine shares its client slots).
+fn same_source(a: core::net::IpAddr, b: core::net::IpAddr) -> bool {
+    use core::net::IpAddr;
+    match (a, b) {
+        (IpAddr::V4(a), IpAddr::V4(b)) => a == b,
+        (IpAddr::V6(a), IpAddr::V6(b)) => a.to_bits() >> 64 == b.to_bits() >> 64,
+        _ => false,
     }
 }

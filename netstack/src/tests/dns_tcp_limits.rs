@@ -146,3 +146,73 @@ fn allow_list_host_route_and_off_switch() {
     run_until!(now, SEC, [a, raw], raw.sock(s).may_send());
     assert_eq!(a.stats().tcp_accepted, 2);
 }
+
+/// A client that connects and says nothing held its slot for the idle timeout (10 s);
+/// its first query must now be whole within the query deadline of the connection's
+/// start.
+#[test]
+fn silent_connection_is_reset_at_the_query_deadline() {
+    let (mut a, mut raw) = with_raw(NetLimits::default());
+    let s = raw.connect(sa(A4, 53), 50500);
+    let mut now = 0;
+    run_until!(now, SEC, [a, raw], raw.sock(s).may_send());
+    let up = now;
+    run_until!(now, 20 * SEC, [a, raw], !raw.sock(s).is_open());
+    assert!(now - up <= 3 * SEC + 200 * MS, "reset late: {}", now - up);
+    assert_eq!(a.stats().tcp_closed_slow, 1);
+    assert_eq!(a.stats().tcp_closed_idle, 0);
+    // Once a query came, the connection may idle between queries as before.
+    let s = raw.connect(sa(A4, 53), 50501);
+    run_until!(now, SEC, [a, raw], raw.sock(s).may_send());
+    raw.sock(s).send_slice(&framed(&[b"q"])).unwrap();
+    let mut ea = Vec::new();
+    run_until!(now, SEC, [a, raw], drain(&mut a, &mut ea) == 1);
+    let (c, t, _) = query(&ea[0]);
+    a.reply(c, t, b"r").unwrap();
+    let answered = now;
+    run_until!(now, SEC, [a, raw], raw.sock(s).recv_queue() == 3);
+    let mut got = [0u8; 3];
+    raw.sock(s).recv_slice(&mut got).unwrap();
+    assert_eq!(got, [0, 1, b'r']);
+    run_until!(now, 20 * SEC, [a, raw], !raw.sock(s).may_recv());
+    assert!(
+        now - answered >= 9 * SEC,
+        "closed after {} ns",
+        now - answered
+    );
+    assert_eq!(a.stats().tcp_closed_idle, 1);
+    assert_eq!(a.stats().tcp_closed_slow, 1);
+}
+
+/// One source holds at most `tcp_clients_per_source` connections: the next from it is
+/// reset at accept, another source still gets in, and a slot the source gives back is
+/// its own again.
+#[test]
+fn one_source_cannot_take_every_connection() {
+    let limits = NetLimits {
+        tcp_clients: 8,
+        tcp_clients_per_source: 2,
+        ..NetLimits::default()
+    };
+    let (mut a, mut raw) = with_raw(limits);
+    let mut now = 0;
+    let mine: Vec<_> = (0..2).map(|i| raw.connect(sa(A4, 53), 50600 + i)).collect();
+    run_until!(
+        now,
+        SEC,
+        [a, raw],
+        mine.iter().all(|&s| raw.sock(s).may_send())
+    );
+    let third = raw.connect(sa(A4, 53), 50602);
+    run_until!(now, SEC, [a, raw], !raw.sock(third).is_open());
+    assert_eq!(a.stats().tcp_refused_busy, 1);
+    assert_eq!(a.stats().tcp_open, 2);
+    let other = raw.connect(sa(A6, 53), 50603);
+    run_until!(now, 3 * SEC, [a, raw], raw.sock(other).may_send());
+    assert_eq!(a.stats().tcp_open, 3);
+    raw.sock(mine[0]).abort();
+    run_until!(now, SEC, [a, raw], a.stats().tcp_open == 2);
+    let again = raw.connect(sa(A4, 53), 50604);
+    run_until!(now, SEC, [a, raw], raw.sock(again).may_send());
+    assert_eq!(a.stats().tcp_refused_busy, 1);
+}

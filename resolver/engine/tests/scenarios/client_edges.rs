@@ -211,3 +211,42 @@ fn mixed_entropy_rekeys_the_generator() {
     // An empty input still moves the key forward (it hashes the generator's output).
     assert_ne!(plain, first_query(seed, &[b""]));
 }
+
+/// Item 19: a client at its share that retransmits a query already waiting gets no
+/// SERVFAIL for it (the answer is on its way), and once its queries are answered its
+/// share is free again.
+#[test]
+fn client_share_spares_retransmissions_and_frees_up() {
+    let mut cfg = recursive_config();
+    cfg.limits.max_client_queries = 16;
+    let mut net = Net::new(cfg);
+    net.server(NS1_EXAMPLE).behavior = Behavior::Drop;
+    net.server(NS2_EXAMPLE).behavior = Behavior::Drop;
+    let c = |i: u16| udp(&format!("192.168.1.66:{}", 20_000 + i));
+    for i in 0..4 {
+        let name = format!("z{i}.example.com.");
+        net.send_from(c(i), &query_bytes(i, &name, RecordType::A, Some(1232)));
+    }
+    assert!(net.replies.is_empty());
+    // A retransmission of the first: nothing (not a new query, not over the share).
+    net.send_from(
+        c(0),
+        &query_bytes(0, "z0.example.com.", RecordType::A, Some(1232)),
+    );
+    assert!(net.replies.is_empty());
+    // A fifth query: over the share.
+    net.send_from(
+        c(4),
+        &query_bytes(4, "z4.example.com.", RecordType::A, Some(1232)),
+    );
+    assert_eq!(net.replies.len(), 1);
+    // The four time out (SERVFAIL); then the client has its share back.
+    net.drive_bounded(10_000);
+    assert_eq!(net.replies.len(), 5);
+    net.server(NS1_EXAMPLE).behavior = Behavior::Normal;
+    let r = net.ask_as(
+        c(5),
+        &query_bytes(5, "www.example.com.", RecordType::A, Some(1232)),
+    );
+    assert_eq!(ips(&r), ["192.0.2.1"]);
+}

@@ -141,16 +141,13 @@ impl IpCidr {
 
     /// Whether `ip` lies inside this network.
     ///
-    /// An IPv4-mapped IPv6 address (`::ffff:a.b.c.d`) is matched as the IPv4 address it
-    /// carries, so a dual-stack socket's peer addresses are judged like plain IPv4 ones.
+    /// Families are never mixed: an IPv4 network holds IPv4 addresses only. An
+    /// IPv4-mapped IPv6 address (`::ffff:a.b.c.d`) is an IPv6 address here; on the
+    /// wire it is only ever forged (smoltcp has no dual-stack sockets), and matching it
+    /// as the IPv4 address it carries let `::ffff:10.0.0.1` pass an IPv4 allow list
+    /// (issue 14, item 15). Clients are judged with [`allows`], which also drops such
+    /// sources.
     pub const fn contains(&self, ip: IpAddr) -> bool {
-        let ip = match ip {
-            IpAddr::V6(v6) => match v6.to_ipv4_mapped() {
-                Some(v4) => IpAddr::V4(v4),
-                None => IpAddr::V6(v6),
-            },
-            v4 => v4,
-        };
         match (self.addr, ip) {
             (IpAddr::V4(net), IpAddr::V4(ip)) => {
                 let m = mask32(self.prefix);
@@ -163,6 +160,35 @@ impl IpCidr {
             _ => false,
         }
     }
+}
+
+/// Whether a packet from `ip` can have come from the network at all.
+///
+/// Loopback (127.0.0.0/8, `::1`), unspecified (`0.0.0.0`, `::`), IPv4-mapped
+/// (`::ffff:0:0/96`), multicast and the IPv4 limited broadcast never send a packet
+/// that arrives on a NIC: they are forged, to get past an allow list that trusts the
+/// host itself or to bounce an answer off us. Such packets are dropped without an
+/// answer (a REFUSED would go to an address we cannot or must not reach), as Unbound
+/// does with its `do-not-query` martians on the client side.
+pub const fn is_wire_source(ip: IpAddr) -> bool {
+    match ip {
+        IpAddr::V4(v4) => {
+            !(v4.is_loopback() || v4.is_unspecified() || v4.is_multicast() || v4.is_broadcast())
+        }
+        IpAddr::V6(v6) => {
+            !(v6.is_loopback()
+                || v6.is_unspecified()
+                || v6.is_multicast()
+                || v6.to_ipv4_mapped().is_some())
+        }
+    }
+}
+
+/// Whether a client at `ip`, from the wire, may be answered under `allow`: a source
+/// that [can come from the wire](is_wire_source), inside a network of its own family.
+/// The engine (for every query) and the netstack (at TCP accept) ask the same.
+pub fn allows(allow: &[IpCidr], ip: IpAddr) -> bool {
+    is_wire_source(ip) && allow.iter().any(|c| c.contains(ip))
 }
 
 impl From<Ipv4Cidr> for IpCidr {
@@ -192,7 +218,8 @@ impl fmt::Display for IpCidr {
 /// The client networks that get answers when `--allow` is not given: loopback, the
 /// private (RFC 1918), shared (CGNAT, RFC 6598) and link-local IPv4 ranges, and IPv6
 /// loopback, link-local and unique-local. Everyone else is REFUSED: never an open
-/// resolver.
+/// resolver. (Loopback sources from the wire are dropped before this list is asked,
+/// see [`allows`]; the entries stay for a caller that feeds the engine locally.)
 pub const DEFAULT_ALLOW: [IpCidr; 9] = [
     v4cidr([127, 0, 0, 0], 8),
     v4cidr([10, 0, 0, 0], 8),
@@ -258,11 +285,17 @@ mod tests {
             "::1",
             "fe80::1",
             "fd00::1",
-            "::ffff:192.168.0.1",
         ] {
             assert!(ok(yes), "{yes}");
         }
-        for no in ["172.32.0.1", "100.128.0.1", "8.8.8.8", "2001:db8::1", "::2"] {
+        for no in [
+            "172.32.0.1",
+            "100.128.0.1",
+            "8.8.8.8",
+            "2001:db8::1",
+            "::2",
+            "::ffff:192.168.0.1",
+        ] {
             assert!(!ok(no), "{no}");
         }
     }
@@ -293,7 +326,10 @@ mod tests {
     fn ip_cidr_contains_both_families_and_mapped() {
         let net = IpCidr::new(ip("192.168.0.0"), 16).unwrap();
         assert!(net.contains(ip("192.168.7.9")));
-        assert!(net.contains(ip("::ffff:192.168.7.9")));
+        assert!(
+            !net.contains(ip("::ffff:192.168.7.9")),
+            "families never mix"
+        );
         assert!(!net.contains(ip("192.169.0.1")));
         assert!(!net.contains(ip("fe80::1")));
         let ula = IpCidr::new(ip("fc00::"), 7).unwrap();
@@ -307,6 +343,38 @@ mod tests {
                 .unwrap()
                 .contains(ip("2001:db8::1"))
         );
+    }
+
+    #[test]
+    fn allows_drops_sources_that_cannot_come_from_the_wire() {
+        let all = [
+            IpCidr::new(ip("0.0.0.0"), 0).unwrap(),
+            IpCidr::new(ip("::"), 0).unwrap(),
+        ];
+        for martian in [
+            "127.0.0.1",
+            "127.255.0.9",
+            "0.0.0.0",
+            "255.255.255.255",
+            "224.0.0.251",
+            "::1",
+            "::",
+            "ff02::1",
+            "::ffff:10.0.0.1",
+            "::ffff:127.0.0.1",
+        ] {
+            assert!(!is_wire_source(ip(martian)), "{martian}");
+            assert!(!allows(&all, ip(martian)), "{martian}");
+            assert!(!allows(&DEFAULT_ALLOW, ip(martian)), "{martian}");
+        }
+        for fine in ["10.0.0.1", "8.8.8.8", "fe80::1", "2001:db8::1", "::2"] {
+            assert!(is_wire_source(ip(fine)), "{fine}");
+            assert!(allows(&all, ip(fine)), "{fine}");
+        }
+        let v4only = [IpCidr::new(ip("10.0.0.0"), 8).unwrap()];
+        assert!(allows(&v4only, ip("10.1.2.3")));
+        assert!(!allows(&v4only, ip("fd00::1")));
+        assert!(!allows(&[], ip("10.1.2.3")));
     }
 
     #[test]

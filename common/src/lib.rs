@@ -16,7 +16,7 @@ extern crate std;
 mod cidr;
 pub mod defaults;
 
-pub use cidr::{DEFAULT_ALLOW, IpCidr, Ipv4Cidr, Ipv6Cidr};
+pub use cidr::{DEFAULT_ALLOW, IpCidr, Ipv4Cidr, Ipv6Cidr, allows, is_wire_source};
 
 /// How a DNS message travels between the resolver and a client or server: one UDP
 /// datagram, or a message on a TCP connection (2-byte length framing, done by the

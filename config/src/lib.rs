@@ -149,6 +149,13 @@ pub struct Config {
     /// Whether to answer from expired cache entries when upstreams fail, RFC 8767
     /// (`--serve-stale`).
     pub serve_stale: bool,
+    /// Whether RD=0 queries are answered from the cache (`--allow-snoop`); off, they
+    /// are REFUSED (cache snooping).
+    pub allow_snoop: bool,
+    /// 32 bytes from the host (`--seed=HEX64`), mixed into the resolver's random
+    /// generator beside the platform's entropy, never instead of it. Not shown in the
+    /// boot banner.
+    pub seed: Option<[u8; 32]>,
     /// A crash to stage after boot (`--selftest`), to check the host's fault reporting.
     pub selftest: Option<Selftest>,
     /// Cheap hypercalls to time at boot (`--bench-hypercalls`), to measure what one VM
@@ -189,6 +196,8 @@ impl Default for Config {
             tcp_connections: DEFAULT_TCP_CONNECTIONS,
             stats_interval_secs: DEFAULT_STATS_INTERVAL_SECS,
             serve_stale: defaults::SERVE_STALE,
+            allow_snoop: false,
+            seed: None,
             selftest: None,
             bench_hypercalls: 0,
             policy: Policy::default(),
@@ -221,6 +230,8 @@ enum Key {
     Allow,
     QnameMinimisation,
     ServeStale,
+    AllowSnoop,
+    Seed,
     MaxClients,
     TcpConnections,
     StatsInterval,
@@ -242,7 +253,7 @@ enum Key {
 }
 
 impl Key {
-    const ALL: [Key; 29] = [
+    const ALL: [Key; 31] = [
         Key::Ipv4,
         Key::Ipv4Gateway,
         Key::Ipv6,
@@ -254,6 +265,8 @@ impl Key {
         Key::Allow,
         Key::QnameMinimisation,
         Key::ServeStale,
+        Key::AllowSnoop,
+        Key::Seed,
         Key::MaxClients,
         Key::TcpConnections,
         Key::StatsInterval,
@@ -323,6 +336,7 @@ const EXP_ROOT_HINTS: &str = "IP,…, e.g. 198.41.0.4,2001:503:ba3e::2:30";
 const EXP_CACHE_SIZE: &str = "BYTES, NK or NM from 64K to 1G, e.g. 16M";
 const EXP_ALLOW: &str = "CIDR,…, e.g. 192.168.1.0/24,fd00::/8";
 const EXP_ON_OFF: &str = "on or off";
+const EXP_SEED: &str = "64 hex digits (32 bytes), e.g. $(openssl rand -hex 32)";
 const EXP_MAX_CLIENTS: &str = "N from 1 to 4096";
 const EXP_TCP_CONNECTIONS: &str = "N from 1 to 256";
 const EXP_STATS_INTERVAL: &str = "SECONDS from 0 (off) to 86400";
@@ -341,7 +355,7 @@ const EXP_NODEFAULT: &str = "one of the built-in locally served zones, e.g. 10.i
 
 /// The key table; index with [`Key`]. Defaults here are the text `--help` shows and
 /// `tests::help_lists_the_real_defaults` keeps them honest.
-const KEYS: [KeySpec; 29] = [
+const KEYS: [KeySpec; 31] = [
     KeySpec {
         name: "--ipv4",
         syntax: "ADDR/PREFIX",
@@ -422,18 +436,36 @@ const KEYS: [KeySpec; 29] = [
         help: "answer from expired cache entries while upstreams fail (RFC 8767)",
     },
     KeySpec {
+        name: "--allow-snoop",
+        syntax: "",
+        value: None,
+        default: "off",
+        help: "answer queries with RD=0 from the cache; off, they get REFUSED, since they \
+               show which names other clients looked up (cache snooping)",
+    },
+    KeySpec {
+        name: "--seed",
+        syntax: "HEX64",
+        value: Some(EXP_SEED),
+        default: "none",
+        help: "32 random bytes from the host, mixed into the random generator (query IDs, \
+               ports) beside the platform's entropy, never instead of it",
+    },
+    KeySpec {
         name: "--max-clients",
         syntax: "N",
         value: Some(EXP_MAX_CLIENTS),
         default: "256",
-        help: "client queries resolved at once, 1 to 4096; more get SERVFAIL",
+        help: "client queries resolved at once, 1 to 4096; more get SERVFAIL, as do one \
+               client's (an IPv4 address, an IPv6 /64) beyond a quarter of them (at least 4)",
     },
     KeySpec {
         name: "--tcp-connections",
         syntax: "N",
         value: Some(EXP_TCP_CONNECTIONS),
         default: "16",
-        help: "concurrent client TCP connections, 1 to 256",
+        help: "concurrent client TCP connections, 1 to 256; one client (an IPv4 address, an \
+               IPv6 /64) at most half of them (at least 4)",
     },
     KeySpec {
         name: "--stats-interval",
@@ -634,6 +666,8 @@ impl Config {
                 Key::Allow => cfg.allow = parse_list(key, value, MAX_ALLOW, parse_allow)?,
                 Key::QnameMinimisation => cfg.qname_minimisation = parse_on_off(key, value)?,
                 Key::ServeStale => cfg.serve_stale = parse_on_off(key, value)?,
+                Key::AllowSnoop => cfg.allow_snoop = true,
+                Key::Seed => cfg.seed = Some(parse_seed(key, value)?),
                 Key::MaxClients => {
                     cfg.max_clients = parse_number(key, value, 1, MAX_MAX_CLIENTS as u64)? as usize
                 }
@@ -1058,6 +1092,37 @@ fn parse_cache_size(key: Key, v: &str) -> Result<usize, ConfigError> {
     }
 }
 
+/// 64 hex digits (either case) into 32 bytes. The error does not quote the value: a
+/// seed with one typo is still most of a secret.
+fn parse_seed(key: Key, v: &str) -> Result<[u8; 32], ConfigError> {
+    let hidden = |problem| ConfigError::BadValue {
+        key: key.name(),
+        value: format!("<{} characters, not shown>", v.chars().count()),
+        problem,
+        expected: key.expected(),
+    };
+    let digit = |c: u8| match c {
+        b'0'..=b'9' => Some(c - b'0'),
+        b'a'..=b'f' => Some(c - b'a' + 10),
+        b'A'..=b'F' => Some(c - b'A' + 10),
+        _ => None,
+    };
+    if v.len() != 64 {
+        return Err(hidden("not 64 hex digits long"));
+    }
+    let mut out = [0u8; 32];
+    for (o, pair) in out.iter_mut().zip(v.as_bytes().chunks_exact(2)) {
+        let (Some(&hi), Some(&lo)) = (pair.first(), pair.get(1)) else {
+            return Err(hidden("not 64 hex digits long"));
+        };
+        match (digit(hi), digit(lo)) {
+            (Some(h), Some(l)) => *o = h << 4 | l,
+            _ => return Err(hidden("not hexadecimal")),
+        }
+    }
+    Ok(out)
+}
+
 fn parse_on_off(key: Key, v: &str) -> Result<bool, ConfigError> {
     match v {
         "on" => Ok(true),
@@ -1159,6 +1224,12 @@ impl fmt::Display for Config {
             self.max_clients,
             self.tcp_connections
         )?;
+        if self.allow_snoop {
+            f.write_str(", allow-snoop")?;
+        }
+        if self.seed.is_some() {
+            f.write_str(", host seed given")?;
+        }
         match self.stats_interval_secs {
             0 => f.write_str(", stats off")?,
             s => write!(f, ", stats every {s}s")?,
@@ -1203,6 +1274,11 @@ mod tests {
             KEYS[Key::ServeStale as usize].default,
             on_off(d.serve_stale)
         );
+        assert_eq!(
+            KEYS[Key::AllowSnoop as usize].default,
+            on_off(d.allow_snoop)
+        );
+        assert_eq!(d.seed, None);
         assert_eq!(
             format!("{MAX_MAX_CLIENTS}"),
             EXP_MAX_CLIENTS.rsplit(' ').next().unwrap()

@@ -194,7 +194,7 @@ impl Default for NetConfig {
 /// and message reassembly grow on demand up to the stated maxima and are then reused.
 ///
 /// With the defaults the DNS adapter's socket buffers take at most about 1.3 MiB. Counts,
-/// sizes and the two timeouts must be at least 1 ([`NewError::ZeroLimit`]);
+/// sizes, `tcp_clients_per_source` and the timeouts must be at least 1 ([`NewError::ZeroLimit`]);
 /// `tcp_clients`, `upstream_*_sockets`, `udp_reply_sources`, `icmp_errors_per_sec`,
 /// `udp_sockets`, `tcp_listeners` and `tcp_connects` may be 0 to switch that part off.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -244,6 +244,20 @@ pub struct NetLimits {
     /// A client connection with no bytes in either direction for this long is closed
     /// (and reset if it is still not gone after the same time again). Default 10 s.
     pub tcp_idle_timeout_ns: u64,
+    /// A query on a client connection must be whole within this time of its first byte
+    /// (length prefix included), and the first query within this time of the
+    /// connection's start, or the connection is reset ([`Stats::tcp_closed_slow`]).
+    /// Bytes keep the idle timer fresh, so without this a client sending one byte
+    /// every few seconds (slowloris) held a connection slot for as long as it liked,
+    /// and one that connected and said nothing held it for the idle timeout. 3 s is
+    /// ample for a query of at most `tcp_max_query` bytes on a LAN, lost segments
+    /// included. Between queries the idle timeout applies. Default 3 s.
+    pub tcp_query_timeout_ns: u64,
+    /// Client connections one source (an IPv4 address, an IPv6 /64) may have open at
+    /// once; one more is reset at accept ([`Stats::tcp_refused_busy`]), so one device
+    /// cannot hold every `tcp_clients` slot with connections it keeps alive. Default
+    /// 8, half of `tcp_clients`.
+    pub tcp_clients_per_source: usize,
     /// UDP sockets for upstream queries (one per local port in use). Default 64.
     pub upstream_udp_sockets: usize,
     /// Datagrams waiting in each upstream UDP socket's receive buffer (as for the DNS
@@ -303,6 +317,8 @@ impl Default for NetLimits {
             tcp_max_query: 4096,
             tcp_max_pending: 16,
             tcp_idle_timeout_ns: 10_000_000_000,
+            tcp_query_timeout_ns: 3_000_000_000,
+            tcp_clients_per_source: 8,
             upstream_udp_sockets: 64,
             upstream_udp_rx_packets: 4,
             upstream_udp_rx_bytes: 8192,
@@ -463,6 +479,15 @@ pub struct Stats {
     pub tcp_closed_idle: u64,
     /// Drops: TCP connections reset for a bad length prefix.
     pub tcp_closed_bad_frame: u64,
+    /// Drops: TCP connections reset because a query was not whole within
+    /// [`NetLimits::tcp_query_timeout_ns`] of its first byte.
+    pub tcp_closed_slow: u64,
+    /// Drops: TCP connections reset at accept, their source outside the allow list
+    /// ([`Stack::set_dns_allow`]).
+    pub tcp_refused: u64,
+    /// Drops: TCP connections reset at accept, their source holding
+    /// [`NetLimits::tcp_clients_per_source`] already.
+    pub tcp_refused_busy: u64,
     /// Upstream UDP queries queued.
     pub upstream_udp_sent: u64,
     /// Upstream UDP responses surfaced.

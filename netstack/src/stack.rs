@@ -80,6 +80,7 @@ fn check_limits(l: &NetLimits) -> Result<(), NewError> {
         (l.tcp_tx_buffer, "tcp_tx_buffer"),
         (l.tcp_max_query, "tcp_max_query"),
         (l.tcp_max_pending, "tcp_max_pending"),
+        (l.tcp_clients_per_source, "tcp_clients_per_source"),
         (l.upstream_udp_rx_packets, "upstream_udp_rx_packets"),
         (l.upstream_udp_rx_bytes, "upstream_udp_rx_bytes"),
         (l.upstream_udp_tx_packets, "upstream_udp_tx_packets"),
@@ -90,6 +91,7 @@ fn check_limits(l: &NetLimits) -> Result<(), NewError> {
     ];
     let nonzero_times = [
         (l.tcp_idle_timeout_ns, "tcp_idle_timeout_ns"),
+        (l.tcp_query_timeout_ns, "tcp_query_timeout_ns"),
         (l.upstream_tcp_timeout_ns, "upstream_tcp_timeout_ns"),
     ];
     let zero = nonzero.iter().find(|(v, _)| *v == 0).map(|(_, n)| *n);

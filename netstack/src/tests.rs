@@ -1914,4 +1914,5 @@ fn every_error_displays_as_one_precise_line() {
     assert_eq!(unique.len(), lines.len());
 }
 
+mod dns_tcp_limits;
 mod sockets;

@@ -73,7 +73,7 @@ pub fn main(p: Platform) -> i32 {
 
     let engine_cfg = engine_config(&cfg);
     log_limits(&engine_cfg, &cfg);
-    let engine = Engine::new(engine_cfg, seed);
+    let mut engine = Engine::new(engine_cfg, seed);
     let pol = &cfg.policy;
     log::info!(
         "policy: {} blocked, {} allowed, {} host records, {} address rules, {} aliases, \
@@ -88,10 +88,25 @@ pub fn main(p: Platform) -> i32 {
         if pol.stop_rebind { "on" } else { "off" },
         policy_line(&engine.policy_stats())
     );
+    // The host's seed is mixed in, never used instead of the platform's.
+    if let Some(host) = &cfg.seed {
+        engine.mix_entropy(host);
+    }
+    if p.entropy_source() == "timer-jitter" {
+        log::warn!(
+            "entropy: no RDRAND/RDSEED/RNDR, the boot seed comes from timer jitter and is \
+             weak; reseeding from packet arrival times{}",
+            if cfg.seed.is_some() {
+                " and mixing in --seed"
+            } else {
+                "; give a host seed with --seed=HEX64"
+            }
+        );
+    }
 
     let now = p.now();
     let net_cfg = net_config(&cfg);
-    let stack = match Stack::new(
+    let mut stack = match Stack::new(
         PlatformNic::new(p),
         &net_cfg,
         u64::from_le_bytes(net_seed),
@@ -103,6 +118,8 @@ pub fn main(p: Platform) -> i32 {
             return 1;
         }
     };
+    // TCP clients outside the allow list are reset at accept, before they hold a slot.
+    stack.set_dns_allow(Some(cfg.allow.clone()));
     if net_cfg.dhcp {
         log::info!("dhcp: asking for an IPv4 address");
     }
@@ -118,6 +135,7 @@ pub fn main(p: Platform) -> i32 {
         open_udp: Vec::new(),
         stats_every: u64::from(cfg.stats_interval_secs) * 1_000_000_000,
         next_stats: 0,
+        reseed: Reseed::new(now),
     };
     lp.next_stats = now.saturating_add(lp.stats_every);
     lp.run()
@@ -131,6 +149,57 @@ struct Loop {
     open_udp: Vec<u16>,
     stats_every: u64,
     next_stats: u64,
+    reseed: Reseed,
+}
+
+/// Samples of packet arrival times, to re-key the engine's RNG with (issue 14, item
+/// 20): without a hardware RNG its boot seed is timer jitter, and it was never
+/// reseeded. Every [`Reseed::SAMPLES`] arrivals their cycle counts go into
+/// [`Engine::mix_entropy`] together, and every [`Reseed::FRESH_EVERY_NS`] 32 fresh
+/// bytes from the platform do. Mixing hashes the samples with SHA-256 (a few µs), so
+/// it is done per batch, not per packet.
+struct Reseed {
+    buf: [u8; Reseed::SAMPLES * 8],
+    n: usize,
+    next_fresh: u64,
+}
+
+impl Reseed {
+    /// Arrival samples per re-key.
+    const SAMPLES: usize = 32;
+    /// Time between re-keys from the platform's entropy source.
+    const FRESH_EVERY_NS: u64 = 60_000_000_000;
+
+    fn new(now: u64) -> Self {
+        Reseed {
+            buf: [0; Reseed::SAMPLES * 8],
+            n: 0,
+            next_fresh: now.saturating_add(Self::FRESH_EVERY_NS),
+        }
+    }
+
+    /// Adds one sample; the batch to mix in once it is full.
+    fn push(&mut self, sample: u64) -> Option<&[u8]> {
+        let at = self.n.checked_mul(8)?;
+        self.buf
+            .get_mut(at..at + 8)?
+            .copy_from_slice(&sample.to_le_bytes());
+        self.n += 1;
+        if self.n < Self::SAMPLES {
+            return None;
+        }
+        self.n = 0;
+        Some(&self.buf)
+    }
+
+    /// Whether fresh platform entropy is due at `now` (and the next time set).
+    fn fresh_due(&mut self, now: u64) -> bool {
+        if now < self.next_fresh {
+            return false;
+        }
+        self.next_fresh = now.saturating_add(Self::FRESH_EVERY_NS);
+        true
+    }
 }
 
 impl Loop {
@@ -142,10 +211,19 @@ impl Loop {
             // and `poll_delay` says when to come back.
             let _ = self.stack.poll(now);
             while let Some(ev) = self.stack.next_event() {
+                let sample = self.stack.nic().platform.entropy_sample();
+                if let Some(batch) = self.reseed.push(sample) {
+                    self.engine.mix_entropy(batch);
+                }
                 self.handle_event(at, ev);
                 self.drain(at);
                 // Each answer leaves now, not after the whole batch was worked on.
                 let _ = self.stack.flush();
+            }
+            if self.reseed.fresh_due(now) {
+                let mut fresh = [0u8; 32];
+                self.stack.nic_mut().platform.fill_random(&mut fresh);
+                self.engine.mix_entropy(&fresh);
             }
             self.engine.handle_timeout(at);
             self.drain(at);
@@ -344,6 +422,7 @@ fn engine_config(cfg: &Config) -> EngineConfig {
         use_ipv6: cfg.ipv6.is_some(),
         serve_stale: cfg.serve_stale.then_some(common::defaults::STALE_WINDOW),
         policy: policy_config(&cfg.policy),
+        allow_snoop: cfg.allow_snoop,
         ..EngineConfig::default()
     };
     e.limits.max_client_queries = cfg.max_clients;
@@ -429,6 +508,8 @@ fn net_config(cfg: &Config) -> NetConfig {
         dns_port: netstack::DNS_PORT,
         limits: NetLimits {
             tcp_clients: cfg.tcp_connections,
+            // One client (address, or IPv6 /64) holds at most half of them (at least 4).
+            tcp_clients_per_source: (cfg.tcp_connections / 2).max(4).min(cfg.tcp_connections),
             ..NetLimits::default()
         },
     }
@@ -564,6 +645,48 @@ mod tests {
             net_config(&Config::default()).limits.tcp_clients,
             NetLimits::default().tcp_clients
         );
+        assert_eq!(
+            net_config(&Config::default()).limits.tcp_clients_per_source,
+            NetLimits::default().tcp_clients_per_source
+        );
+        let share = |n: &str| {
+            let c = Config::parse(&alloc::format!("--tcp-connections={n}"))
+                .unwrap_or_else(|e| panic!("{e}"));
+            net_config(&c).limits.tcp_clients_per_source
+        };
+        assert_eq!((share("1"), share("6"), share("64")), (1, 4, 32));
+    }
+
+    #[test]
+    fn boot_keys_of_the_client_edges_reach_the_engine() {
+        let cfg =
+            Config::parse("--allow-snoop --allow=10.0.0.0/8").unwrap_or_else(|e| panic!("{e}"));
+        let e = engine_config(&cfg);
+        assert!(e.allow_snoop);
+        assert!(!engine_config(&Config::default()).allow_snoop);
+        assert_eq!(e.allow, cfg.allow);
+    }
+
+    #[test]
+    fn reseed_mixes_every_32_arrivals_and_fresh_entropy_every_minute() {
+        let mut r = Reseed::new(0);
+        for round in 0..3u64 {
+            for i in 0..31u64 {
+                assert!(r.push(round * 100 + i).is_none());
+            }
+            let batch = r.push(round * 100 + 31).map(<[u8]>::to_vec);
+            let batch = batch.unwrap_or_else(|| panic!("no batch after 32 samples"));
+            assert_eq!(batch.len(), 256);
+            assert_eq!(batch.get(..8), Some(&(round * 100).to_le_bytes()[..]));
+            assert_eq!(
+                batch.get(248..),
+                Some(&(round * 100 + 31).to_le_bytes()[..])
+            );
+        }
+        assert!(!r.fresh_due(59_999_999_999));
+        assert!(r.fresh_due(60_000_000_000));
+        assert!(!r.fresh_due(60_000_000_001));
+        assert!(r.fresh_due(120_000_000_000));
     }
 
     #[test]

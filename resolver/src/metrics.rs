@@ -115,6 +115,9 @@ metrics! {
     frames_out, Counter, "Frames written to the network device.", |s| Some(s.net.frames_out);
     tcp_open, Gauge, "Client TCP connections open.", |s| Some(s.net.tcp_open);
     tcp_accepted, Counter, "Client TCP connections accepted.", |s| Some(s.net.tcp_accepted);
+    tcp_closed_slow, Counter, "Client TCP connections reset: a query not whole in time (slowloris).", |s| Some(s.net.tcp_closed_slow);
+    tcp_refused, Counter, "Client TCP connections reset at accept: source outside the allow list.", |s| Some(s.net.tcp_refused);
+    tcp_refused_busy, Counter, "Client TCP connections reset at accept: the source holds its share of connections.", |s| Some(s.net.tcp_refused_busy);
     heap_used_bytes, Gauge, "Heap bytes in use.", |s| s.heap.map(|h| h.0 as u64);
     heap_total_bytes, Gauge, "Heap bytes in all.", |s| s.heap.map(|h| h.1 as u64);
     in_flight_upstream, Gauge, "Upstream queries awaiting an answer.", |s| Some(s.engine.in_flight_upstream);

@@ -44,6 +44,12 @@ impl FrameReader {
         }
     }
 
+    /// Whether part of a message (its length prefix at least) was read and the rest is
+    /// still to come.
+    pub fn in_message(&self) -> bool {
+        self.have_len > 0
+    }
+
     /// Consumes bytes from `input` up to the end of the current message at most.
     ///
     /// Returns how many bytes were consumed and a complete message if one ended.
@@ -118,6 +124,18 @@ mod tests {
                 assert_eq!(m, Ok(Some(vec![1, 2, 3])));
             }
         }
+    }
+
+    #[test]
+    fn in_message_from_the_first_byte_to_the_last() {
+        let mut r = FrameReader::new(100);
+        assert!(!r.in_message());
+        assert_eq!(r.feed(&[0]), (1, Ok(None)));
+        assert!(r.in_message());
+        assert_eq!(r.feed(&[2, b'a']), (2, Ok(None)));
+        assert!(r.in_message());
+        assert_eq!(r.feed(b"b"), (1, Ok(Some(b"ab".to_vec()))));
+        assert!(!r.in_message());
     }
 
     #[test]

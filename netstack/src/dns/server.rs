@@ -29,6 +29,10 @@ pub(super) struct Conn {
     tx_off: usize,
     /// The client finished sending (we read its FIN).
     peer_done: bool,
+    /// When the first byte of the message being read arrived (for the first message:
+    /// when the client connected); it must be whole by this plus
+    /// `tcp_query_timeout_ns`. `None` between messages (the idle timer's turn).
+    msg_started: Option<u64>,
 }
 
 impl Dns {
@@ -36,7 +40,31 @@ impl Dns {
         self.conns.iter().position(|c| c.stream == stream)
     }
 
-    pub(super) fn accepted(&mut self, stream: StreamHandle, peer: SocketAddr) {
+    /// A client connected (its SYN was seen); reset it at once if the allow list does
+    /// not admit it, before it is a connection of ours.
+    pub(super) fn accepted<N: Nic>(
+        &mut self,
+        net: &mut Net<N>,
+        stream: StreamHandle,
+        peer: SocketAddr,
+    ) {
+        if !self.admits(peer.ip()) {
+            log::debug!("tcp client {peer}: not allowed, reset");
+            self.stats.tcp_refused += 1;
+            let _ = net.abort(Owner::Dns, stream);
+            return;
+        }
+        let mine = self
+            .conns
+            .iter()
+            .filter(|c| same_source(c.peer.ip(), peer.ip()))
+            .count();
+        if mine >= self.limits.tcp_clients_per_source {
+            log::debug!("tcp client {peer}: has {mine} connections already, reset");
+            self.stats.tcp_refused_busy += 1;
+            let _ = net.abort(Owner::Dns, stream);
+            return;
+        }
         let conn = self.next_conn;
         self.next_conn = self.next_conn.wrapping_add(1).max(1);
         self.conns.push(Conn {
@@ -48,6 +76,9 @@ impl Dns {
             tx: VecDeque::new(),
             tx_off: 0,
             peer_done: false,
+            // The first query must be whole in time from the connection's start: a
+            // client that connects and says nothing is not kept for the idle timeout.
+            msg_started: Some(net.now),
         });
         self.stats.tcp_accepted += 1;
     }
@@ -61,6 +92,7 @@ impl Dns {
         i: usize,
     ) {
         let max_pending = self.limits.tcp_max_pending;
+        let now = net.now;
         let Some(c) = self.conns.get_mut(i) else {
             return;
         };
@@ -78,7 +110,17 @@ impl Dns {
                 break;
             }
             let reader = &mut c.reader;
-            match net.recv_with(Owner::Dns, c.stream, |buf| reader.feed(buf)) {
+            let got = net.recv_with(Owner::Dns, c.stream, |buf| reader.feed(buf));
+            match &got {
+                // A message ended: the next one's clock starts at its first byte.
+                Some(Ok(Some(_))) => c.msg_started = None,
+                // Bytes of a message that is not whole yet.
+                Some(Ok(None)) if c.reader.in_message() => {
+                    c.msg_started.get_or_insert(now);
+                }
+                _ => {}
+            }
+            match got {
                 Some(Ok(Some(data))) => {
                     c.pending += 1;
                     self.stats.tcp_queries += 1;
@@ -104,6 +146,37 @@ impl Dns {
             return;
         }
         self.maybe_close(net, i);
+    }
+
+    /// Resets every connection whose query is not whole within `tcp_query_timeout_ns`
+    /// of its first byte. The idle timer cannot catch a client that trickles a byte
+    /// every few seconds (slowloris): each byte is activity.
+    pub(super) fn query_timers<N: Nic>(&mut self, net: &mut Net<N>) {
+        let limit = self.limits.tcp_query_timeout_ns;
+        let now = net.now;
+        let mut i = 0;
+        while let Some(c) = self.conns.get(i) {
+            let late = c
+                .msg_started
+                .is_some_and(|t| now.saturating_sub(t) >= limit);
+            if late {
+                log::debug!("tcp conn {}: query not whole in time, reset", c.conn);
+                self.stats.tcp_closed_slow += 1;
+                let _ = net.abort(Owner::Dns, c.stream);
+                self.conns.swap_remove(i);
+            } else {
+                i += 1;
+            }
+        }
+    }
+
+    /// When the earliest partly read client query runs out of time.
+    pub(super) fn query_deadline(&self) -> Option<u64> {
+        let limit = self.limits.tcp_query_timeout_ns;
+        self.conns
+            .iter()
+            .filter_map(|c| c.msg_started.map(|t| t.saturating_add(limit)))
+            .min()
     }
 
     /// Writes as much of connection `i`'s queued replies as the stream takes.
@@ -171,5 +244,16 @@ impl Dns {
         self.flush_conn(net, i);
         self.maybe_close(net, i);
         Ok(())
+    }
+}
+
+/// Whether two client addresses are one source for `tcp_clients_per_source`: the same
+/// IPv4 address, or the same IPv6 /64 (as the engine shares its client slots).
+fn same_source(a: core::net::IpAddr, b: core::net::IpAddr) -> bool {
+    use core::net::IpAddr;
+    match (a, b) {
+        (IpAddr::V4(a), IpAddr::V4(b)) => a == b,
+        (IpAddr::V6(a), IpAddr::V6(b)) => a.to_bits() >> 64 == b.to_bits() >> 64,
+        _ => false,
     }
 }

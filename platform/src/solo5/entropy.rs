@@ -12,9 +12,21 @@
 //!   attacker who can estimate the boot time and the host's timing behaviour may narrow
 //!   the seed a lot. It is better than a fixed seed, not a substitute for a hardware
 //!   source; the resolver should say so loudly when `entropy_source()` is "timer-jitter".
+//!
+//! Because the boot seed may be weak, [`sample`] hands the app one cycle-counter read
+//! at a time to mix into its generator as packets arrive (the engine's
+//! `mix_entropy`): their arrival times, to the cycle, depend on the host, the network
+//! and every other client, and accumulate over the run. On aarch64 the counter is the
+//! generic timer (tens of MHz on a Raspberry Pi), coarser than x86's TSC, but packet
+//! arrivals still differ in its low bits.
 
 use super::arch::{Cpu, Current, HwRng};
 use super::hypercall;
+
+/// One timing sample: the free-running cycle counter, read now.
+pub(crate) fn sample() -> u64 {
+    Current::ticks()
+}
 
 /// How often to ask the instruction for one word before falling back.
 fn retries(rng: HwRng) -> u32 {

@@ -180,6 +180,12 @@ impl Platform {
         self.entropy.source()
     }
 
+    /// One cheap timing sample to mix into the app's generator as events happen (the
+    /// cycle counter; see the entropy module).
+    pub fn entropy_sample(&self) -> u64 {
+        entropy::sample()
+    }
+
     /// Writes raw bytes to the console (the tender's stdout).
     pub fn console_write(&self, bytes: &[u8]) {
         console::write(bytes);

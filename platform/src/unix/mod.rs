@@ -108,6 +108,13 @@ impl Platform {
         }
     }
 
+    /// One cheap timing sample for the app to mix into its generator as events happen
+    /// (as on solo5, where it is the cycle counter): the monotonic clock in ns. The
+    /// kernel's CSPRNG seeds the generator here, so this only keeps the API alike.
+    pub fn entropy_sample(&self) -> u64 {
+        clock::now_ns()
+    }
+
     /// Where [`Platform::fill_random`] gets its bytes: `"getrandom"`.
     pub fn entropy_source(&self) -> &'static str {
         "getrandom"

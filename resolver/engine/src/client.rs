@@ -2,17 +2,21 @@
 //! (its `Err` is the outcome: an answer, or nothing at all) or lets the query go on:
 //!
 //! 1. [`frame`]: shorter than a header, or a response: drop (no reflection loops);
+//!    [`source`]: a source no packet from the wire can have (loopback, v4-mapped, …):
+//!    drop;
 //! 2. the fast path ([`crate::answer::fast`]): a fresh cache hit for an allowed
-//!    client, answered from the query's bytes;
+//!    client with RD=1 (or `allow_snoop`), answered from the query's bytes;
 //! 3. [`parse`]: one question only, or hickory is not asked;
 //! 4. [`acl`]: REFUSED outside the allow list;
 //! 5. [`opcode`], [`question`], [`edns_version`], [`class_and_type`]: NOTIMP,
 //!    FORMERR, BADVERS;
 //! 6. [`policy`]: local names and zones, blocked names ([`crate::policy`]);
-//! 7. [`any`]: RFC 8482's minimal answer to ANY;
+//! 7. [`snoop`]: RD=0 without `allow_snoop`: REFUSED (cache snooping);
+//!    [`any`]: RFC 8482's minimal answer to ANY;
 //! 8. [`cache`]: the full path's cache answer (and a prefetch when due);
 //! 9. [`recursion_desired`]: RD=0 and nothing cached: REFUSED;
-//! 10. [`coalesce`]: join the resolution of the same question, within the limits;
+//! 10. [`coalesce`]: join the resolution of the same question, within the limits
+//!     (the client's share among them);
 //!     else the engine starts a resolution for it.
 
 // A stage's `Err` is the query's outcome, not an error: moved once, never propagated
@@ -86,7 +90,8 @@ pub(crate) fn admit(a: &mut Admission<'_>, now: Instant, client: Client, bytes: 
 /// The stages in order; `Ok`: the query needs a new resolution.
 fn stages(a: &mut Admission<'_>, now: Instant, client: Client, bytes: &[u8]) -> Stage<Waiter> {
     let h = frame(a.stats, bytes)?;
-    fast(a, now, client, bytes)?;
+    source(a.stats, client)?;
+    fast(a, now, client, h, bytes)?;
     let parsed = parse(bytes);
     acl(a.cfg, client, parsed.as_ref(), h)?;
     opcode(h)?;
@@ -95,15 +100,16 @@ fn stages(a: &mut Admission<'_>, now: Instant, client: Client, bytes: &[u8]) -> 
     class_and_type(&w)?;
     policy(a, &w)?;
     a.stats.queries += 1;
+    snoop(a.cfg, &w)?;
     any(a.stats, &w)?;
     cache(a, now, w)
         .and_then(recursion_desired)
         .and_then(|w| coalesce(a, w))
 }
 
-/// Whether `ip` is in the allow list.
+/// Whether `ip` is in the allow list (and could have sent a packet from the wire).
 fn allowed(cfg: &EngineConfig, ip: IpAddr) -> bool {
-    cfg.allow.iter().any(|c| c.contains(ip))
+    common::allows(&cfg.allow, ip)
 }
 
 /// A bare header echoing ID, opcode and RD.
@@ -130,11 +136,32 @@ fn frame<'b>(stats: &mut Stats, bytes: &'b [u8]) -> Stage<Header<'b>> {
     }
 }
 
+/// A source address no packet from the network can carry (loopback, unspecified,
+/// IPv4-mapped, multicast, broadcast: [`common::is_wire_source`]) is forged: drop it
+/// unanswered, as Unbound does. A REFUSED would be sent to an address that is us or
+/// no one, or be a reflection off a spoofed one; and `::ffff:10.0.0.1` or
+/// `127.0.0.1` must not pass an allow list meant for the LAN or the host itself (issue
+/// 14, item 15). The app feeds only what came from the wire.
+fn source(stats: &mut Stats, client: Client) -> Stage<()> {
+    if common::is_wire_source(client.addr.ip()) {
+        return Ok(());
+    }
+    stats.client_dropped += 1;
+    Err(Admitted::Nothing)
+}
+
 /// The fast path: a fresh hit for an allowed client, answered without a `Message`.
 /// Declining changes nothing but the referenced bits of the entries looked at, which
-/// the full path then looks at again.
-fn fast(a: &mut Admission<'_>, now: Instant, client: Client, bytes: &[u8]) -> Stage<()> {
-    if !a.fast_path {
+/// the full path then looks at again. RD=0 is left to the full path, which
+/// refuses it unless `allow_snoop`.
+fn fast(
+    a: &mut Admission<'_>,
+    now: Instant,
+    client: Client,
+    h: Header<'_>,
+    bytes: &[u8],
+) -> Stage<()> {
+    if !a.fast_path || (!h.rd() && !a.cfg.allow_snoop) {
         return Ok(());
     }
     let Some(q) = Question::parse(bytes) else {
@@ -260,6 +287,19 @@ fn policy(a: &mut Admission<'_>, w: &Waiter) -> Stage<()> {
     }
 }
 
+/// RD=0 asks only what is cached: that is how one client learns which names the others
+/// looked up, and when (cache snooping). REFUSED with EDE 18 unless `allow_snoop`, as
+/// Unbound's default `access-control: allow` does (issue 14, item 18).
+fn snoop(cfg: &EngineConfig, w: &Waiter) -> Stage<()> {
+    if w.rd || cfg.allow_snoop {
+        return Ok(());
+    }
+    Err(Admitted::Reply(
+        w.clone(),
+        Answer::error(ResponseCode::Refused, Some(Ede::SNOOPING)),
+    ))
+}
+
 /// RFC 8482: a minimal synthesized answer to ANY instead of everything we know.
 fn any(stats: &mut Stats, w: &Waiter) -> Stage<()> {
     if w.query.query_type() != RecordType::ANY {
@@ -303,6 +343,13 @@ fn coalesce(a: &mut Admission<'_>, w: Waiter) -> Stage<Waiter> {
     let l = &a.cfg.limits;
     if a.resolutions.client_waiters() >= l.max_client_queries {
         return Err(Admitted::Reply(w, Answer::servfail(Ede::CLIENTS_FULL)));
+    }
+    // One client prefix holds at most its share of the slots (issue 14, item 19); a
+    // retransmission of a query already waiting is not a new one.
+    if a.resolutions.waiters_like(w.client.addr.ip()) >= l.client_share()
+        && !a.resolutions.is_duplicate(&w)
+    {
+        return Err(Admitted::Reply(w, Answer::servfail(Ede::CLIENT_SHARE_FULL)));
     }
     match a.resolutions.join(w, l.max_waiters_per_resolution) {
         Join::Joined => {

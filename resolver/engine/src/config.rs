@@ -84,7 +84,8 @@ pub fn iana_root_hints() -> Vec<IpAddr> {
 pub struct Limits {
     /// Client queries waiting for an answer at once, over all resolutions. Default
     /// [`common::defaults::MAX_CLIENTS`], as `--max-clients`.
-    /// Past it new cache misses are answered SERVFAIL at once.
+    /// Past it new cache misses are answered SERVFAIL at once. One client prefix holds
+    /// at most [`Limits::client_share`] of them.
     pub max_client_queries: usize,
     /// Resolutions in flight at once (client, glueless sub-resolutions, prefetch).
     /// Default 1024.
@@ -137,6 +138,21 @@ pub struct Limits {
     /// Largest UDP payload we advertise and send (EDNS, RFC 9715 / flag day 2020).
     /// Default 1232.
     pub max_udp_payload: u16,
+}
+
+impl Limits {
+    /// One client's share of [`max_client_queries`](Self::max_client_queries): a
+    /// quarter of them, at least 4 (and never more than all). A client is an IPv4
+    /// address (/32) or an IPv6 /64 (one host's privacy addresses, or one LAN). Past it
+    /// its new cache misses are SERVFAIL at once ("too many queries in flight from
+    /// this client"), so one device flooding names under a black-holed zone, each
+    /// holding a slot for the whole `query_timeout`, leaves the rest to the others.
+    #[must_use]
+    pub fn client_share(&self) -> usize {
+        (self.max_client_queries / 4)
+            .max(4)
+            .min(self.max_client_queries)
+    }
 }
 
 impl Default for Limits {
@@ -200,6 +216,10 @@ pub struct EngineConfig {
     /// Refresh popular records before they expire: a hit in the last 10 % of a TTL of at
     /// least 10 s starts a background resolution. Default true.
     pub prefetch: bool,
+    /// Answer RD=0 queries from the cache. Off by default: RD=0 is how a client asks
+    /// what others looked up (cache snooping), so it is REFUSED with EDE 18, as
+    /// Unbound's default `access-control: allow` does. As `--allow-snoop`.
+    pub allow_snoop: bool,
     /// Hard limits.
     pub limits: Limits,
     /// Home-network policy: blocking, local names, locally served zones, per-domain
@@ -223,6 +243,7 @@ impl Default for EngineConfig {
             max_negative_ttl: Duration::from_secs(3_600),
             serve_stale: defaults::SERVE_STALE.then_some(defaults::STALE_WINDOW),
             prefetch: true,
+            allow_snoop: false,
             limits: Limits::default(),
             policy: PolicyConfig::default(),
         }
@@ -409,9 +430,28 @@ mod tests {
         assert!(ok("::1"));
         assert!(ok("fe80::1"));
         assert!(ok("fd00::1"));
-        assert!(ok("::ffff:192.168.0.1"));
+        assert!(
+            !ok("::ffff:192.168.0.1"),
+            "IPv4 blocks match IPv4 packets only"
+        );
         assert!(!ok("8.8.8.8"));
         assert!(!ok("2001:db8::1"));
+    }
+
+    #[test]
+    fn client_share_is_a_quarter_at_least_four() {
+        let share = |n| {
+            Limits {
+                max_client_queries: n,
+                ..Limits::default()
+            }
+            .client_share()
+        };
+        assert_eq!(share(256), 64);
+        assert_eq!(share(16), 4);
+        assert_eq!(share(8), 4);
+        assert_eq!(share(2), 2);
+        assert_eq!(share(0), 0);
     }
 
     #[test]

@@ -12,6 +12,7 @@
 //! | [`Ede::STALE`] | 3 Stale Answer | RFC 8767 serve-stale |
 //! | [`Ede::STALE_NXDOMAIN`] | 19 Stale NXDOMAIN Answer | serve-stale of an NXDOMAIN |
 //! | [`Ede::PROHIBITED`] | 18 Prohibited | REFUSED by the allow list (TCP only) |
+//! | [`Ede::SNOOPING`] | 18 Prohibited | RD=0 without `allow_snoop` (cache snooping) |
 //! | [`Ede::NOT_SUPPORTED`] | 21 Not Supported | class other than IN, AXFR/IXFR |
 //! | [`Ede::NOT_AUTHORITATIVE`] | 20 Not Authoritative | RD=0 and nothing cached |
 //! | [`Ede::BLOCKED`], [`Ede::REBIND`] | 15 Blocked | policy: a blocked name (the text names the list), or rebinding protection |
@@ -81,6 +82,15 @@ impl Ede {
     pub(crate) const NO_PORT: Ede = Ede::other("no upstream port free");
     /// `Limits::max_client_queries` reached.
     pub(crate) const CLIENTS_FULL: Ede = Ede::other("too many client queries in flight");
+    /// The client's prefix holds its share of `Limits::max_client_queries`
+    /// ([`Limits::client_share`](crate::Limits::client_share)).
+    pub(crate) const CLIENT_SHARE_FULL: Ede =
+        Ede::other("too many queries in flight from this client");
+    /// RD=0 without `allow_snoop`: asking the cache only is cache snooping.
+    pub(crate) const SNOOPING: Ede = Ede {
+        code: Code::Prohibited,
+        text: Some("RD=0 (cache snooping) not allowed"),
+    };
     /// `Limits::max_waiters_per_resolution` reached.
     pub(crate) const WAITERS_FULL: Ede = Ede::other("too many clients waiting for this name");
     /// `Limits::max_resolutions` reached.

@@ -97,6 +97,17 @@ impl Engine {
         }
     }
 
+    /// Mixes outside entropy into the RNG behind query IDs, source ports, 0x20 case and
+    /// server jitter: the ChaCha20 key becomes SHA-256 of the generator's next 32 bytes
+    /// and `input`. The app feeds it what it sees and an attacker does not (cycle
+    /// counts of packet arrivals, a host-provided seed), so a boot seed drawn from
+    /// timer jitter alone does not decide every draw for the rest of the run. Never
+    /// weakens the key: the old state goes into the hash. Deterministic, so a test can
+    /// replay a run from its seed and inputs. The tables' hash keys are not changed.
+    pub fn mix_entropy(&mut self, input: &[u8]) {
+        self.upstream.mix_entropy(input);
+    }
+
     /// Turn the cache-hit fast path off or on (on by default). Answers are the same
     /// either way; tests use this to compare the two paths.
     #[doc(hidden)]

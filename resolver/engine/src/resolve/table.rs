@@ -3,7 +3,7 @@
 
 use alloc::collections::{BTreeMap, VecDeque};
 use alloc::vec::Vec;
-use core::net::SocketAddr;
+use core::net::{IpAddr, SocketAddr};
 
 use hickory_proto::rr::{Name, RecordType};
 
@@ -56,6 +56,28 @@ impl Resolutions {
     /// Clients waiting over all resolutions.
     pub(crate) fn client_waiters(&self) -> usize {
         self.client_waiters
+    }
+
+    /// Clients waiting over all resolutions whose address is in the same client prefix
+    /// as `ip` (see [`same_client`]). A scan over every waiter: at most
+    /// `Limits::max_client_queries` (4096 at the most), once per cache miss.
+    pub(crate) fn waiters_like(&self, ip: IpAddr) -> usize {
+        self.map
+            .values()
+            .flat_map(|r| r.waiters.iter())
+            .filter(|w| same_client(w.client.addr.ip(), ip))
+            .count()
+    }
+
+    /// Whether `w` is a retransmission of a query already waiting.
+    pub(crate) fn is_duplicate(&self, w: &Waiter) -> bool {
+        self.find(w.query.name(), w.query.query_type())
+            .and_then(|id| self.map.get(&id))
+            .is_some_and(|r| {
+                r.waiters
+                    .iter()
+                    .any(|o| o.client == w.client && o.id == w.id)
+            })
     }
 
     /// Resolution `id`.
@@ -212,5 +234,15 @@ impl Resolutions {
             && waiters == self.client_waiters
             && self.index.len() <= self.map.len()
             && self.index.values().all(|id| self.map.contains_key(id))
+    }
+}
+
+/// Whether `a` and `b` are one client for the share of client slots: the same IPv4
+/// address, or the same IPv6 /64.
+pub(crate) fn same_client(a: IpAddr, b: IpAddr) -> bool {
+    match (a, b) {
+        (IpAddr::V4(a), IpAddr::V4(b)) => a == b,
+        (IpAddr::V6(a), IpAddr::V6(b)) => a.to_bits() >> 64 == b.to_bits() >> 64,
+        _ => false,
     }
 }

@@ -127,6 +127,21 @@ impl Upstream {
         }
     }
 
+    /// Re-keys the RNG with SHA-256 of 32 bytes of its own output and `input`: what
+    /// it draws next depends on the boot seed and on everything mixed in since, so a
+    /// weak boot seed (timer jitter) is strengthened by every input an attacker cannot
+    /// see, and knowing some inputs reveals nothing of the key.
+    pub(crate) fn mix_entropy(&mut self, input: &[u8]) {
+        use sha2::Digest;
+        let mut out = [0u8; 32];
+        self.rng.fill_bytes(&mut out);
+        let mut h = sha2::Sha256::new();
+        h.update(b"resolver engine rng rekey\0");
+        h.update(out);
+        h.update(input);
+        self.rng = ChaCha20Rng::from_seed(h.finalize().into());
+    }
+
     /// Queries outstanding.
     pub(crate) fn len(&self) -> usize {
         self.pending.len()

@@ -105,7 +105,10 @@ fn notimp_for_other_opcodes_and_zone_transfers() {
 
 #[test]
 fn rd0_is_answered_from_cache_only() {
-    let mut net = Net::new(recursive_config());
+    let mut net = Net::new(engine::EngineConfig {
+        allow_snoop: true,
+        ..recursive_config()
+    });
     let mut q =
         Message::from_vec(&query_bytes(6, "www.example.com.", RecordType::A, None)).unwrap();
     q.metadata.recursion_desired = false;

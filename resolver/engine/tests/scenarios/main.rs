@@ -5,6 +5,7 @@ use critical_section as _;
 
 mod sim;
 
+mod client_edges;
 mod client_service;
 mod ede;
 mod fast_path;

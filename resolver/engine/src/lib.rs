@@ -118,3 +118,4 @@ pub use engine::Engine;
 pub use io::{Client, Transmit, Transport};
 pub use stats::Stats;
 pub use time::Instant;
+pub use upstream::UPSTREAM_HOLD;

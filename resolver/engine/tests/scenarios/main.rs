@@ -10,6 +10,7 @@ mod ede;
 mod fast_path;
 mod forward;
 mod glueless;
+mod held_upstream;
 mod limits;
 mod poisoning;
 mod recursion;

@@ -49,8 +49,9 @@ pub enum UpstreamErrorKind {
     /// No whole response within [`NetLimits::upstream_tcp_timeout_ns`](crate::NetLimits::upstream_tcp_timeout_ns).
     Timeout,
     /// UDP: the datagram's next hop did not answer ARP/NDP within
-    /// [`NetLimits::upstream_hold_ns`](crate::NetLimits::upstream_hold_ns); it was
-    /// dropped without leaving.
+    /// [`NetLimits::upstream_hold_ns`](crate::NetLimits::upstream_hold_ns), or there
+    /// is no route to its destination (no gateway of its family); it was dropped
+    /// without leaving.
     NoNeighbour,
     /// UDP: no upstream socket came free within
     /// [`NetLimits::upstream_hold_ns`](crate::NetLimits::upstream_hold_ns) (or the port
@@ -143,7 +144,9 @@ impl fmt::Display for UpstreamErrorKind {
             UpstreamErrorKind::Reset => "connection reset or closed before a whole response",
             UpstreamErrorKind::BadFrame => "response length prefix zero or above the cap",
             UpstreamErrorKind::Timeout => "no whole response in time",
-            UpstreamErrorKind::NoNeighbour => "the next hop did not answer ARP/NDP in time",
+            UpstreamErrorKind::NoNeighbour => {
+                "no route, or the next hop did not answer ARP/NDP in time"
+            }
             UpstreamErrorKind::NoSocket => "no upstream socket came free in time",
         })
     }

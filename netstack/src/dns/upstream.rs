@@ -282,7 +282,8 @@ impl Dns {
             let (port, dst, held) = (d.port, d.dst, d.held);
             match (h, unsent) {
                 (Some(h), Some(n)) if n > 0 => {
-                    if now.saturating_sub(d.since) >= hold {
+                    // No route to it: smoltcp keeps it in the socket for good.
+                    if d.next_hop.is_none() || now.saturating_sub(d.since) >= hold {
                         net.udp_drop_unsent(Owner::Dns, h);
                         self.departing.swap_remove(i);
                         self.stats.upstream_udp_no_neighbour += 1;

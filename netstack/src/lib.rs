@@ -32,6 +32,7 @@
 //!     while let Some(ev) = stack.next_event() {
 //!         match ev {
 //!             Event::Query { .. } | Event::Response { .. } | Event::UpstreamError { .. }
+//!             | Event::UpstreamHeld { .. } | Event::UpstreamSent { .. }
 //!                 => /* the engine; stack.reply(..), stack.send_udp(..), stack.send_tcp(..) */,
 //!             Event::Socket(ev) => /* the service that opened that socket */,
 //!             Event::Dhcp(_) => /* log it */,
@@ -95,6 +96,12 @@
 //!   when a response is truncated.
 //! - IPv6 addresses are static (plus the link-local one); router advertisements and
 //!   SLAAC are not used.
+//! - An upstream UDP datagram that cannot leave yet (its next hop's ARP/NDP answer, or
+//!   a free upstream socket, is awaited) is held, at most
+//!   [`NetLimits::upstream_hold_ns`], and reported: [`Event::UpstreamHeld`], then
+//!   [`Event::UpstreamSent`] or [`Event::UpstreamError`]. A timeout upstream of this
+//!   crate should start when it left. The stack solicits neighbours itself, past
+//!   smoltcp's one request per second for the whole interface (see `neighbour.rs`).
 //! - While the event queue is full, [`Stack::poll`] reads no more frames: a burst waits
 //!   in the NIC's queue (the host's TAP queue, hundreds of frames deep) rather than
 //!   overflow the socket buffers, and [`Stats::poll_held_back`] counts it. What the host

@@ -115,6 +115,9 @@ metrics! {
     frames_out, Counter, "Frames written to the network device.", |s| Some(s.net.frames_out);
     tcp_open, Gauge, "Client TCP connections open.", |s| Some(s.net.tcp_open);
     tcp_accepted, Counter, "Client TCP connections accepted.", |s| Some(s.net.tcp_accepted);
+    upstream_held_neighbour, Counter, "Upstream datagrams that waited for their next hop's ARP/NDP answer.", |s| Some(s.net.upstream_udp_held);
+    upstream_held_socket, Counter, "Upstream datagrams that waited for a free upstream socket.", |s| Some(s.net.upstream_udp_socket_waits);
+    neighbour_solicitations, Counter, "ARP requests and NDP solicitations the stack sent itself.", |s| Some(s.net.neighbour_solicitations);
     heap_used_bytes, Gauge, "Heap bytes in use.", |s| s.heap.map(|h| h.0 as u64);
     heap_total_bytes, Gauge, "Heap bytes in all.", |s| s.heap.map(|h| h.1 as u64);
     in_flight_upstream, Gauge, "Upstream queries awaiting an answer.", |s| Some(s.engine.in_flight_upstream);

@@ -3,6 +3,8 @@
 //! first contacted a few milliseconds after the previous one, that is inside smoltcp's
 //! one-second interface-wide ARP silence. The loop is the app's (`resolver/src/app.rs`):
 //! poll, events to the engine, transmits to the stack, ports released, flush.
+//!
+//! And 100 simultaneous cache misses through the 64-socket upstream pool (item 13).
 
 use std::cell::RefCell;
 use std::collections::VecDeque;
@@ -49,12 +51,12 @@ impl Nic for BusNic {
     }
 }
 
-fn node(bus: &Bus, me: usize, ip: Ipv4Addr) -> Stack<BusNic> {
+fn node(bus: &Bus, me: usize, ip: Ipv4Addr, limits: NetLimits) -> Stack<BusNic> {
     bus.borrow_mut().push(VecDeque::new());
     let cfg = NetConfig {
         ipv4: Some((ip, 24)),
         ipv4_gateway: None,
-        limits: NetLimits::default(),
+        limits,
         ..NetConfig::default()
     };
     let mac = [0x02, 0, 0, 0, 0, me as u8 + 1];
@@ -88,7 +90,7 @@ fn name(s: &str) -> Name {
 
 /// The authoritative data: the root delegates `a.`, `b.`, `c.` (with glue);
 /// `www.a. CNAME www.b.`, `www.b. CNAME www.c.`, `www.c. A 192.0.2.1`.
-fn respond(server: Ipv4Addr, query: &[u8]) -> Option<Vec<u8>> {
+fn authoritative(server: Ipv4Addr, query: &[u8]) -> Option<Vec<u8>> {
     let q = Message::from_vec(query).ok()?;
     let question = q.queries.first()?.clone();
     let qname = question.name().to_lowercase().to_ascii();
@@ -153,48 +155,112 @@ fn respond(server: Ipv4Addr, query: &[u8]) -> Option<Vec<u8>> {
     r.to_vec().ok()
 }
 
-#[test]
-fn a_cname_chain_across_four_new_on_link_servers_is_answered_at_once() {
-    let bus: Bus = Rc::default();
-    let mut resolver = node(&bus, 0, Ipv4Addr::new(10, 0, 0, 2));
-    let ips = [ROOT, server_of("a."), server_of("b."), server_of("c.")];
-    let mut servers: Vec<(Ipv4Addr, Stack<BusNic>)> = ips
-        .iter()
-        .enumerate()
-        .map(|(i, ip)| (*ip, node(&bus, i + 1, *ip)))
-        .collect();
-    let mut engine = Engine::new(
-        EngineConfig {
-            mode: Mode::Recursive {
-                root_hints: vec![IpAddr::V4(ROOT)],
-            },
-            qname_minimisation: false,
-            use_ipv6: false,
-            ..EngineConfig::default()
-        },
-        [9; 32],
-    );
-    let client = Client {
-        addr: SocketAddr::new([10, 0, 0, 50].into(), 5353),
-        transport: Transport::Udp,
-    };
-    let mut query = Message::new(0x4242, MessageType::Query, hickory_proto::op::OpCode::Query);
-    query.metadata.recursion_desired = true;
-    query.add_query(hickory_proto::op::Query::query(
-        name("www.a."),
-        RecordType::A,
+/// What a forwarder answers: every name at 192.0.2.1.
+fn forwarder(_: Ipv4Addr, query: &[u8]) -> Option<Vec<u8>> {
+    let q = Message::from_vec(query).ok()?;
+    let question = q.queries.first()?.clone();
+    let mut r = Message::new(q.id, MessageType::Response, q.op_code);
+    r.edns = q.edns.clone();
+    r.metadata.recursion_desired = true;
+    r.metadata.recursion_available = true;
+    r.add_query(question.clone());
+    r.add_answer(Record::from_rdata(
+        question.name().clone(),
+        300,
+        RData::A(A::new(192, 0, 2, 1)),
     ));
-    let start = 1000 * MS;
-    let mut now = start;
-    engine.handle_query(Instant::from_nanos(now), client, &query.to_vec().unwrap());
+    r.to_vec().ok()
+}
 
-    let mut open_udp: Vec<u16> = Vec::new();
-    let mut answer: Option<(u64, Message)> = None;
-    while answer.is_none() && now < start + 20_000 * MS {
+/// The resolver (netstack and engine, in the app's loop) and servers on one LAN.
+struct Lan {
+    bus: Bus,
+    resolver: Stack<BusNic>,
+    engine: Engine,
+    servers: Vec<(Ipv4Addr, Stack<BusNic>)>,
+    answer: fn(Ipv4Addr, &[u8]) -> Option<Vec<u8>>,
+    open_udp: Vec<u16>,
+    replies: Vec<(u64, Message)>,
+    now: u64,
+}
+
+impl Lan {
+    fn new(
+        cfg: EngineConfig,
+        limits: NetLimits,
+        servers: &[Ipv4Addr],
+        answer: fn(Ipv4Addr, &[u8]) -> Option<Vec<u8>>,
+    ) -> Lan {
+        let bus: Bus = Rc::default();
+        let resolver = node(&bus, 0, Ipv4Addr::new(10, 0, 0, 2), limits);
+        let servers = servers
+            .iter()
+            .enumerate()
+            .map(|(i, ip)| (*ip, node(&bus, i + 1, *ip, NetLimits::default())))
+            .collect();
+        Lan {
+            bus,
+            resolver,
+            engine: Engine::new(cfg, [9; 32]),
+            servers,
+            answer,
+            open_udp: Vec::new(),
+            replies: Vec::new(),
+            now: 1000 * MS,
+        }
+    }
+
+    fn ask(&mut self, port: u16, qname: &str) {
+        let client = Client {
+            addr: SocketAddr::new([10, 0, 0, 50].into(), port),
+            transport: Transport::Udp,
+        };
+        let mut query = Message::new(port, MessageType::Query, hickory_proto::op::OpCode::Query);
+        query.metadata.recursion_desired = true;
+        query.add_query(hickory_proto::op::Query::query(name(qname), RecordType::A));
+        self.engine.handle_query(
+            Instant::from_nanos(self.now),
+            client,
+            &query.to_vec().unwrap(),
+        );
+        self.drain();
+    }
+
+    /// The engine's transmits: answers are recorded, queries go to the stack.
+    fn drain(&mut self) {
+        let at = Instant::from_nanos(self.now);
+        while let Some(t) = self.engine.poll_transmit() {
+            match t {
+                Transmit::ToClient { payload, .. } => {
+                    self.replies
+                        .push((self.now, Message::from_vec(&payload).unwrap()));
+                }
+                Transmit::ToServer {
+                    server,
+                    local_port,
+                    payload,
+                    ..
+                } => match self.resolver.send_udp(local_port, server, &payload) {
+                    Ok(()) => {
+                        if !self.open_udp.contains(&local_port) {
+                            self.open_udp.push(local_port);
+                        }
+                    }
+                    Err(_) => {
+                        self.engine
+                            .handle_upstream_error(at, server, local_port, Transport::Udp)
+                    }
+                },
+            }
+        }
+    }
+
+    /// One round of every node at `now`, then the clock moves on.
+    fn round(&mut self) {
+        let now = self.now;
         let at = Instant::from_nanos(now);
-        // The resolver: the app's loop.
-        let _ = resolver.poll(now);
-        while let Some(ev) = resolver.next_event() {
+        let _ = self.resolver.poll(now);
+        while let Some(ev) = self.resolver.next_event() {
             match ev {
                 Event::Response {
                     from,
@@ -202,44 +268,31 @@ fn a_cname_chain_across_four_new_on_link_servers_is_answered_at_once() {
                     data,
                     ..
                 } => {
-                    engine.handle_response(at, from, local_port, Transport::Udp, &data);
+                    self.engine
+                        .handle_response(at, from, local_port, Transport::Udp, &data);
                 }
                 Event::UpstreamError { to, local_port, .. } => {
-                    engine.handle_upstream_error(at, to, local_port, Transport::Udp);
+                    self.engine
+                        .handle_upstream_error(at, to, local_port, Transport::Udp);
                 }
                 Event::UpstreamHeld { to, local_port, .. } => {
-                    engine.handle_upstream_held(at, to, local_port);
+                    self.engine.handle_upstream_held(at, to, local_port);
                 }
                 Event::UpstreamSent { to, local_port } => {
-                    engine.handle_upstream_sent(at, to, local_port);
+                    self.engine.handle_upstream_sent(at, to, local_port);
                 }
                 _ => {}
             }
+            self.drain();
+            let _ = self.resolver.flush();
         }
-        engine.handle_timeout(at);
-        while let Some(t) = engine.poll_transmit() {
-            match t {
-                Transmit::ToClient { payload, .. } => {
-                    answer = Some((now, Message::from_vec(&payload).unwrap()));
-                }
-                Transmit::ToServer {
-                    server,
-                    local_port,
-                    payload,
-                    ..
-                } => {
-                    if resolver.send_udp(local_port, server, &payload).is_ok()
-                        && !open_udp.contains(&local_port)
-                    {
-                        open_udp.push(local_port);
-                    }
-                }
-            }
-        }
-        open_udp.retain(|p| engine.upstream_port_in_use(*p) || !resolver.close_udp(*p));
-        let _ = resolver.flush();
-        // The authoritative servers.
-        for (ip, s) in &mut servers {
+        self.engine.handle_timeout(at);
+        self.drain();
+        let (engine, resolver) = (&self.engine, &mut self.resolver);
+        self.open_udp
+            .retain(|p| engine.upstream_port_in_use(*p) || !resolver.close_udp(*p));
+        let _ = self.resolver.flush();
+        for (ip, s) in &mut self.servers {
             let _ = s.poll(now);
             while let Some(ev) = s.next_event() {
                 if let Event::Query {
@@ -247,7 +300,7 @@ fn a_cname_chain_across_four_new_on_link_servers_is_answered_at_once() {
                     transport,
                     data,
                 } = ev
-                    && let Some(r) = respond(*ip, &data)
+                    && let Some(r) = (self.answer)(*ip, &data)
                 {
                     let _ = s.reply(client, transport, &r);
                 }
@@ -255,26 +308,63 @@ fn a_cname_chain_across_four_new_on_link_servers_is_answered_at_once() {
             let _ = s.flush();
         }
         // The clock: to the next deadline, 1 ms at least (frames take that long).
-        let mut next = engine.poll_timeout().map_or(u64::MAX, |t| t.as_nanos());
-        for s in std::iter::once(&mut resolver).chain(servers.iter_mut().map(|(_, s)| s)) {
+        let mut next = self
+            .engine
+            .poll_timeout()
+            .map_or(u64::MAX, |t| t.as_nanos());
+        let stacks =
+            std::iter::once(&mut self.resolver).chain(self.servers.iter_mut().map(|(_, s)| s));
+        for s in stacks {
             if let Some(d) = s.poll_delay(now) {
                 next = next.min(now.saturating_add(d));
             }
         }
-        let busy = bus.borrow().iter().any(|q| !q.is_empty());
-        now = if busy {
+        let busy = self.bus.borrow().iter().any(|q| !q.is_empty());
+        self.now = if busy {
             now + MS
         } else {
             next.clamp(now + MS, now + 50 * MS)
         };
     }
-    let (at, m) = answer.expect("the client got no answer in 20 s");
+
+    /// Rounds until `n` answers are out, at most `max_ns` of virtual time.
+    fn run_until_answered(&mut self, n: usize, max_ns: u64) {
+        let end = self.now + max_ns;
+        while self.replies.len() < n && self.now < end {
+            self.round();
+        }
+    }
+}
+
+fn recursive(root: Ipv4Addr) -> EngineConfig {
+    EngineConfig {
+        mode: Mode::Recursive {
+            root_hints: vec![IpAddr::V4(root)],
+        },
+        qname_minimisation: false,
+        use_ipv6: false,
+        ..EngineConfig::default()
+    }
+}
+
+#[test]
+fn a_cname_chain_across_four_new_on_link_servers_is_answered_at_once() {
+    let ips = [ROOT, server_of("a."), server_of("b."), server_of("c.")];
+    let mut lan = Lan::new(recursive(ROOT), NetLimits::default(), &ips, authoritative);
+    let start = lan.now;
+    lan.ask(5353, "www.a.");
+    lan.run_until_answered(1, 20_000 * MS);
+    let (at, m) = lan
+        .replies
+        .first()
+        .expect("the client got no answer in 20 s")
+        .clone();
     let took_ms = (at - start) / MS;
-    let timeouts = engine.stats().timeouts;
+    let timeouts = lan.engine.stats().timeouts;
     println!(
         "4 new on-link servers, CNAME chain: answered in {took_ms} ms, {timeouts} upstream \
          timeouts, {} upstream queries, rcode {:?}",
-        engine.stats().upstream_queries,
+        lan.engine.stats().upstream_queries,
         m.response_code
     );
     assert_eq!(m.response_code, ResponseCode::NoError);
@@ -286,4 +376,56 @@ fn a_cname_chain_across_four_new_on_link_servers_is_answered_at_once() {
     );
     assert_eq!(timeouts, 0);
     assert!(took_ms < 100, "took {took_ms} ms");
+}
+
+/// 100 client queries for names not in the cache at one instant, forwarded to four
+/// forwarders on the LAN (32 queries in flight to each at most): SERVFAILs and
+/// upstream timeouts.
+fn hundred_misses(engine_cap: usize, limits: NetLimits) -> (usize, u64, u64) {
+    let fwd: Vec<Ipv4Addr> = (10..14).map(|i| Ipv4Addr::new(10, 0, 0, i)).collect();
+    let cfg = EngineConfig {
+        mode: Mode::Forward {
+            upstreams: fwd
+                .iter()
+                .map(|ip| SocketAddr::new((*ip).into(), 53))
+                .collect(),
+        },
+        ..EngineConfig::default()
+    };
+    let mut cfg = cfg;
+    cfg.limits.max_upstream_in_flight = engine_cap;
+    let mut lan = Lan::new(cfg, limits, &fwd, forwarder);
+    for i in 0..100u16 {
+        lan.ask(10_000 + i, &format!("n{i}.example."));
+    }
+    lan.run_until_answered(100, 20_000 * MS);
+    assert_eq!(lan.replies.len(), 100, "every client is answered");
+    let servfail = lan
+        .replies
+        .iter()
+        .filter(|(_, m)| m.response_code == ResponseCode::ServFail)
+        .count();
+    let s = lan.engine.stats();
+    (servfail, s.timeouts, s.upstream_queries)
+}
+
+#[test]
+fn a_hundred_simultaneous_misses_through_the_socket_pool() {
+    let pool = NetLimits::default().upstream_udp_sockets;
+    // Before: the engine's own cap (2048) over 64 sockets, and a full pool refused the
+    // send, which the engine took for a timeout.
+    let before = NetLimits {
+        upstream_udp_wait: 0,
+        ..NetLimits::default()
+    };
+    let (servfail_before, timeouts_before, queries_before) = hundred_misses(2048, before);
+    // After: the engine sized from the pool (as the app does), a full pool waits.
+    let (servfail, timeouts, queries) = hundred_misses(pool, NetLimits::default());
+    println!(
+        "100 simultaneous misses over {pool} sockets: SERVFAIL {servfail_before} -> \
+         {servfail}, false timeouts {timeouts_before} -> {timeouts}, upstream queries \
+         {queries_before} -> {queries}"
+    );
+    assert!(timeouts_before > 0, "the old sizing shows the bug");
+    assert_eq!((servfail, timeouts, queries), (0, 0, 100));
 }

@@ -342,3 +342,31 @@ fn no_route_is_an_error_at_once_not_a_hold() {
         kind: UpstreamErrorKind::NoNeighbour,
     }));
 }
+
+#[test]
+fn a_gateway_from_dhcp_is_solicited_when_the_lease_comes() {
+    let (ab, ba) = link();
+    let cfg = NetConfig {
+        dhcp: true,
+        ..lan()
+    };
+    let mut a = stack(MAC_A, ba.clone(), ab.clone(), &cfg);
+    let mut raw = Raw::new(MAC_B, ab, ba, &[IpCidr::Ipv4(Ipv4Cidr::new(GW4, 24))]);
+    let h = raw.udp(67);
+    // No lease, no gateway: nothing to ask for yet.
+    assert_eq!(a.stats().neighbour_solicitations, 0);
+    let mut now = 0;
+    let mut ea = Vec::new();
+    run_until!(now, 30 * SEC, [a, raw], {
+        serve_dhcp(&mut raw, h, 3600, false);
+        drain(&mut a, &mut ea) == 1
+    });
+    assert!(matches!(
+        ea[0],
+        Event::Dhcp(crate::DhcpEvent::Configured {
+            router: Some(GW4),
+            ..
+        })
+    ));
+    assert_eq!(a.stats().neighbour_solicitations, 1);
+}

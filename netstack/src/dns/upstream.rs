@@ -280,6 +280,7 @@ impl Dns {
             let h = self.udp_handle(d.port);
             let unsent = h.and_then(|h| net.udp_unsent(Owner::Dns, h));
             let (port, dst, held) = (d.port, d.dst, d.held);
+            let first_wait = d.solicited_at.is_none();
             match (h, unsent) {
                 (Some(h), Some(n)) if n > 0 => {
                     // No route to it: smoltcp keeps it in the socket for good.
@@ -290,7 +291,9 @@ impl Dns {
                         self.fail_held(events, dst, port, UpstreamErrorKind::NoNeighbour);
                         continue;
                     }
-                    if !held {
+                    // Reported at the start of each wait, even after a wait for a
+                    // socket: the engine's grace then covers this wait too.
+                    if first_wait {
                         self.stats.upstream_udp_held += 1;
                         events.push(Event::UpstreamHeld {
                             to: dst,

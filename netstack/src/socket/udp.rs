@@ -143,7 +143,7 @@ impl<N: Nic> Net<N> {
         slot.handle = self.set.add(sock);
     }
 
-    /// Datagrams queued in `h` that have not left yet (a live `h` of `owner`).
+    /// Payload bytes queued in `h` that have not left yet (a live `h` of `owner`).
     pub(crate) fn udp_unsent(&mut self, owner: Owner, h: UdpHandle) -> Option<usize> {
         let i = self.udp_slot(owner, h)?;
         let s = self.udp.get(i)?.handle;

@@ -370,3 +370,58 @@ fn a_gateway_from_dhcp_is_solicited_when_the_lease_comes() {
     ));
     assert_eq!(a.stats().neighbour_solicitations, 1);
 }
+
+#[test]
+fn a_wait_for_a_socket_then_for_a_neighbour_is_reported_as_two_waits() {
+    let limits = NetLimits {
+        upstream_udp_sockets: 1,
+        ..NetLimits::default()
+    };
+    let mut w = Wire::new(&config(A4, A6, limits), &peers());
+    w.a.send_udp(40000, sa(B4, 53), b"1").unwrap();
+    w.a.send_udp(40001, sa(C4, 53), b"2").unwrap();
+    let _ = w.a.flush();
+    w.run(MS, 10 * MS);
+    assert!(w.a.close_udp(40000));
+    let _ = w.a.flush();
+    w.run(MS, 20 * MS);
+    let mut got = w.received();
+    got.sort();
+    assert_eq!(got, [b"1".to_vec(), b"2".to_vec()]);
+    let mine: Vec<Event> = w
+        .events()
+        .into_iter()
+        .filter(|e| {
+            matches!(
+                e,
+                Event::UpstreamHeld {
+                    local_port: 40001,
+                    ..
+                } | Event::UpstreamSent {
+                    local_port: 40001,
+                    ..
+                }
+            )
+        })
+        .collect();
+    let to = sa(C4, 53);
+    assert_eq!(
+        mine,
+        [
+            Event::UpstreamHeld {
+                to,
+                local_port: 40001,
+                reason: HoldReason::NoSocket
+            },
+            Event::UpstreamHeld {
+                to,
+                local_port: 40001,
+                reason: HoldReason::Neighbour
+            },
+            Event::UpstreamSent {
+                to,
+                local_port: 40001
+            },
+        ]
+    );
+}

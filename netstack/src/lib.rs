@@ -32,6 +32,7 @@
 //!     while let Some(ev) = stack.next_event() {
 //!         match ev {
 //!             Event::Query { .. } | Event::Response { .. } | Event::UpstreamError { .. }
+//!             | Event::UpstreamHeld { .. } | Event::UpstreamSent { .. }
 //!                 => /* the engine; stack.reply(..), stack.send_udp(..), stack.send_tcp(..) */,
 //!             Event::Socket(ev) => /* the service that opened that socket */,
 //!             Event::Dhcp(_) => /* log it */,
@@ -95,6 +96,12 @@
 //!   when a response is truncated.
 //! - IPv6 addresses are static (plus the link-local one); router advertisements and
 //!   SLAAC are not used.
+//! - An upstream UDP datagram that cannot leave yet (its next hop's ARP/NDP answer, or
+//!   a free upstream socket, is awaited) is held, at most
+//!   [`NetLimits::upstream_hold_ns`], and reported: [`Event::UpstreamHeld`], then
+//!   [`Event::UpstreamSent`] or [`Event::UpstreamError`]. A timeout upstream of this
+//!   crate should start when it left. The stack solicits neighbours itself, past
+//!   smoltcp's one request per second for the whole interface (see `neighbour.rs`).
 //! - While the event queue is full, [`Stack::poll`] reads no more frames: a burst waits
 //!   in the NIC's queue (the host's TAP queue, hundreds of frames deep) rather than
 //!   overflow the socket buffers, and [`Stats::poll_held_back`] counts it. What the host
@@ -113,6 +120,7 @@ extern crate std;
 
 mod device;
 pub mod dns;
+mod neighbour;
 mod net;
 pub mod socket;
 mod stack;
@@ -123,7 +131,7 @@ use alloc::vec::Vec;
 use core::fmt;
 use core::net::{IpAddr, Ipv4Addr, Ipv6Addr, SocketAddr};
 
-pub use dns::{ReplyError, SendError, UpstreamErrorKind};
+pub use dns::{HoldReason, ReplyError, SendError, UpstreamErrorKind};
 pub use socket::{
     CloseReason, DatagramError, ListenLimits, ListenerHandle, OpenError, RecvError, SocketEvent,
     StreamError, StreamHandle, StreamLimits, UdpHandle, UdpLimits,
@@ -258,8 +266,20 @@ pub struct NetLimits {
     /// cannot hold every `tcp_clients` slot with connections it keeps alive. Default
     /// 8, half of `tcp_clients`.
     pub tcp_clients_per_source: usize,
-    /// UDP sockets for upstream queries (one per local port in use). Default 64.
+    /// UDP sockets for upstream queries (one per local port in use). Default 64. An
+    /// application should keep its upstream queries in flight to this many (the
+    /// resolver sizes its engine from it); a datagram that finds them all bound waits
+    /// (see `upstream_udp_wait`).
     pub upstream_udp_sockets: usize,
+    /// Upstream datagrams that may wait for a free upstream socket (held, and sent
+    /// when [`Stack::close_udp`] frees one); past it `send_udp` refuses with
+    /// [`SendError::NoFreeSocket`]. 0 refuses at once. Default 256.
+    pub upstream_udp_wait: usize,
+    /// The longest an upstream datagram is held, waiting for its next hop's ARP/NDP
+    /// answer or for a free socket, before it is dropped with
+    /// [`UpstreamErrorKind::NoNeighbour`] or [`UpstreamErrorKind::NoSocket`].
+    /// Default 3 s: three solicitations, one a second.
+    pub upstream_hold_ns: u64,
     /// Datagrams waiting in each upstream UDP socket's receive buffer (as for the DNS
     /// port's socket, rarely more than one). Default 4.
     pub upstream_udp_rx_packets: usize,
@@ -320,6 +340,8 @@ impl Default for NetLimits {
             tcp_query_timeout_ns: 3_000_000_000,
             tcp_clients_per_source: 8,
             upstream_udp_sockets: 64,
+            upstream_udp_wait: 256,
+            upstream_hold_ns: 3_000_000_000,
             upstream_udp_rx_packets: 4,
             upstream_udp_rx_bytes: 8192,
             upstream_udp_tx_packets: 2,
@@ -369,10 +391,31 @@ pub enum Event {
         to: SocketAddr,
         /// Our local port.
         local_port: u16,
-        /// Whether it was TCP (always true today: UDP failures are silent).
+        /// Whether it was TCP (UDP fails only after it was held:
+        /// [`UpstreamErrorKind::NoNeighbour`], [`UpstreamErrorKind::NoSocket`]).
         tcp: bool,
         /// What went wrong.
         kind: UpstreamErrorKind,
+    },
+    /// An upstream UDP datagram [`Stack::send_udp`] took did not leave at once: it
+    /// waits for its next hop's ARP/NDP answer or for a free socket. Its waiting is not
+    /// the server's delay: a timeout should start when [`Event::UpstreamSent`] says it
+    /// left. One of that or [`Event::UpstreamError`] follows, within
+    /// [`NetLimits::upstream_hold_ns`].
+    UpstreamHeld {
+        /// The server.
+        to: SocketAddr,
+        /// Our local port.
+        local_port: u16,
+        /// What it waits for.
+        reason: HoldReason,
+    },
+    /// A datagram reported by [`Event::UpstreamHeld`] has left now.
+    UpstreamSent {
+        /// The server.
+        to: SocketAddr,
+        /// Our local port.
+        local_port: u16,
     },
     /// The DHCPv4 client's state changed.
     Dhcp(DhcpEvent),
@@ -492,8 +535,19 @@ pub struct Stats {
     pub upstream_udp_sent: u64,
     /// Upstream UDP responses surfaced.
     pub upstream_udp_responses: u64,
-    /// Upstream queries refused: no free socket (UDP and TCP).
+    /// Upstream queries refused: no free socket (UDP: nor room to wait for one; TCP).
     pub upstream_no_socket: u64,
+    /// Upstream UDP datagrams that waited for their next hop's ARP/NDP answer.
+    pub upstream_udp_held: u64,
+    /// Upstream UDP datagrams that waited for a free socket.
+    pub upstream_udp_socket_waits: u64,
+    /// Upstream UDP datagrams dropped: their next hop never answered ARP/NDP.
+    pub upstream_udp_no_neighbour: u64,
+    /// Upstream UDP datagrams given up after they were held (any reason).
+    pub upstream_udp_errors: u64,
+    /// ARP requests and NDP solicitations sent by the stack itself (gateways at start,
+    /// next hops of held datagrams), past smoltcp's interface-wide one-per-second.
+    pub neighbour_solicitations: u64,
     /// Upstream TCP exchanges started.
     pub upstream_tcp_started: u64,
     /// Upstream TCP responses surfaced.

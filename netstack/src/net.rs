@@ -120,6 +120,8 @@ pub(crate) struct Net<N: Nic> {
     dhcp_leased: bool,
     pub dhcp_configured: u64,
     pub dhcp_deconfigured: u64,
+    /// ARP requests and NDP solicitations sent on our own ([`crate::neighbour`]).
+    pub solicited: u64,
 }
 
 impl<N: Nic> Net<N> {
@@ -191,6 +193,7 @@ impl<N: Nic> Net<N> {
             dhcp_leased: false,
             dhcp_configured: 0,
             dhcp_deconfigured: 0,
+            solicited: 0,
         };
         net.announce_ipv4();
         Ok(net)

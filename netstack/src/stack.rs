@@ -93,6 +93,7 @@ fn check_limits(l: &NetLimits) -> Result<(), NewError> {
         (l.tcp_idle_timeout_ns, "tcp_idle_timeout_ns"),
         (l.tcp_query_timeout_ns, "tcp_query_timeout_ns"),
         (l.upstream_tcp_timeout_ns, "upstream_tcp_timeout_ns"),
+        (l.upstream_hold_ns, "upstream_hold_ns"),
     ];
     let zero = nonzero.iter().find(|(v, _)| *v == 0).map(|(_, n)| *n);
     match zero.or_else(|| nonzero_times.iter().find(|(v, _)| *v == 0).map(|(_, n)| *n)) {
@@ -124,6 +125,9 @@ impl<N: Nic> Stack<N> {
         if config.dhcp {
             net.start_dhcp();
         }
+        // The first query through each gateway must not wait for its discovery, nor
+        // lose it to smoltcp's one-per-second silence (issue 14).
+        net.solicit_gateways();
         Ok(Stack {
             net,
             dns,
@@ -197,10 +201,14 @@ impl<N: Nic> Stack<N> {
         }
         self.net.iface.poll_maintenance(ts);
         if let Some(ev) = self.net.service_dhcp() {
+            if matches!(ev, crate::DhcpEvent::Configured { .. }) {
+                self.net.solicit_gateways();
+            }
             self.events.push(Event::Dhcp(ev));
         }
         self.service();
         changed |= self.net.egress();
+        self.dns.after_egress(&mut self.net, &mut self.events);
         // After egress, so that the reset of an aborted connection went out first.
         self.net.rearm_listeners();
         changed || self.events.q.len() != events_before
@@ -241,7 +249,11 @@ impl<N: Nic> Stack<N> {
     pub fn flush(&mut self) -> bool {
         // Nothing queued: the last egress left nothing to send, and smoltcp's own timers
         // wait for the next poll.
-        self.net.tx_queued && self.net.egress()
+        let changed = self.net.tx_queued && self.net.egress();
+        if self.dns.departing() {
+            self.dns.after_egress(&mut self.net, &mut self.events);
+        }
+        changed
     }
 
     /// The next event for the application, oldest first.
@@ -301,6 +313,7 @@ impl<N: Nic> Stack<N> {
             tcp_open: self.dns.tcp_open(&self.net) as u64,
             dhcp_configured: self.net.dhcp_configured,
             dhcp_deconfigured: self.net.dhcp_deconfigured,
+            neighbour_solicitations: self.net.solicited,
             ..self.dns.stats
         }
     }

@@ -71,7 +71,8 @@ pub fn main(p: Platform) -> i32 {
     let mut net_seed = [0u8; 8];
     p.fill_random(&mut net_seed);
 
-    let engine_cfg = engine_config(&cfg);
+    let net_cfg = net_config(&cfg);
+    let engine_cfg = sized_to(engine_config(&cfg), &net_cfg.limits);
     log_limits(&engine_cfg, &cfg);
     let mut engine = Engine::new(engine_cfg, seed);
     let pol = &cfg.policy;
@@ -288,6 +289,19 @@ impl Loop {
                 self.engine
                     .handle_upstream_error(at, to, local_port, upstream_transport(tcp));
             }
+            // The netstack holds a datagram (ARP/NDP, a free socket): its wait is not
+            // the server's, so the engine's timeout waits for it to leave.
+            Event::UpstreamHeld {
+                to,
+                local_port,
+                reason,
+            } => {
+                log::debug!("upstream {to} from port {local_port}: held ({reason:?})");
+                self.engine.handle_upstream_held(at, to, local_port);
+            }
+            Event::UpstreamSent { to, local_port } => {
+                self.engine.handle_upstream_sent(at, to, local_port);
+            }
             Event::Dhcp(DhcpEvent::Configured {
                 address,
                 prefix_len,
@@ -497,6 +511,16 @@ fn policy_line(p: &engine::PolicyStats) -> String {
     line
 }
 
+/// The engine's caps sized from the netstack's: no more upstream queries in flight than
+/// there are upstream UDP sockets (a full pool made queries fail as if timed out;
+/// issue 14), so a resolution waits for a slot in the engine instead. The datagrams
+/// that still find the pool full (ports are released after each batch) wait in the
+/// netstack, reported as held.
+fn sized_to(mut e: EngineConfig, net: &NetLimits) -> EngineConfig {
+    e.limits.max_upstream_in_flight = net.upstream_udp_sockets.max(1);
+    e
+}
+
 /// The netstack's configuration from the boot arguments.
 fn net_config(cfg: &Config) -> NetConfig {
     NetConfig {
@@ -687,6 +711,26 @@ mod tests {
         assert!(r.fresh_due(60_000_000_000));
         assert!(!r.fresh_due(60_000_000_001));
         assert!(r.fresh_due(120_000_000_000));
+    }
+
+    /// The engine never has more upstream queries in flight than the netstack has
+    /// sockets, and gives a held datagram at least as long as the netstack holds it.
+    #[test]
+    fn engine_and_netstack_upstream_caps_agree() {
+        for cmdline in ["", "--max-clients=4096"] {
+            let cfg = Config::parse(cmdline).unwrap_or_else(|e| panic!("{e}"));
+            let net = net_config(&cfg);
+            let e = sized_to(engine_config(&cfg), &net.limits);
+            assert_eq!(
+                e.limits.max_upstream_in_flight,
+                net.limits.upstream_udp_sockets
+            );
+            assert!(net.limits.upstream_udp_wait > 0, "a full pool waits");
+            assert_eq!(
+                u64::try_from(engine::UPSTREAM_HOLD.as_nanos()).ok(),
+                Some(net.limits.upstream_hold_ns)
+            );
+        }
     }
 
     #[test]

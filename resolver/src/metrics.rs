@@ -118,6 +118,9 @@ metrics! {
     tcp_closed_slow, Counter, "Client TCP connections reset: a query not whole in time (slowloris).", |s| Some(s.net.tcp_closed_slow);
     tcp_refused, Counter, "Client TCP connections reset at accept: source outside the allow list.", |s| Some(s.net.tcp_refused);
     tcp_refused_busy, Counter, "Client TCP connections reset at accept: the source holds its share of connections.", |s| Some(s.net.tcp_refused_busy);
+    upstream_held_neighbour, Counter, "Upstream datagrams that waited for their next hop's ARP/NDP answer.", |s| Some(s.net.upstream_udp_held);
+    upstream_held_socket, Counter, "Upstream datagrams that waited for a free upstream socket.", |s| Some(s.net.upstream_udp_socket_waits);
+    neighbour_solicitations, Counter, "ARP requests and NDP solicitations the stack sent itself.", |s| Some(s.net.neighbour_solicitations);
     heap_used_bytes, Gauge, "Heap bytes in use.", |s| s.heap.map(|h| h.0 as u64);
     heap_total_bytes, Gauge, "Heap bytes in all.", |s| s.heap.map(|h| h.1 as u64);
     in_flight_upstream, Gauge, "Upstream queries awaiting an answer.", |s| Some(s.engine.in_flight_upstream);

@@ -50,6 +50,26 @@ pub enum UpstreamErrorKind {
     BadFrame,
     /// No whole response within [`NetLimits::upstream_tcp_timeout_ns`](crate::NetLimits::upstream_tcp_timeout_ns).
     Timeout,
+    /// UDP: the datagram's next hop did not answer ARP/NDP within
+    /// [`NetLimits::upstream_hold_ns`](crate::NetLimits::upstream_hold_ns), or there
+    /// is no route to its destination (no gateway of its family); it was dropped
+    /// without leaving.
+    NoNeighbour,
+    /// UDP: no upstream socket came free within
+    /// [`NetLimits::upstream_hold_ns`](crate::NetLimits::upstream_hold_ns) (or the port
+    /// was taken meanwhile); the datagram was dropped without leaving.
+    NoSocket,
+}
+
+/// Why an upstream UDP datagram did not leave when it was handed over
+/// ([`Event::UpstreamHeld`]).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum HoldReason {
+    /// Its next hop's link-layer address is not known yet: it waits for the ARP or
+    /// NDP answer (solicited at once and every second).
+    Neighbour,
+    /// Every upstream socket is in use: it waits for one to be released.
+    NoSocket,
 }
 
 /// Why [`Stack::reply`](crate::Stack::reply) did not queue a reply.
@@ -126,6 +146,10 @@ impl fmt::Display for UpstreamErrorKind {
             UpstreamErrorKind::Reset => "connection reset or closed before a whole response",
             UpstreamErrorKind::BadFrame => "response length prefix zero or above the cap",
             UpstreamErrorKind::Timeout => "no whole response in time",
+            UpstreamErrorKind::NoNeighbour => {
+                "no route, or the next hop did not answer ARP/NDP in time"
+            }
+            UpstreamErrorKind::NoSocket => "no upstream socket came free in time",
         })
     }
 }
@@ -179,6 +203,11 @@ pub(crate) struct Dns {
     upstream_udp: Vec<(u16, UdpHandle)>,
     /// Upstream TCP exchanges running, at most `upstream_tcp_sockets`.
     exchanges: Vec<upstream::Exchange>,
+    /// Upstream datagrams put in their socket and not yet seen leaving: at most one
+    /// per bound upstream socket.
+    departing: Vec<upstream::Departing>,
+    /// Upstream datagrams waiting for a free socket, at most `upstream_udp_wait`.
+    pool_wait: VecDeque<upstream::PoolWait>,
     /// The DNS counters of [`Stats`] (the others are filled in by the stack).
     pub(crate) stats: Stats,
     /// The clients TCP connections are accepted from ([`Stack::set_dns_allow`]);
@@ -224,6 +253,8 @@ impl Dns {
             next_conn: 1,
             upstream_udp: Vec::new(),
             exchanges: Vec::new(),
+            departing: Vec::new(),
+            pool_wait: VecDeque::new(),
             stats: Stats::default(),
             allow: None,
         })
@@ -336,19 +367,25 @@ impl Dns {
         })
     }
 
-    /// Times out upstream exchanges and client queries past their deadline.
+    /// Times out upstream exchanges and client queries past their deadline, and
+    /// datagrams that waited for a socket too long.
     pub fn service_timers<N: Nic>(&mut self, net: &mut Net<N>, events: &mut EventQueue) {
         self.upstream_timers(net, events);
+        self.udp_timers(net, events);
         self.query_timers(net);
     }
 
-    /// The earliest deadline of the adapter's own (an upstream exchange's, or a client
-    /// query's that is partly read).
+    /// The earliest deadline of the adapter's own (an upstream exchange's, a held
+    /// datagram's, or a client query's that is partly read).
     pub fn deadline(&self) -> Option<u64> {
-        match (self.upstream_deadline(), self.query_deadline()) {
-            (Some(a), Some(b)) => Some(a.min(b)),
-            (a, b) => a.or(b),
-        }
+        [
+            self.upstream_deadline(),
+            self.udp_deadline(),
+            self.query_deadline(),
+        ]
+        .into_iter()
+        .flatten()
+        .min()
     }
 
     /// Whether a TCP client at `ip` may connect: [`common::allows`] under the allow
@@ -358,6 +395,11 @@ impl Dns {
             Some(list) => common::allows(list, ip),
             None => common::is_wire_source(ip),
         }
+    }
+
+    /// Whether upstream datagrams wait to be seen leaving.
+    pub fn departing(&self) -> bool {
+        !self.departing.is_empty()
     }
 
     /// Connections the DNS listener carries now.
@@ -408,19 +450,33 @@ impl<N: Nic> Stack<N> {
     ///
     /// Responses arrive as [`Event::Response`] with `tcp: false` until
     /// [`close_udp`](Self::close_udp) releases the port.
+    ///
+    /// `Ok` means the stack took the datagram, not that it left: one that cannot leave
+    /// at once is held, and the application hears [`Event::UpstreamHeld`] (its time
+    /// there is not the server's), then [`Event::UpstreamSent`] when it left or
+    /// [`Event::UpstreamError`] when it was given up
+    /// ([`UpstreamErrorKind::NoNeighbour`], [`UpstreamErrorKind::NoSocket`]). It is
+    /// held while its next hop's ARP/NDP answer is awaited, and while every upstream
+    /// socket is bound ([`NetLimits::upstream_udp_wait`](crate::NetLimits::upstream_udp_wait)
+    /// of them; past that it is refused with [`SendError::NoFreeSocket`]); at most
+    /// [`NetLimits::upstream_hold_ns`](crate::NetLimits::upstream_hold_ns) each.
     pub fn send_udp(
         &mut self,
         local_port: u16,
         dst: SocketAddr,
         payload: &[u8],
     ) -> Result<(), SendError> {
-        self.dns.send_udp(&mut self.net, local_port, dst, payload)
+        self.dns
+            .send_udp(&mut self.net, &mut self.events, local_port, dst, payload)
     }
 
     /// Releases the upstream UDP socket bound to `local_port` (datagrams still waiting
-    /// in it are dropped). Returns whether one was bound.
+    /// in it are dropped, and so is one waiting for a socket from that port), and
+    /// hands the socket to the oldest datagram waiting for one. Returns whether one was
+    /// bound or waiting.
     pub fn close_udp(&mut self, local_port: u16) -> bool {
-        self.dns.close_udp(&mut self.net, local_port)
+        self.dns
+            .close_udp(&mut self.net, &mut self.events, local_port)
     }
 
     /// Opens a TCP connection from our local port `local_port` to `dst`, writes

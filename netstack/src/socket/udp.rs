@@ -124,10 +124,48 @@ impl<N: Nic> Net<N> {
         let Some(i) = self.udp_slot(owner, h) else {
             return false;
         };
-        let slot = &mut self.udp[i];
-        self.set.get_mut::<udp::Socket>(slot.handle).close();
-        slot.bound = None;
+        self.set.get_mut::<udp::Socket>(self.udp[i].handle).close();
+        self.renew(i);
+        self.udp[i].bound = None;
         self.udp_count[owner as usize] = self.udp_count[owner as usize].saturating_sub(1);
+        true
+    }
+
+    /// Gives socket `i` a fresh smoltcp handle, keeping its buffers: smoltcp keeps
+    /// per-handle neighbour state (a socket whose datagram found no neighbour is
+    /// silenced for a second, until *that* neighbour is known), which the next user of
+    /// the socket, sending elsewhere, must not inherit.
+    fn renew(&mut self, i: usize) {
+        let Some(slot) = self.udp.get_mut(i) else {
+            return;
+        };
+        let sock = self.set.remove(slot.handle);
+        slot.handle = self.set.add(sock);
+    }
+
+    /// Payload bytes queued in `h` that have not left yet (a live `h` of `owner`).
+    pub(crate) fn udp_unsent(&mut self, owner: Owner, h: UdpHandle) -> Option<usize> {
+        let i = self.udp_slot(owner, h)?;
+        let s = self.udp.get(i)?.handle;
+        Some(self.set.get_mut::<udp::Socket>(s).send_queue())
+    }
+
+    /// Drops what `h` has queued and not sent, keeping it bound to its port with a
+    /// fresh neighbour state. Whether `h` was live.
+    pub(crate) fn udp_drop_unsent(&mut self, owner: Owner, h: UdpHandle) -> bool {
+        let Some(i) = self.udp_slot(owner, h) else {
+            return false;
+        };
+        let Some(port) = self.udp.get(i).and_then(|s| s.bound).map(|b| b.port) else {
+            return false;
+        };
+        self.set.get_mut::<udp::Socket>(self.udp[i].handle).close();
+        self.renew(i);
+        // Closed and the port is not 0: binding it again cannot fail.
+        let _ = self
+            .set
+            .get_mut::<udp::Socket>(self.udp[i].handle)
+            .bind(port);
         true
     }
 

@@ -123,3 +123,4 @@ pub use io::{Client, Transmit, Transport};
 pub use policy::{BOOT_LIST, BlocklistBuilder, BlocklistStats, PolicyStats, SetBlocklistError};
 pub use stats::Stats;
 pub use time::Instant;
+pub use upstream::UPSTREAM_HOLD;

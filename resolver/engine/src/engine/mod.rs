@@ -539,6 +539,25 @@ impl Engine {
         }
     }
 
+    /// The app's network stack holds the UDP query to `server` from `local_port`: it
+    /// has not left (its next hop's ARP/NDP answer, or a free socket, is awaited).
+    /// The wait is not the server's: its timeout waits for
+    /// [`handle_upstream_sent`](Self::handle_upstream_sent), or
+    /// [`upstream::UPSTREAM_HOLD`](crate::UPSTREAM_HOLD) past its timeout.
+    pub fn handle_upstream_held(&mut self, now: Instant, server: SocketAddr, local_port: u16) {
+        if let Some(at) = self.upstream.held(now, &self.cfg, local_port, server) {
+            self.timers.set(Timer::Upstream(local_port), at);
+        }
+    }
+
+    /// A held UDP query (see [`handle_upstream_held`](Self::handle_upstream_held)) has
+    /// left now: its timeout and RTT run from now.
+    pub fn handle_upstream_sent(&mut self, now: Instant, server: SocketAddr, local_port: u16) {
+        if let Some(at) = self.upstream.departed(now, &self.cfg, local_port, server) {
+            self.timers.set(Timer::Upstream(local_port), at);
+        }
+    }
+
     /// Handle a message from an upstream server, received on `local_port`.
     pub fn handle_response(
         &mut self,

@@ -21,10 +21,17 @@ use crate::io::Transport;
 use crate::resolve::Id;
 use crate::time::Instant;
 use crate::wire::header::question_count;
+use core::time::Duration;
 
 pub(crate) mod servers;
 
 pub(crate) use servers::{Pick, Servers};
+
+/// The longest the app's network stack holds an upstream datagram that cannot leave
+/// yet (the netstack's `NetLimits::upstream_hold_ns`, 3 s by default; the app checks
+/// they agree): a held query's timeout is pushed back by this much, and starts anew
+/// when the datagram leaves.
+pub const UPSTREAM_HOLD: Duration = Duration::from_secs(3);
 
 /// An upstream query awaiting its answer.
 #[derive(Clone, Debug)]
@@ -231,6 +238,42 @@ impl Upstream {
             deadline,
             payload,
         })
+    }
+
+    /// The query on `port` to `server` (UDP) did not leave when it was handed over:
+    /// the app's network stack holds it (its next hop's ARP/NDP answer, or a free
+    /// socket, is awaited). Its RTT and timeout start when it leaves
+    /// ([`departed`](Self::departed)); until then the deadline is [`UPSTREAM_HOLD`]
+    /// past its timeout, the stack's own bound on the hold. The new deadline, or `None`
+    /// if no such query is pending.
+    pub(crate) fn held(
+        &mut self,
+        now: Instant,
+        cfg: &EngineConfig,
+        port: u16,
+        server: SocketAddr,
+    ) -> Option<Instant> {
+        let rto = self.departed(now, cfg, port, server)?;
+        Some(rto.saturating_add(UPSTREAM_HOLD))
+    }
+
+    /// The held query on `port` to `server` has left now: its RTT counts from now and
+    /// its timeout runs from now. The new deadline, or `None` if no such query is
+    /// pending.
+    pub(crate) fn departed(
+        &mut self,
+        now: Instant,
+        cfg: &EngineConfig,
+        port: u16,
+        server: SocketAddr,
+    ) -> Option<Instant> {
+        let p = self.pending.get_mut(&port)?;
+        if p.server != server || p.transport.is_tcp() {
+            return None;
+        }
+        p.sent_at = now;
+        let info = self.servers.info(&mut self.rng, server);
+        Some(now.saturating_add(Servers::rto(&info, &cfg.limits)))
     }
 
     /// Remove the query on `port` and free its slot at the server.

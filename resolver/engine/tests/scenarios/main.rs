@@ -11,6 +11,7 @@ mod ede;
 mod fast_path;
 mod forward;
 mod glueless;
+mod held_upstream;
 mod limits;
 mod poisoning;
 mod policy;

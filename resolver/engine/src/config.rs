@@ -90,6 +90,15 @@ pub struct Limits {
     pub max_waiters_per_resolution: usize,
     /// Upstream queries one resolution may send (retries included). Default 24.
     pub max_upstream_per_query: u16,
+    /// Upstream queries one client query (or prefetch) may cost in all: its own and
+    /// those of every sub-resolution it starts (glueless NS addresses, their own
+    /// sub-resolutions), which spend one shared budget. Default 96, between BIND's
+    /// `max-query-count` scale and Unbound's per-query quotas: enough for a CNAME
+    /// chain across glueless zones, not for an NXNSAttack's fan-out (issue 14).
+    pub max_upstream_per_client_query: u16,
+    /// Glueless NS address lookups one client query (or prefetch) may start in all,
+    /// over every referral and nesting level. Default 8.
+    pub max_ns_lookups_per_client_query: u8,
     /// NS names without glue that one delegation may resolve. Default 3.
     pub max_ns_resolutions_per_delegation: u8,
     /// Nesting of glueless sub-resolutions (resolving an NS name needs another). Default 3.
@@ -140,6 +149,8 @@ impl Default for Limits {
             max_resolutions: 1024,
             max_waiters_per_resolution: 64,
             max_upstream_per_query: 24,
+            max_upstream_per_client_query: 96,
+            max_ns_lookups_per_client_query: 8,
             max_ns_resolutions_per_delegation: 3,
             max_subquery_depth: 3,
             max_referrals: 16,

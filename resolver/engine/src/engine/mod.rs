@@ -291,6 +291,7 @@ impl Engine {
             let Some(deadline) = self.timers.get(Timer::Resolution(id)) else {
                 return;
             };
+            let lookups_left = self.tree_left(id).1;
             let Some(r) = self.resolutions.get_mut(id) else {
                 return;
             };
@@ -300,18 +301,39 @@ impl Engine {
                 cache: &mut self.cache,
                 upstream: &mut self.upstream,
                 stats: &mut self.stats,
+                lookups_left,
             };
             match r.advance(&mut ctx, deadline) {
                 // A dependency that cannot be had: its slot is marked failed; go on.
-                Step::Need(dep) if !self.need(now, id, &dep) => {}
+                Step::Need(dep) => {
+                    if self.need(now, id, &dep) {
+                        return;
+                    }
+                }
                 step => return self.apply(now, id, step),
             }
         }
     }
 
+    /// What `id`'s tree may still spend: upstream queries and glueless NS lookups
+    /// (none once its root is gone).
+    fn tree_left(&self, id: Id) -> (u16, u8) {
+        let l = &self.cfg.limits;
+        self.resolutions.spent(id).map_or((0, 0), |s| {
+            (
+                l.max_upstream_per_client_query.saturating_sub(s.sent),
+                l.max_ns_lookups_per_client_query.saturating_sub(s.lookups),
+            )
+        })
+    }
+
     /// Apply `step`, which resolution `id` returned.
     fn apply(&mut self, now: Instant, id: Id, step: Step) {
         match step {
+            Step::Send { .. } if self.tree_left(id).0 == 0 => {
+                self.stats.budget_exhausted += 1;
+                self.fail(now, id, Ede::BUDGET);
+            }
             Step::Send { server, transport } => {
                 if !self.send(now, id, server, transport) {
                     self.fail(now, id, Ede::NO_PORT);
@@ -357,11 +379,21 @@ impl Engine {
                 Some(c)
             }
             Some(_) => None,
-            None => self.start(now, name.clone(), *rtype, depth.saturating_add(1)),
+            None => {
+                let root = self.resolutions.root_of(id);
+                let c = self.start(now, name.clone(), *rtype, depth.saturating_add(1));
+                if let Some(cr) = c.and_then(|c| self.resolutions.get_mut(c)) {
+                    cr.root = Some(root);
+                    self.resolutions.charge(id, 0, 1);
+                }
+                c
+            }
         };
         let child = child.filter(|c| match self.resolutions.get_mut(*c) {
             Some(cr) => {
-                cr.parents.push(id);
+                if !cr.parents.contains(&id) {
+                    cr.parents.push(id);
+                }
                 true
             }
             None => false,
@@ -372,6 +404,9 @@ impl Engine {
         match child {
             Some(c) => {
                 r.dependency_started(dep, c);
+                if !r.children.contains(&c) {
+                    r.children.push(c);
+                }
                 true
             }
             None => {
@@ -415,9 +450,40 @@ impl Engine {
         let addrs = r.addresses_in(&self.cfg, &ans);
         for parent in r.parents {
             if let Some(p) = self.resolutions.get_mut(parent) {
+                p.children.retain(|c| *c != id);
                 p.dependency_done(&self.cfg, id, &addrs);
                 self.resolutions.push_ready(parent);
             }
+        }
+        for child in r.children {
+            self.release(child, id);
+        }
+    }
+
+    /// `parent` ended: it no longer waits for `child`. A sub-resolution no one waits
+    /// for any more is cancelled (with its own dependencies), so a client query's
+    /// tree sends nothing after the client has its answer. One another resolution
+    /// still waits for is moved onto that one's budget if its root was `parent`.
+    fn release(&mut self, child: Id, parent: Id) {
+        let Some(c) = self.resolutions.get_mut(child) else {
+            return;
+        };
+        c.parents.retain(|p| *p != parent);
+        if c.depth == 0 || !c.waiters.is_empty() {
+            return;
+        }
+        match c.parents.first().copied() {
+            None => {
+                self.stats.cancelled += 1;
+                self.finish(child, Answer::servfail(Ede::CANCELLED));
+            }
+            Some(other) if c.root == Some(parent) => {
+                let root = self.resolutions.root_of(other);
+                if let Some(c) = self.resolutions.get_mut(child) {
+                    c.root = Some(root);
+                }
+            }
+            Some(_) => {}
         }
     }
 
@@ -464,6 +530,7 @@ impl Engine {
         };
         self.timers.set(Timer::Upstream(sent.port), sent.deadline);
         r.sent_to(server, sent.port);
+        self.resolutions.charge(id, 1, 0);
         self.stats.upstream_queries += 1;
         if transport.is_tcp() {
             self.stats.upstream_tcp += 1;
@@ -578,6 +645,7 @@ impl Engine {
             cache: &mut self.cache,
             upstream: &mut self.upstream,
             stats: &mut self.stats,
+            lookups_left: 0,
         };
         let step = r.on_response(&mut ctx, &p, &msg);
         self.apply(now, p.resolution, step);

@@ -100,6 +100,20 @@ pub(crate) struct Ctx<'a> {
     pub(crate) upstream: &'a mut Upstream,
     /// The counters.
     pub(crate) stats: &'a mut Stats,
+    /// Glueless NS lookups the client query's whole tree may still start
+    /// (`Limits::max_ns_lookups_per_client_query` less those started).
+    pub(crate) lookups_left: u8,
+}
+
+/// What a client query's tree of resolutions (the client's or a prefetch's, and the
+/// sub-resolutions it started) has spent of its shared budget. Kept on the tree's root.
+#[derive(Clone, Copy, Debug, Default)]
+pub(crate) struct Spent {
+    /// Upstream queries sent by any resolution of the tree, at most
+    /// `Limits::max_upstream_per_client_query`.
+    pub(crate) sent: u16,
+    /// Glueless NS lookups started, at most `Limits::max_ns_lookups_per_client_query`.
+    pub(crate) lookups: u8,
 }
 
 /// One resolution of one question.
@@ -119,6 +133,13 @@ pub(crate) struct Resolution {
     pub(crate) parents: Vec<Id>,
     /// Nesting of sub-resolutions: 0 for a client's or a prefetch.
     pub(crate) depth: u8,
+    /// The root of the tree whose budget it spends: `None` for a root itself (a
+    /// client's resolution or a prefetch).
+    pub(crate) root: Option<Id>,
+    /// What the tree has spent (meaningful on a root).
+    pub(crate) spent: Spent,
+    /// The dependencies it started or joined (released when it ends).
+    pub(crate) children: Vec<Id>,
     /// Upstream queries sent, at most `Limits::max_upstream_per_query`.
     sent: u16,
     /// Referrals followed, at most `Limits::max_referrals`.
@@ -156,6 +177,9 @@ impl Resolution {
             waiters: Vec::new(),
             parents: Vec::new(),
             depth,
+            root: None,
+            spent: Spent::default(),
+            children: Vec::new(),
             sent: 0,
             referrals: 0,
             links: 0,
@@ -235,6 +259,10 @@ impl Resolution {
             let can_spawn = deleg.children_started < l.max_ns_resolutions_per_delegation
                 && self.depth < l.max_subquery_depth;
             let slot = deleg.ns.iter().position(|s| s.state == NsState::Unresolved);
+            if can_spawn && slot.is_some() && ctx.lookups_left == 0 {
+                // The client query's tree has started all the lookups it may.
+                return Step::Fail(Ede::NS_LOOKUP_BUDGET);
+            }
             if let (true, Some(i)) = (can_spawn, slot) {
                 let Some((name, want_aaaa)) =
                     deleg.ns.get(i).map(|s| (s.name.clone(), s.want_aaaa))

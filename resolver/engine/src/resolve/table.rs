@@ -7,7 +7,7 @@ use core::net::SocketAddr;
 
 use hickory_proto::rr::{Name, RecordType};
 
-use super::{Id, Resolution};
+use super::{Id, Resolution, Spent};
 use crate::answer::Waiter;
 use crate::upstream::Servers;
 
@@ -76,6 +76,26 @@ impl Resolutions {
     /// The resolution of `name`/`qtype` in flight, if any.
     pub(crate) fn find(&self, name: &Name, qtype: RecordType) -> Option<Id> {
         self.index.get(&Resolution::key(name, qtype)).copied()
+    }
+
+    /// The root of `id`'s tree: the resolution whose budget it spends.
+    pub(crate) fn root_of(&self, id: Id) -> Id {
+        self.map.get(&id).and_then(|r| r.root).unwrap_or(id)
+    }
+
+    /// What `id`'s tree has spent so far; `None` if its root is gone (then it has no
+    /// budget left).
+    pub(crate) fn spent(&self, id: Id) -> Option<Spent> {
+        self.map.get(&self.root_of(id)).map(|r| r.spent)
+    }
+
+    /// Charge `sent` upstream queries and `lookups` NS lookups to `id`'s tree.
+    pub(crate) fn charge(&mut self, id: Id, sent: u16, lookups: u8) {
+        let root = self.root_of(id);
+        if let Some(r) = self.map.get_mut(&root) {
+            r.spent.sent = r.spent.sent.saturating_add(sent);
+            r.spent.lookups = r.spent.lookups.saturating_add(lookups);
+        }
     }
 
     /// Add `r`, indexed by its question and ready to advance. Its id.

@@ -11,6 +11,7 @@ mod fast_path;
 mod forward;
 mod glueless;
 mod limits;
+mod nxns;
 mod poisoning;
 mod recursion;
 mod resilience;

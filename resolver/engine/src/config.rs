@@ -99,6 +99,25 @@ pub struct Limits {
     /// Glueless NS address lookups one client query (or prefetch) may start in all,
     /// over every referral and nesting level. Default 8.
     pub max_ns_lookups_per_client_query: u8,
+    /// Questions whose resolution failed that are remembered (RFC 9520), LRU. Default
+    /// 1024; 0 turns failure caching off.
+    pub max_failure_entries: usize,
+    /// How long a failure is first remembered: a retry inside the window is answered
+    /// SERVFAIL at once, without upstream queries. Default 5 s (RFC 9520 §3.2: at
+    /// least 1 s).
+    pub failure_backoff_min: Duration,
+    /// The longest failure window; each failure in a row doubles it up to this.
+    /// Default 300 s (RFC 9520: at most 5 minutes).
+    pub failure_backoff_max: Duration,
+    /// Serve-stale's client response timer (RFC 8767 §5): with serve-stale on, a
+    /// client whose question has stale data waits at most this long; then it gets
+    /// the stale answer and the resolution goes on to refresh the cache. Default
+    /// 1.8 s, RFC 8767's suggestion.
+    pub stale_answer_timeout: Duration,
+    /// Serve-stale's failure recheck timer (RFC 8767 §5): for this long after a
+    /// question's resolution failed, stale data is answered at once, without
+    /// resolving. Default 30 s, RFC 8767's suggestion.
+    pub stale_failure_recheck: Duration,
     /// NS names without glue that one delegation may resolve. Default 3.
     pub max_ns_resolutions_per_delegation: u8,
     /// Nesting of glueless sub-resolutions (resolving an NS name needs another). Default 3.
@@ -152,6 +171,11 @@ impl Default for Limits {
             max_upstream_per_client_query: 96,
             max_ns_lookups_per_client_query: 8,
             max_ns_resolutions_per_delegation: 3,
+            max_failure_entries: 1024,
+            failure_backoff_min: Duration::from_secs(5),
+            failure_backoff_max: Duration::from_secs(300),
+            stale_answer_timeout: Duration::from_millis(1800),
+            stale_failure_recheck: Duration::from_secs(30),
             max_subquery_depth: 3,
             max_referrals: 16,
             max_cname_chain: 8,

@@ -39,6 +39,8 @@ pub struct Stats {
     pub cancelled: u64,
     /// Client queries (and lookups) answered from the failure cache (RFC 9520).
     pub failure_cache_hits: u64,
+    /// Gauge: questions in the failure cache.
+    pub failure_entries: u64,
     /// Prefetches started.
     pub prefetches: u64,
     /// Client datagrams dropped unanswered (too short, QR=1, overload of the queue).

@@ -17,6 +17,7 @@ use crate::config::EngineConfig;
 use crate::ede::Ede;
 use crate::io::{Client, Transmit, Transport};
 use crate::resolve::delegation::Cause;
+use crate::resolve::failures::Failures;
 use crate::resolve::table::Resolutions;
 use crate::resolve::{Ctx, Dependency, Id, Resolution, Step, Until};
 use crate::stats::Stats;
@@ -37,6 +38,8 @@ pub struct Engine {
     cache: Cache<KeyedHasher>,
     /// Resolutions in flight, with the ready and wait queues.
     resolutions: Resolutions,
+    /// Questions whose resolution failed recently (RFC 9520).
+    failures: Failures,
     /// Upstream queries in flight, the server table, the RNG.
     upstream: Upstream,
     /// Every deadline: one per upstream query, one per resolution.
@@ -72,6 +75,7 @@ impl Engine {
         };
         let h1 = KeyedHasher::new(key(0), key(1));
         let h2 = KeyedHasher::new(key(2), key(3));
+        let h3 = KeyedHasher::new(key(4), key(5));
         let policy = Policy::new(
             config.min_ttl,
             config.max_ttl,
@@ -82,6 +86,7 @@ impl Engine {
             shape: Shape::new(&config),
             cache: Cache::new(config.cache_bytes, policy, h1),
             upstream: Upstream::new(&config, seed, h2),
+            failures: Failures::new(config.limits.max_failure_entries, h3),
             cfg: config,
             resolutions: Resolutions::default(),
             timers: TimerTable::default(),
@@ -200,6 +205,11 @@ impl Engine {
             }
             Admitted::Resolve(w) => {
                 let (name, qtype) = (w.query.name().clone(), w.query.query_type());
+                if let Some(ans) = self.recently_failed(now, &name, qtype) {
+                    self.reply(&w, &ans);
+                    self.update_gauges();
+                    return;
+                }
                 match self.start(now, name, qtype, 0) {
                     Some(id) => self.resolutions.add_waiter(id, w),
                     None => self.reply(&w, &Answer::servfail(Ede::RESOLUTIONS_FULL)),
@@ -208,6 +218,29 @@ impl Engine {
         }
         self.run(now);
         self.update_gauges();
+    }
+
+    /// The answer to a question whose resolution failed recently, if it did: stale
+    /// data inside serve-stale's failure recheck time (RFC 8767), else SERVFAIL with
+    /// the failure's reason while its window lasts (RFC 9520).
+    fn recently_failed(&mut self, now: Instant, name: &Name, qtype: RecordType) -> Option<Answer> {
+        if self.failures.len() == 0 {
+            return None;
+        }
+        let recheck = self.cfg.limits.stale_failure_recheck;
+        if self.cfg.serve_stale.is_some()
+            && self.failures.failed_within(now, name, qtype, recheck)
+            && let Some(hit) = self
+                .cache
+                .lookup(now, name, qtype, Rank::NonAuthAnswer, true)
+                .filter(|h| h.stale)
+        {
+            self.stats.stale_served += 1;
+            return Some(Answer::from_hit(Vec::new(), hit));
+        }
+        let ede = self.failures.get(now, name, qtype)?;
+        self.stats.failure_cache_hits += 1;
+        Some(Answer::servfail(ede))
     }
 
     /// Count an answer by RCODE.
@@ -261,6 +294,7 @@ impl Engine {
     fn start_prefetch(&mut self, now: Instant, name: &Name, qtype: RecordType) {
         if self.resolutions.find(name, qtype).is_some()
             || self.resolutions.len() * 2 >= self.cfg.limits.max_resolutions
+            || self.failures.get(now, name, qtype).is_some()
         {
             return;
         }
@@ -368,6 +402,14 @@ impl Engine {
         let Some(depth) = self.resolutions.get(id).map(|r| r.depth) else {
             return false;
         };
+        if self.failures.len() > 0 && self.failures.get(now, name, *rtype).is_some() {
+            // Looked up and failed a moment ago (RFC 9520): the slot fails at once.
+            self.stats.failure_cache_hits += 1;
+            if let Some(r) = self.resolutions.get_mut(id) {
+                r.dependency_failed(dep);
+            }
+            return false;
+        }
         let child = match self.resolutions.find(name, *rtype) {
             Some(c)
                 if c != id
@@ -422,6 +464,13 @@ impl Engine {
         let Some(r) = self.resolutions.get(id) else {
             return;
         };
+        // A sub-resolution that ran out of its tree's budget says nothing about its
+        // name: another client's query may well resolve it.
+        let tree_budget = r.depth > 0 && matches!(ede, Ede::BUDGET | Ede::NS_LOOKUP_BUDGET);
+        if !tree_budget {
+            self.failures
+                .record(&self.cfg.limits, now, &r.name, r.qtype, ede);
+        }
         if self.cfg.serve_stale.is_some() && !r.waiters.is_empty() {
             let stale = self
                 .cache
@@ -443,6 +492,9 @@ impl Engine {
         self.timers.cancel(Timer::Resolution(id));
         if let Some(port) = r.pending {
             let _ = self.take_pending(port);
+        }
+        if ans.rcode != ResponseCode::ServFail {
+            self.failures.forget(&r.name, r.qtype);
         }
         for w in &r.waiters {
             self.reply(w, &ans);
@@ -511,6 +563,7 @@ impl Engine {
         self.stats.in_flight_resolutions = self.resolutions.len() as u64;
         self.stats.in_flight_upstream = self.upstream.len() as u64;
         self.stats.waiting = self.resolutions.waiting() as u64;
+        self.stats.failure_entries = self.failures.len() as u64;
     }
 
     // ----------------------------------------------------------------- upstream

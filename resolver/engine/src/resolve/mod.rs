@@ -28,6 +28,7 @@ use crate::time::Instant;
 use crate::upstream::{Ask, Pick, Upstream};
 
 pub(crate) mod delegation;
+pub(crate) mod failures;
 mod response;
 pub(crate) mod table;
 

@@ -7,6 +7,7 @@ mod sim;
 
 mod client_service;
 mod ede;
+mod failure_cache;
 mod fast_path;
 mod forward;
 mod glueless;

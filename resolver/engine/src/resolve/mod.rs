@@ -34,6 +34,22 @@ pub(crate) mod table;
 
 use delegation::{Cause, Delegation, NsState};
 
+/// RFC 9156 §2.3: minimised queries one resolution sends at most; past them it
+/// asks the full name.
+const MAX_MINIMISE_COUNT: u8 = 10;
+/// RFC 9156 §2.3: the first minimised steps that reveal one label each.
+const MINIMISE_ONE_LAB: u8 = 4;
+
+/// QNAME minimisation's progress in one resolution.
+#[derive(Clone, Copy, Debug, Default)]
+pub(crate) struct Qmin {
+    /// Minimised questions answered so far (a referral or an existing name).
+    steps: u8,
+    /// Labels of the deepest minimised name known to exist in the current zone; 0:
+    /// none, start below the zone cut.
+    known: u8,
+}
+
 /// A resolution's number, unique for the engine's life.
 pub(crate) type Id = u64;
 
@@ -155,8 +171,8 @@ pub(crate) struct Resolution {
     /// Skip the cache once (a prefetch must not answer itself from the entry it
     /// refreshes).
     pub(crate) skip_cache: bool,
-    /// QNAME minimisation: labels below the zone cut to reveal next; `None`: off.
-    qmin: Option<u8>,
+    /// QNAME minimisation's progress; `None`: off (or given up: the full name).
+    qmin: Option<Qmin>,
     /// Times this resolution gave up on a cached delegation and asked the parent zone.
     fallbacks: u8,
     /// Whether the current delegation came from the cache (not from a referral).
@@ -168,8 +184,8 @@ pub(crate) struct Resolution {
 impl Resolution {
     /// A resolution of `name`/`qtype` at `depth`, nothing done yet.
     pub(crate) fn new(cfg: &EngineConfig, name: Name, qtype: RecordType, depth: u8) -> Self {
-        let qmin =
-            (cfg.qname_minimisation && matches!(cfg.mode, Mode::Recursive { .. })).then_some(1);
+        let qmin = (cfg.qname_minimisation && matches!(cfg.mode, Mode::Recursive { .. }))
+            .then_some(Qmin::default());
         Resolution {
             cur: name.clone(),
             name,
@@ -332,29 +348,61 @@ impl Resolution {
         }
     }
 
-    /// After a referral or a CNAME hop, QNAME minimisation starts again one label
-    /// below the new zone cut.
+    /// After a CNAME hop (a new name) or a fallback to the parent zone, QNAME
+    /// minimisation starts again below the zone cut, its step count from zero.
     fn restart_minimisation(&mut self) {
         if self.qmin.is_some() {
-            self.qmin = Some(1);
+            self.qmin = Some(Qmin::default());
         }
     }
 
-    /// The question to send next: the full one, or (QNAME minimisation) one more
-    /// label below the zone cut, asked as type A (RFC 9156); and the zone asked.
+    /// A referral answered a minimised question: the next one starts below the new
+    /// cut, one step further on.
+    pub(super) fn minimise_after_referral(&mut self) {
+        if let Some(q) = self.qmin.as_mut() {
+            q.steps = q.steps.saturating_add(1);
+            q.known = 0;
+        }
+    }
+
+    /// The minimised name `asked` exists (NODATA or data) in the current zone: the
+    /// next question reveals more below it.
+    pub(super) fn minimise_past(&mut self, asked: &Name) {
+        if let Some(q) = self.qmin.as_mut() {
+            q.steps = q.steps.saturating_add(1);
+            q.known = q.known.max(asked.num_labels());
+        }
+    }
+
+    /// The question to send next: the full one, or (QNAME minimisation, RFC 9156
+    /// §2.3) the next ancestor of it below the zone cut, asked as type A; and the
+    /// zone asked. The first `MINIMISE_ONE_LAB` steps add one label each; the later
+    /// ones share the labels left over the steps left of `MAX_MINIMISE_COUNT`, so a
+    /// long name (a reverse IPv6 PTR has 34 labels) takes at most that many minimised
+    /// queries.
     pub(crate) fn next_question(&self) -> Ask {
         let zone = self
             .deleg
             .as_ref()
             .map_or_else(Name::root, |d| d.zone.clone());
-        if let (Some(k), Some(d)) = (self.qmin, self.deleg.as_ref()) {
-            let want = usize::from(d.zone.num_labels()) + usize::from(k);
-            if want < usize::from(self.cur.num_labels()) {
-                return Ask {
-                    name: self.cur.trim_to(want),
-                    qtype: RecordType::A,
-                    zone,
+        if let (Some(q), Some(d)) = (self.qmin, self.deleg.as_ref()) {
+            let total = self.cur.num_labels();
+            let base = d.zone.num_labels().max(q.known);
+            if q.steps < MAX_MINIMISE_COUNT && base < total {
+                let left = total - base;
+                let add = if q.steps < MINIMISE_ONE_LAB {
+                    1
+                } else {
+                    left.div_ceil(MAX_MINIMISE_COUNT - q.steps).max(1)
                 };
+                let want = base.saturating_add(add);
+                if want < total {
+                    return Ask {
+                        name: self.cur.trim_to(usize::from(want)),
+                        qtype: RecordType::A,
+                        zone,
+                    };
+                }
             }
         }
         Ask {

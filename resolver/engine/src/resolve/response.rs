@@ -44,7 +44,11 @@ impl Resolution {
         ctx.stats.scrubbed_records += c.scrubbed as u64;
         let Security::Insecure = validate::check(&c);
         let minimised = p.qname != self.cur || p.qtype != self.qtype;
-        store(ctx.cache, ctx.now, &c.meaning, p.qtype, c.answer_rank);
+        // RFC 9156 relaxed: an NXDOMAIN for a minimised name may be a server's wrong
+        // answer for an empty non-terminal; it is not kept, the full name is asked.
+        if !(minimised && matches!(c.meaning, Meaning::NxDomain { .. })) {
+            store(ctx.cache, ctx.now, &c.meaning, p.qtype, c.answer_rank);
+        }
         match c.meaning {
             Meaning::Lame => {
                 self.mark_lame(p);
@@ -65,7 +69,7 @@ impl Resolution {
                         Delegation::from_referral(ctx.cfg, ctx.cache, ctx.now, zone, &ns, &glue);
                     self.deleg = Some(d);
                     self.deleg_cached = false;
-                    self.restart_minimisation();
+                    self.minimise_after_referral();
                 }
                 Step::Again
             }
@@ -74,8 +78,8 @@ impl Resolution {
                     // Relaxed minimisation: do not trust NXDOMAIN for an ancestor, ask the
                     // full name instead (some servers answer empty non-terminals wrongly).
                     self.qmin = None;
-                } else if let Some(k) = self.qmin {
-                    self.qmin = Some(k.saturating_add(1));
+                } else {
+                    self.minimise_past(&p.qname);
                 }
                 // The same delegation answered: ask it again right away.
                 if let Some(d) = self.deleg.as_mut() {

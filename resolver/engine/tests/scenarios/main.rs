@@ -12,6 +12,7 @@ mod fast_path;
 mod forward;
 mod glueless;
 mod limits;
+mod minimise;
 mod nxns;
 mod poisoning;
 mod recursion;

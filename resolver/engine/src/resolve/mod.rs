@@ -239,7 +239,8 @@ impl Resolution {
             }
             self.skip_cache = false;
             if self.deleg.is_none() {
-                self.deleg = Some(Delegation::find(ctx.cfg, ctx.cache, ctx.now, &self.cur));
+                let at = self.cut_search_start();
+                self.deleg = Some(Delegation::find(ctx.cfg, ctx.cache, ctx.now, &at));
                 self.deleg_cached = true;
             }
             if self.sent >= l.max_upstream_per_query {
@@ -311,6 +312,30 @@ impl Resolution {
             }
             return Step::Fail(deleg.failures.ede());
         }
+    }
+
+    /// Whether the question is one the parent side of a zone cut answers: DS
+    /// (RFC 4035 §2.4), whose owner is the child's apex but whose data is the parent's.
+    pub(super) fn parent_side(&self) -> bool {
+        self.qtype == RecordType::DS && !self.cur.is_root()
+    }
+
+    /// Where the search for the zone cut to ask starts: `cur`, or its parent for a
+    /// parent-side question, so that a cached delegation of the child is not used.
+    fn cut_search_start(&self) -> Name {
+        if self.parent_side() {
+            self.cur.base_name()
+        } else {
+            self.cur.clone()
+        }
+    }
+
+    /// A referral to `zone` may be followed: for a parent-side question, not one to
+    /// the owner's own zone (the child), whose servers hold no DS for their apex.
+    pub(super) fn may_follow_referral(&self, zone: &Name) -> bool {
+        !(self.parent_side()
+            && zone.zone_of(&self.cur)
+            && zone.num_labels() >= self.cur.num_labels())
     }
 
     /// Follow the chain through the cache from `cur` (the one CNAME walker): `Err`

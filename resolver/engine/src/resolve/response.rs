@@ -58,7 +58,7 @@ impl Resolution {
                 Step::Again
             }
             Meaning::Referral { zone, ns, glue } => {
-                if forward {
+                if forward || !self.may_follow_referral(&zone) {
                     self.mark_lame(p);
                 } else {
                     if self.referrals >= ctx.cfg.limits.max_referrals {

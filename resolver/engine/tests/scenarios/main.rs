@@ -14,6 +14,7 @@ mod glueless;
 mod limits;
 mod minimise;
 mod nxns;
+mod parent_side;
 mod poisoning;
 mod recursion;
 mod resilience;

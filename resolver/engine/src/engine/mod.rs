@@ -136,6 +136,7 @@ impl Engine {
                     let _ = self.upstream_failed(port, Cause::Timeout);
                 }
                 Timer::Resolution(id) => self.fail(now, id, Ede::TIMED_OUT),
+                Timer::StaleAnswer(id) => self.answer_stale(now, id),
             }
         }
         self.run(now);
@@ -159,7 +160,10 @@ impl Engine {
         let res = &self.resolutions;
         res.check_invariants(l.max_waiting_resolutions)
             && self.timers.check_invariants()
-            && self.timers.len() == self.upstream.len() + res.len()
+            && self.timers.len()
+                == self.upstream.len()
+                    + res.len()
+                    + self.timers.count(|t| matches!(t, Timer::StaleAnswer(_)))
             && self.upstream.iter().all(|(port, p)| {
                 self.timers.get(Timer::Upstream(*port)).is_some()
                     && res
@@ -169,6 +173,9 @@ impl Engine {
             && res
                 .iter()
                 .all(|(id, _)| self.timers.get(Timer::Resolution(*id)).is_some())
+            && res
+                .iter()
+                .all(|(id, r)| r.depth == 0 || self.timers.get(Timer::StaleAnswer(*id)).is_none())
             && res.client_waiters() <= l.max_client_queries
             && res.len() <= l.max_resolutions
             && self.upstream.len() <= l.max_upstream_in_flight
@@ -210,8 +217,11 @@ impl Engine {
                     self.update_gauges();
                     return;
                 }
-                match self.start(now, name, qtype, 0) {
-                    Some(id) => self.resolutions.add_waiter(id, w),
+                match self.start(now, name.clone(), qtype, 0) {
+                    Some(id) => {
+                        self.resolutions.add_waiter(id, w);
+                        self.arm_stale_timer(now, id, &name, qtype);
+                    }
                     None => self.reply(&w, &Answer::servfail(Ede::RESOLUTIONS_FULL)),
                 }
             }
@@ -241,6 +251,47 @@ impl Engine {
         let ede = self.failures.get(now, name, qtype)?;
         self.stats.failure_cache_hits += 1;
         Some(Answer::servfail(ede))
+    }
+
+    /// Serve-stale (RFC 8767 §5): if `name`/`qtype` has stale data, the clients of
+    /// resolution `id` wait at most `Limits::stale_answer_timeout` for a fresh answer.
+    fn arm_stale_timer(&mut self, now: Instant, id: Id, name: &Name, qtype: RecordType) {
+        if self.cfg.serve_stale.is_none() {
+            return;
+        }
+        let stale = self
+            .cache
+            .lookup(now, name, qtype, Rank::NonAuthAnswer, true)
+            .is_some_and(|h| h.stale);
+        if stale {
+            let at = now.saturating_add(self.cfg.limits.stale_answer_timeout);
+            self.timers.set(Timer::StaleAnswer(id), at);
+        }
+    }
+
+    /// Resolution `id`'s client response timer ran out: answer its clients with the
+    /// stale data and let it go on refreshing the cache. Clients that join later wait
+    /// for the next round of the timer.
+    fn answer_stale(&mut self, now: Instant, id: Id) {
+        let Some(r) = self.resolutions.get(id) else {
+            return;
+        };
+        let (name, qtype) = (r.name.clone(), r.qtype);
+        let Some(hit) = self
+            .cache
+            .lookup(now, &name, qtype, Rank::NonAuthAnswer, true)
+            .filter(|h| h.stale)
+        else {
+            return;
+        };
+        let ans = Answer::from_hit(Vec::new(), hit);
+        let waiters = self.resolutions.take_waiters(id);
+        self.stats.stale_served += waiters.len() as u64;
+        for w in &waiters {
+            self.reply(w, &ans);
+        }
+        let at = now.saturating_add(self.cfg.limits.stale_answer_timeout);
+        self.timers.set(Timer::StaleAnswer(id), at);
     }
 
     /// Count an answer by RCODE.
@@ -490,10 +541,13 @@ impl Engine {
             return;
         };
         self.timers.cancel(Timer::Resolution(id));
+        self.timers.cancel(Timer::StaleAnswer(id));
         if let Some(port) = r.pending {
             let _ = self.take_pending(port);
         }
-        if ans.rcode != ResponseCode::ServFail {
+        // Resolved (a stale answer is a failure served kindly): forget past failures.
+        let stale = matches!(ans.ede, Some(Ede::STALE | Ede::STALE_NXDOMAIN));
+        if ans.rcode != ResponseCode::ServFail && !stale {
             self.failures.forget(&r.name, r.qtype);
         }
         for w in &r.waiters {

@@ -23,6 +23,7 @@ use crate::chain::{self, Walk};
 use crate::config::{EngineConfig, Mode};
 use crate::ede::Ede;
 use crate::io::Transport;
+use crate::scrub::Meaning;
 use crate::stats::Stats;
 use crate::time::Instant;
 use crate::upstream::{Ask, Pick, Upstream};
@@ -33,6 +34,29 @@ mod response;
 pub(crate) mod table;
 
 use delegation::{Cause, Delegation, NsState};
+
+/// RFC 2181 §8: a TTL with the top bit set is 0. Applied to everything a response
+/// gives before it is cached or answered (else the cache's upper clamp would keep
+/// such a record for a day).
+pub(super) fn zero_huge_ttls(m: &mut Meaning) {
+    let lists: [&mut Vec<Record>; 2] = match m {
+        Meaning::Answer { chain, answer } => [chain, answer],
+        Meaning::Referral { ns, glue, .. } => [ns, glue],
+        Meaning::Cname { chain, .. } => [chain, &mut Vec::new()],
+        Meaning::NxDomain { chain, soa, .. } | Meaning::NoData { chain, soa, .. } => {
+            if let Some(r) = soa.as_mut().filter(|r| r.ttl >= 1 << 31) {
+                r.ttl = 0;
+            }
+            [chain, &mut Vec::new()]
+        }
+        Meaning::Lame => return,
+    };
+    for list in lists {
+        for r in list.iter_mut().filter(|r| r.ttl >= 1 << 31) {
+            r.ttl = 0;
+        }
+    }
+}
 
 /// RFC 9156 §2.3: minimised queries one resolution sends at most; past them it
 /// asks the full name.
@@ -168,8 +192,9 @@ pub(crate) struct Resolution {
     deleg: Option<Delegation>,
     /// The local port of the query it has out, if any.
     pub(crate) pending: Option<u16>,
-    /// Skip the cache once (a prefetch must not answer itself from the entry it
-    /// refreshes).
+    /// Skip the cache for `cur` (a prefetch must not answer itself from the entry it
+    /// refreshes, even when it first waits for a name server's address); cleared at
+    /// a CNAME hop.
     pub(crate) skip_cache: bool,
     /// QNAME minimisation's progress; `None`: off (or given up: the full name).
     qmin: Option<Qmin>,
@@ -237,7 +262,6 @@ impl Resolution {
                     Err(step) => return step,
                 }
             }
-            self.skip_cache = false;
             if self.deleg.is_none() {
                 let at = self.cut_search_start();
                 self.deleg = Some(Delegation::find(ctx.cfg, ctx.cache, ctx.now, &at));

@@ -34,7 +34,7 @@ impl Resolution {
             return self.resend(ctx.cfg, p, p.transport);
         }
         let forward = matches!(ctx.cfg.mode, Mode::Forward { .. });
-        let c = classify(
+        let mut c = classify(
             &p.zone,
             &p.qname,
             p.qtype,
@@ -42,6 +42,7 @@ impl Resolution {
             ctx.cfg.limits.max_cname_chain,
         );
         ctx.stats.scrubbed_records += c.scrubbed as u64;
+        super::zero_huge_ttls(&mut c.meaning);
         let Security::Insecure = validate::check(&c);
         let minimised = p.qname != self.cur || p.qtype != self.qtype;
         // RFC 9156 relaxed: an NXDOMAIN for a minimised name may be a server's wrong

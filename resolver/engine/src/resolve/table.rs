@@ -154,6 +154,17 @@ impl Resolutions {
         }
     }
 
+    /// Take resolution `id`'s clients (they are answered elsewhere); it goes on
+    /// without them.
+    pub(crate) fn take_waiters(&mut self, id: Id) -> Vec<Waiter> {
+        let Some(r) = self.map.get_mut(&id) else {
+            return Vec::new();
+        };
+        let w = core::mem::take(&mut r.waiters);
+        self.client_waiters = self.client_waiters.saturating_sub(w.len());
+        w
+    }
+
     /// Queue `id` to advance.
     pub(crate) fn push_ready(&mut self, id: Id) {
         self.ready.push_back(id);

@@ -20,3 +20,4 @@ mod recursion;
 mod resilience;
 mod rfc2308_negative;
 mod robustness;
+mod stale;

@@ -118,6 +118,9 @@ pub struct Limits {
     /// question's resolution failed, stale data is answered at once, without
     /// resolving. Default 30 s, RFC 8767's suggestion.
     pub stale_failure_recheck: Duration,
+    /// Name servers whose parent-side glue is remembered apart from the cache, as the
+    /// fallback when the child's own addresses for them fail. Default 4096 (LRU).
+    pub max_parent_glue: usize,
     /// NS names without glue that one delegation may resolve. Default 3.
     pub max_ns_resolutions_per_delegation: u8,
     /// Nesting of glueless sub-resolutions (resolving an NS name needs another). Default 3.
@@ -171,6 +174,7 @@ impl Default for Limits {
             max_upstream_per_client_query: 96,
             max_ns_lookups_per_client_query: 8,
             max_ns_resolutions_per_delegation: 3,
+            max_parent_glue: 4096,
             max_failure_entries: 1024,
             failure_backoff_min: Duration::from_secs(5),
             failure_backoff_max: Duration::from_secs(300),

@@ -16,7 +16,7 @@ use crate::client::{self, Admission, Admitted};
 use crate::config::EngineConfig;
 use crate::ede::Ede;
 use crate::io::{Client, Transmit, Transport};
-use crate::resolve::delegation::Cause;
+use crate::resolve::delegation::{Cause, ParentGlue};
 use crate::resolve::failures::Failures;
 use crate::resolve::table::Resolutions;
 use crate::resolve::{Ctx, Dependency, Id, Resolution, Step, Until};
@@ -40,6 +40,8 @@ pub struct Engine {
     resolutions: Resolutions,
     /// Questions whose resolution failed recently (RFC 9520).
     failures: Failures,
+    /// Parent-side glue, the fallback for a child's wrong addresses.
+    glue: ParentGlue,
     /// Upstream queries in flight, the server table, the RNG.
     upstream: Upstream,
     /// Every deadline: one per upstream query, one per resolution.
@@ -76,6 +78,7 @@ impl Engine {
         let h1 = KeyedHasher::new(key(0), key(1));
         let h2 = KeyedHasher::new(key(2), key(3));
         let h3 = KeyedHasher::new(key(4), key(5));
+        let h4 = KeyedHasher::new(key(6), key(7));
         let policy = Policy::new(
             config.min_ttl,
             config.max_ttl,
@@ -87,6 +90,7 @@ impl Engine {
             cache: Cache::new(config.cache_bytes, policy, h1),
             upstream: Upstream::new(&config, seed, h2),
             failures: Failures::new(config.limits.max_failure_entries, h3),
+            glue: ParentGlue::new(config.limits.max_parent_glue, h4),
             cfg: config,
             resolutions: Resolutions::default(),
             timers: TimerTable::default(),
@@ -181,6 +185,8 @@ impl Engine {
             && self.upstream.len() <= l.max_upstream_in_flight
             && self.tx.len() <= l.max_transmit_queue
             && self.cache.bytes() <= self.cfg.cache_bytes
+            && self.glue.len() <= l.max_parent_glue.max(1)
+            && self.failures.len() <= l.max_failure_entries.max(1)
     }
 
     // ----------------------------------------------------------------- clients
@@ -386,6 +392,7 @@ impl Engine {
                 cache: &mut self.cache,
                 upstream: &mut self.upstream,
                 stats: &mut self.stats,
+                glue: &mut self.glue,
                 lookups_left,
             };
             match r.advance(&mut ctx, deadline) {
@@ -752,6 +759,7 @@ impl Engine {
             cache: &mut self.cache,
             upstream: &mut self.upstream,
             stats: &mut self.stats,
+            glue: &mut self.glue,
             lookups_left: 0,
         };
         let step = r.on_response(&mut ctx, &p, &msg);

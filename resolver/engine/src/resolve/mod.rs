@@ -141,6 +141,8 @@ pub(crate) struct Ctx<'a> {
     pub(crate) upstream: &'a mut Upstream,
     /// The counters.
     pub(crate) stats: &'a mut Stats,
+    /// The parent-side glue seen in referrals.
+    pub(crate) glue: &'a mut delegation::ParentGlue,
     /// Glueless NS lookups the client query's whole tree may still start
     /// (`Limits::max_ns_lookups_per_client_query` less those started).
     pub(crate) lookups_left: u8,
@@ -264,7 +266,7 @@ impl Resolution {
             }
             if self.deleg.is_none() {
                 let at = self.cut_search_start();
-                self.deleg = Some(Delegation::find(ctx.cfg, ctx.cache, ctx.now, &at));
+                self.deleg = Some(Delegation::find(ctx, &at));
                 self.deleg_cached = true;
             }
             if self.sent >= l.max_upstream_per_query {
@@ -329,7 +331,7 @@ impl Resolution {
             if recursive && self.deleg_cached && self.fallbacks < 1 && !deleg.zone.is_root() {
                 let parent = deleg.zone.base_name();
                 self.fallbacks += 1;
-                self.deleg = Some(Delegation::find(ctx.cfg, ctx.cache, ctx.now, &parent));
+                self.deleg = Some(Delegation::find(ctx, &parent));
                 self.deleg_cached = true;
                 self.restart_minimisation();
                 continue;

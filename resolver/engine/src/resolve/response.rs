@@ -66,8 +66,7 @@ impl Resolution {
                         return Step::Fail(Ede::DELEGATION_LOOP);
                     }
                     self.referrals += 1;
-                    let d =
-                        Delegation::from_referral(ctx.cfg, ctx.cache, ctx.now, zone, &ns, &glue);
+                    let d = Delegation::from_referral(ctx, zone, &ns, &glue);
                     self.deleg = Some(d);
                     self.deleg_cached = false;
                     self.minimise_after_referral();

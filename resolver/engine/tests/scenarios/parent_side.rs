@@ -83,3 +83,55 @@ fn rfc4035_a_referral_to_the_child_for_its_ds_is_not_followed() {
         "{t:?}"
     );
 }
+
+/// `example.com.`'s own zone gives its name servers addresses where nothing answers
+/// (a renumbering gone wrong); the parent's glue is right.
+fn bad_child_addresses() -> Vec<Server> {
+    let mut servers = world();
+    for s in &mut servers {
+        if [NS1_EXAMPLE, NS2_EXAMPLE].contains(&s.ip.to_string().as_str()) {
+            for r in &mut s.zones[0].records {
+                if r.name == n("ns1.example.com.") {
+                    *r = a("ns1.example.com.", 3600, "192.0.2.251");
+                } else if r.name == n("ns2.example.com.") {
+                    *r = a("ns2.example.com.", 3600, "192.0.2.252");
+                }
+            }
+        }
+    }
+    servers
+}
+
+#[test]
+fn parent_glue_is_the_fallback_when_the_childs_addresses_fail() {
+    let mut net = Net::with_servers(recursive_config(), bad_child_addresses());
+    // The child's answers for its servers' names are cached (they outrank glue).
+    let r = net.ask("ns1.example.com.", RecordType::A);
+    assert_eq!(ips(&r), ["192.0.2.251"]);
+    net.ask("ns2.example.com.", RecordType::A);
+    let before = net.log.len();
+    let r = net.ask("www.example.com.", RecordType::A);
+    let t = net.traffic(before);
+    eprintln!("bad child addresses: {} upstream queries: {t:?}", t.len());
+    assert_eq!(ips(&r), ["192.0.2.1"], "{r}");
+}
+
+#[test]
+fn parent_glue_is_the_fallback_for_a_fresh_referral_too() {
+    // The same with QNAME minimisation and a second name: the resolver must not
+    // keep going back to the dead addresses for every name.
+    let mut net = Net::with_servers(
+        EngineConfig {
+            qname_minimisation: true,
+            ..recursive_config()
+        },
+        bad_child_addresses(),
+    );
+    net.ask("ns1.example.com.", RecordType::A);
+    net.ask("ns2.example.com.", RecordType::A);
+    for name in ["www.example.com.", "a.b.c.example.com."] {
+        let r = net.ask(name, RecordType::A);
+        assert_eq!(r.response_code, ResponseCode::NoError, "{name}: {r}");
+        assert!(!r.answers.is_empty(), "{name}: {r}");
+    }
+}

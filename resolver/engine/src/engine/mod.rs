@@ -575,28 +575,30 @@ impl Engine {
 
     /// `parent` ended: it no longer waits for `child`. A sub-resolution no one waits
     /// for any more is cancelled (with its own dependencies), so a client query's
-    /// tree sends nothing after the client has its answer. One another resolution
-    /// still waits for is moved onto that one's budget if its root was `parent`.
+    /// tree sends nothing after the client has its answer. One that still has a
+    /// waiter whose budget is gone (its root ended) moves to a live budget: that of
+    /// another resolution waiting for it, or its own if a client joined it.
     fn release(&mut self, child: Id, parent: Id) {
         let Some(c) = self.resolutions.get_mut(child) else {
             return;
         };
         c.parents.retain(|p| *p != parent);
-        if c.depth == 0 || !c.waiters.is_empty() {
+        if c.depth == 0 {
             return;
         }
-        match c.parents.first().copied() {
-            None => {
-                self.stats.cancelled += 1;
-                self.finish(child, Answer::servfail(Ede::CANCELLED));
+        if c.parents.is_empty() && c.waiters.is_empty() {
+            self.stats.cancelled += 1;
+            return self.finish(child, Answer::servfail(Ede::CANCELLED));
+        }
+        let (root, other, clients) = (c.root, c.parents.first().copied(), !c.waiters.is_empty());
+        if root.is_some_and(|r| self.resolutions.get(r).is_none()) {
+            let new_root = match other {
+                Some(o) if !clients => Some(self.resolutions.root_of(o)),
+                _ => None,
+            };
+            if let Some(c) = self.resolutions.get_mut(child) {
+                c.root = new_root;
             }
-            Some(other) if c.root == Some(parent) => {
-                let root = self.resolutions.root_of(other);
-                if let Some(c) = self.resolutions.get_mut(child) {
-                    c.root = Some(root);
-                }
-            }
-            Some(_) => {}
         }
     }
 

@@ -236,3 +236,72 @@ fn shared_upstream_budget_counts_the_sub_resolutions_too() {
     assert_eq!(net.log.len(), 5);
     assert_eq!(net.engine.stats().budget_exhausted, 1);
 }
+
+#[test]
+fn a_client_that_joined_a_lookup_keeps_it_alive_with_a_budget() {
+    // A client asks for a name server's address while it is being looked up for
+    // another client's query; the first query's time runs out before the lookup
+    // ends, and the lookup still has queries to send (a CNAME): it goes on for the
+    // second client, on a budget of its own.
+    use std::time::Duration;
+    let mut servers = world();
+    for s in &mut servers {
+        let ip = s.ip.to_string();
+        if ip == NS_EXAMPLE_NET {
+            for r in &mut s.zones[0].records {
+                if r.name == n("ns.example.net.") {
+                    *r = cname("ns.example.net.", 3600, "nsx.example.com.");
+                }
+            }
+        }
+        if ip == NS1_EXAMPLE || ip == NS2_EXAMPLE {
+            s.zones[0]
+                .records
+                .push(a("nsx.example.com.", 3600, NS_GLUELESS));
+        }
+    }
+    let mut net = Net::with_servers(
+        engine::EngineConfig {
+            limits: engine::Limits {
+                query_timeout: Duration::from_secs(1),
+                initial_rto: Duration::from_secs(3),
+                min_rto: Duration::from_secs(3),
+                max_rto: Duration::from_secs(3),
+                ..engine::Limits::default()
+            },
+            ..recursive_config()
+        },
+        servers,
+    );
+    net.latency = Duration::from_millis(1);
+    net.ask("www.example.net.", RecordType::A); // net. and example.net. cached
+    net.server_latency
+        .insert(ROOT.parse().unwrap(), Duration::from_millis(400));
+    net.server_latency
+        .insert(NS_EXAMPLE_NET.parse().unwrap(), Duration::from_millis(700));
+    let c1 = client();
+    let c2 = engine::Client {
+        addr: "192.168.1.11:40000".parse().unwrap(),
+        transport: engine::Transport::Udp,
+    };
+    let before = net.log.len();
+    net.send_from(
+        c1,
+        &query_bytes(1, "www.glueless.com.", RecordType::A, None),
+    );
+    for _ in 0..100 {
+        if net.traffic(before).iter().any(|q| q.1 == "ns.example.net.") {
+            break;
+        }
+        net.step();
+    }
+    net.send_from(c2, &query_bytes(2, "ns.example.net.", RecordType::A, None));
+    net.drive_bounded(10_000);
+    let answer = |c: engine::Client| {
+        let (_, bytes) = net.replies.iter().find(|(cl, _)| *cl == c).unwrap();
+        Message::from_vec(bytes).unwrap()
+    };
+    assert_eq!(answer(c1).response_code, ResponseCode::ServFail);
+    assert_eq!(ips(&answer(c2)), ["192.0.2.81"], "{}", answer(c2));
+    assert_eq!(net.engine.stats().in_flight_resolutions, 0);
+}

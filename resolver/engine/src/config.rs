@@ -94,6 +94,37 @@ pub struct Limits {
     pub max_waiters_per_resolution: usize,
     /// Upstream queries one resolution may send (retries included). Default 24.
     pub max_upstream_per_query: u16,
+    /// Upstream queries one client query (or prefetch) may cost in all: its own and
+    /// those of every sub-resolution it starts (glueless NS addresses, their own
+    /// sub-resolutions), which spend one shared budget. Default 96, between BIND's
+    /// `max-query-count` scale and Unbound's per-query quotas: enough for a CNAME
+    /// chain across glueless zones, not for an NXNSAttack's fan-out (issue 14).
+    pub max_upstream_per_client_query: u16,
+    /// Glueless NS address lookups one client query (or prefetch) may start in all,
+    /// over every referral and nesting level. Default 8.
+    pub max_ns_lookups_per_client_query: u8,
+    /// Questions whose resolution failed that are remembered (RFC 9520), LRU. Default
+    /// 1024; 0 turns failure caching off.
+    pub max_failure_entries: usize,
+    /// How long a failure is first remembered: a retry inside the window is answered
+    /// SERVFAIL at once, without upstream queries. Default 5 s (RFC 9520 §3.2: at
+    /// least 1 s).
+    pub failure_backoff_min: Duration,
+    /// The longest failure window; each failure in a row doubles it up to this.
+    /// Default 300 s (RFC 9520: at most 5 minutes).
+    pub failure_backoff_max: Duration,
+    /// Serve-stale's client response timer (RFC 8767 §5): with serve-stale on, a
+    /// client whose question has stale data waits at most this long; then it gets
+    /// the stale answer and the resolution goes on to refresh the cache. Default
+    /// 1.8 s, RFC 8767's suggestion.
+    pub stale_answer_timeout: Duration,
+    /// Serve-stale's failure recheck timer (RFC 8767 §5): for this long after a
+    /// question's resolution failed, stale data is answered at once, without
+    /// resolving. Default 30 s, RFC 8767's suggestion.
+    pub stale_failure_recheck: Duration,
+    /// Name servers whose parent-side glue is remembered apart from the cache, as the
+    /// fallback when the child's own addresses for them fail. Default 4096 (LRU).
+    pub max_parent_glue: usize,
     /// NS names without glue that one delegation may resolve. Default 3.
     pub max_ns_resolutions_per_delegation: u8,
     /// Nesting of glueless sub-resolutions (resolving an NS name needs another). Default 3.
@@ -162,7 +193,15 @@ impl Default for Limits {
             max_resolutions: 1024,
             max_waiters_per_resolution: 64,
             max_upstream_per_query: 24,
+            max_upstream_per_client_query: 96,
+            max_ns_lookups_per_client_query: 8,
             max_ns_resolutions_per_delegation: 3,
+            max_parent_glue: 4096,
+            max_failure_entries: 1024,
+            failure_backoff_min: Duration::from_secs(5),
+            failure_backoff_max: Duration::from_secs(300),
+            stale_answer_timeout: Duration::from_millis(1800),
+            stale_failure_recheck: Duration::from_secs(30),
             max_subquery_depth: 3,
             max_referrals: 16,
             max_cname_chain: 8,

@@ -72,6 +72,10 @@ impl Ede {
     pub(crate) const NOT_AUTHORITATIVE: Ede = Ede::code(Code::NotAuthoritative);
     /// `Limits::max_upstream_per_query` reached.
     pub(crate) const BUDGET: Ede = Ede::other("upstream query budget exhausted");
+    /// `Limits::max_ns_lookups_per_client_query` reached: too many glueless NS names.
+    pub(crate) const NS_LOOKUP_BUDGET: Ede = Ede::other("glueless NS lookup budget exhausted");
+    /// A sub-resolution no one waits for any more (never sent: it has no waiters).
+    pub(crate) const CANCELLED: Ede = Ede::other("no longer needed");
     /// `Limits::max_cname_chain` reached (or a CNAME loop).
     pub(crate) const CHAIN_TOO_LONG: Ede = Ede::other("CNAME chain too long");
     /// `Limits::max_referrals` reached: referrals that do not converge.

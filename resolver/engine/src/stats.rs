@@ -32,6 +32,15 @@ pub struct Stats {
     pub notimp: u64,
     /// Stale answers served (RFC 8767).
     pub stale_served: u64,
+    /// Resolutions failed because their client query's shared budget of upstream
+    /// queries (`Limits::max_upstream_per_client_query`) was spent.
+    pub budget_exhausted: u64,
+    /// Sub-resolutions cancelled because no one waited for them any more.
+    pub cancelled: u64,
+    /// Client queries (and lookups) answered from the failure cache (RFC 9520).
+    pub failure_cache_hits: u64,
+    /// Gauge: questions in the failure cache.
+    pub failure_entries: u64,
     /// Prefetches started.
     pub prefetches: u64,
     /// Client datagrams dropped unanswered (too short, QR=1, overload of the queue).

@@ -14,6 +14,9 @@ pub(crate) enum Timer {
     Upstream(u16),
     /// The resolution's total time (`Limits::query_timeout`) runs out.
     Resolution(Id),
+    /// Serve-stale's client response timer (`Limits::stale_answer_timeout`): the
+    /// resolution's clients get the stale data while it goes on.
+    StaleAnswer(Id),
 }
 
 /// The deadlines. Each timer is set at most once: its deadline is stored here and
@@ -66,6 +69,11 @@ impl TimerTable {
     /// Number of timers set.
     pub(crate) fn len(&self) -> usize {
         self.at.len()
+    }
+
+    /// Number of timers set of the kind `pred` picks.
+    pub(crate) fn count(&self, pred: impl Fn(&Timer) -> bool) -> usize {
+        self.at.keys().filter(|t| pred(t)).count()
     }
 
     /// Whether both indexes agree.

@@ -17,7 +17,8 @@ use crate::config::EngineConfig;
 use crate::ede::Ede;
 use crate::io::{Client, Transmit, Transport};
 use crate::policy::name::Hasher as NameHasher;
-use crate::resolve::delegation::Cause;
+use crate::resolve::delegation::{Cause, ParentGlue};
+use crate::resolve::failures::Failures;
 use crate::resolve::table::Resolutions;
 use crate::resolve::{Ctx, Dependency, Id, Resolution, Step, Until};
 use crate::stats::Stats;
@@ -38,6 +39,10 @@ pub struct Engine {
     cache: Cache<KeyedHasher>,
     /// Resolutions in flight, with the ready and wait queues.
     resolutions: Resolutions,
+    /// Questions whose resolution failed recently (RFC 9520).
+    failures: Failures,
+    /// Parent-side glue, the fallback for a child's wrong addresses.
+    glue: ParentGlue,
     /// Upstream queries in flight, the server table, the RNG.
     upstream: Upstream,
     /// Every deadline: one per upstream query, one per resolution.
@@ -75,6 +80,8 @@ impl Engine {
         };
         let h1 = KeyedHasher::new(key(0), key(1));
         let h2 = KeyedHasher::new(key(2), key(3));
+        let h3 = KeyedHasher::new(key(4), key(5));
+        let h4 = KeyedHasher::new(key(6), key(7));
         let policy = Policy::new(
             config.min_ttl,
             config.max_ttl,
@@ -88,6 +95,8 @@ impl Engine {
             shape: Shape::new(&config),
             cache: Cache::new(config.cache_bytes, policy, h1),
             upstream: Upstream::new(&config, seed, h2),
+            failures: Failures::new(config.limits.max_failure_entries, h3),
+            glue: ParentGlue::new(config.limits.max_parent_glue, h4),
             cfg: config,
             resolutions: Resolutions::default(),
             timers: TimerTable::default(),
@@ -148,6 +157,7 @@ impl Engine {
                     let _ = self.upstream_failed(port, Cause::Timeout);
                 }
                 Timer::Resolution(id) => self.fail(now, id, Ede::TIMED_OUT),
+                Timer::StaleAnswer(id) => self.answer_stale(now, id),
             }
         }
         self.run(now);
@@ -171,7 +181,10 @@ impl Engine {
         let res = &self.resolutions;
         res.check_invariants(l.max_waiting_resolutions)
             && self.timers.check_invariants()
-            && self.timers.len() == self.upstream.len() + res.len()
+            && self.timers.len()
+                == self.upstream.len()
+                    + res.len()
+                    + self.timers.count(|t| matches!(t, Timer::StaleAnswer(_)))
             && self.upstream.iter().all(|(port, p)| {
                 self.timers.get(Timer::Upstream(*port)).is_some()
                     && res
@@ -181,11 +194,16 @@ impl Engine {
             && res
                 .iter()
                 .all(|(id, _)| self.timers.get(Timer::Resolution(*id)).is_some())
+            && res
+                .iter()
+                .all(|(id, r)| r.depth == 0 || self.timers.get(Timer::StaleAnswer(*id)).is_none())
             && res.client_waiters() <= l.max_client_queries
             && res.len() <= l.max_resolutions
             && self.upstream.len() <= l.max_upstream_in_flight
             && self.tx.len() <= l.max_transmit_queue
             && self.cache.bytes() <= self.cfg.cache_bytes
+            && self.glue.len() <= l.max_parent_glue.max(1)
+            && self.failures.len() <= l.max_failure_entries.max(1)
     }
 
     // ----------------------------------------------------------------- clients
@@ -218,14 +236,86 @@ impl Engine {
             }
             Admitted::Resolve(w) => {
                 let (name, qtype) = (w.query.name().clone(), w.query.query_type());
-                match self.start(now, name, qtype, 0) {
-                    Some(id) => self.resolutions.add_waiter(id, w),
+                if let Some(ans) = self.recently_failed(now, &name, qtype) {
+                    self.reply(&w, &ans);
+                    self.update_gauges();
+                    return;
+                }
+                match self.start(now, name.clone(), qtype, 0) {
+                    Some(id) => {
+                        self.resolutions.add_waiter(id, w);
+                        self.arm_stale_timer(now, id, &name, qtype);
+                    }
                     None => self.reply(&w, &Answer::servfail(Ede::RESOLUTIONS_FULL)),
                 }
             }
         }
         self.run(now);
         self.update_gauges();
+    }
+
+    /// The answer to a question whose resolution failed recently, if it did: stale
+    /// data inside serve-stale's failure recheck time (RFC 8767), else SERVFAIL with
+    /// the failure's reason while its window lasts (RFC 9520).
+    fn recently_failed(&mut self, now: Instant, name: &Name, qtype: RecordType) -> Option<Answer> {
+        if self.failures.len() == 0 {
+            return None;
+        }
+        let recheck = self.cfg.limits.stale_failure_recheck;
+        if self.cfg.serve_stale.is_some()
+            && self.failures.failed_within(now, name, qtype, recheck)
+            && let Some(hit) = self
+                .cache
+                .lookup(now, name, qtype, Rank::NonAuthAnswer, true)
+                .filter(|h| h.stale)
+        {
+            self.stats.stale_served += 1;
+            return Some(Answer::from_hit(Vec::new(), hit));
+        }
+        let ede = self.failures.get(now, name, qtype)?;
+        self.stats.failure_cache_hits += 1;
+        Some(Answer::servfail(ede))
+    }
+
+    /// Serve-stale (RFC 8767 §5): if `name`/`qtype` has stale data, the clients of
+    /// resolution `id` wait at most `Limits::stale_answer_timeout` for a fresh answer.
+    fn arm_stale_timer(&mut self, now: Instant, id: Id, name: &Name, qtype: RecordType) {
+        if self.cfg.serve_stale.is_none() {
+            return;
+        }
+        let stale = self
+            .cache
+            .lookup(now, name, qtype, Rank::NonAuthAnswer, true)
+            .is_some_and(|h| h.stale);
+        if stale {
+            let at = now.saturating_add(self.cfg.limits.stale_answer_timeout);
+            self.timers.set(Timer::StaleAnswer(id), at);
+        }
+    }
+
+    /// Resolution `id`'s client response timer ran out: answer its clients with the
+    /// stale data and let it go on refreshing the cache. Clients that join later wait
+    /// for the next round of the timer.
+    fn answer_stale(&mut self, now: Instant, id: Id) {
+        let Some(r) = self.resolutions.get(id) else {
+            return;
+        };
+        let (name, qtype) = (r.name.clone(), r.qtype);
+        let Some(hit) = self
+            .cache
+            .lookup(now, &name, qtype, Rank::NonAuthAnswer, true)
+            .filter(|h| h.stale)
+        else {
+            return;
+        };
+        let ans = Answer::from_hit(Vec::new(), hit);
+        let waiters = self.resolutions.take_waiters(id);
+        self.stats.stale_served += waiters.len() as u64;
+        for w in &waiters {
+            self.reply(w, &ans);
+        }
+        let at = now.saturating_add(self.cfg.limits.stale_answer_timeout);
+        self.timers.set(Timer::StaleAnswer(id), at);
     }
 
     /// Count an answer by RCODE.
@@ -279,6 +369,7 @@ impl Engine {
     fn start_prefetch(&mut self, now: Instant, name: &Name, qtype: RecordType) {
         if self.resolutions.find(name, qtype).is_some()
             || self.resolutions.len() * 2 >= self.cfg.limits.max_resolutions
+            || self.failures.get(now, name, qtype).is_some()
         {
             return;
         }
@@ -309,6 +400,7 @@ impl Engine {
             let Some(deadline) = self.timers.get(Timer::Resolution(id)) else {
                 return;
             };
+            let lookups_left = self.tree_left(id).1;
             let Some(r) = self.resolutions.get_mut(id) else {
                 return;
             };
@@ -319,18 +411,40 @@ impl Engine {
                 upstream: &mut self.upstream,
                 stats: &mut self.stats,
                 policy: &self.policy,
+                glue: &mut self.glue,
+                lookups_left,
             };
             match r.advance(&mut ctx, deadline) {
                 // A dependency that cannot be had: its slot is marked failed; go on.
-                Step::Need(dep) if !self.need(now, id, &dep) => {}
+                Step::Need(dep) => {
+                    if self.need(now, id, &dep) {
+                        return;
+                    }
+                }
                 step => return self.apply(now, id, step),
             }
         }
     }
 
+    /// What `id`'s tree may still spend: upstream queries and glueless NS lookups
+    /// (none once its root is gone).
+    fn tree_left(&self, id: Id) -> (u16, u8) {
+        let l = &self.cfg.limits;
+        self.resolutions.spent(id).map_or((0, 0), |s| {
+            (
+                l.max_upstream_per_client_query.saturating_sub(s.sent),
+                l.max_ns_lookups_per_client_query.saturating_sub(s.lookups),
+            )
+        })
+    }
+
     /// Apply `step`, which resolution `id` returned.
     fn apply(&mut self, now: Instant, id: Id, step: Step) {
         match step {
+            Step::Send { .. } if self.tree_left(id).0 == 0 => {
+                self.stats.budget_exhausted += 1;
+                self.fail(now, id, Ede::BUDGET);
+            }
             Step::Send { server, transport } => {
                 if !self.send(now, id, server, transport) {
                     self.fail(now, id, Ede::NO_PORT);
@@ -365,6 +479,14 @@ impl Engine {
         let Some(depth) = self.resolutions.get(id).map(|r| r.depth) else {
             return false;
         };
+        if self.failures.len() > 0 && self.failures.get(now, name, *rtype).is_some() {
+            // Looked up and failed a moment ago (RFC 9520): the slot fails at once.
+            self.stats.failure_cache_hits += 1;
+            if let Some(r) = self.resolutions.get_mut(id) {
+                r.dependency_failed(dep);
+            }
+            return false;
+        }
         let child = match self.resolutions.find(name, *rtype) {
             Some(c)
                 if c != id
@@ -376,11 +498,21 @@ impl Engine {
                 Some(c)
             }
             Some(_) => None,
-            None => self.start(now, name.clone(), *rtype, depth.saturating_add(1)),
+            None => {
+                let root = self.resolutions.root_of(id);
+                let c = self.start(now, name.clone(), *rtype, depth.saturating_add(1));
+                if let Some(cr) = c.and_then(|c| self.resolutions.get_mut(c)) {
+                    cr.root = Some(root);
+                    self.resolutions.charge(id, 0, 1);
+                }
+                c
+            }
         };
         let child = child.filter(|c| match self.resolutions.get_mut(*c) {
             Some(cr) => {
-                cr.parents.push(id);
+                if !cr.parents.contains(&id) {
+                    cr.parents.push(id);
+                }
                 true
             }
             None => false,
@@ -391,6 +523,9 @@ impl Engine {
         match child {
             Some(c) => {
                 r.dependency_started(dep, c);
+                if !r.children.contains(&c) {
+                    r.children.push(c);
+                }
                 true
             }
             None => {
@@ -406,6 +541,13 @@ impl Engine {
         let Some(r) = self.resolutions.get(id) else {
             return;
         };
+        // A sub-resolution that ran out of its tree's budget says nothing about its
+        // name: another client's query may well resolve it.
+        let tree_budget = r.depth > 0 && matches!(ede, Ede::BUDGET | Ede::NS_LOOKUP_BUDGET);
+        if !tree_budget {
+            self.failures
+                .record(&self.cfg.limits, now, &r.name, r.qtype, ede);
+        }
         if self.cfg.serve_stale.is_some() && !r.waiters.is_empty() {
             let stale = self
                 .cache
@@ -425,8 +567,14 @@ impl Engine {
             return;
         };
         self.timers.cancel(Timer::Resolution(id));
+        self.timers.cancel(Timer::StaleAnswer(id));
         if let Some(port) = r.pending {
             let _ = self.take_pending(port);
+        }
+        // Resolved (a stale answer is a failure served kindly): forget past failures.
+        let stale = matches!(ans.ede, Some(Ede::STALE | Ede::STALE_NXDOMAIN));
+        if ans.rcode != ResponseCode::ServFail && !stale {
+            self.failures.forget(&r.name, r.qtype);
         }
         if let Some(w) = r.waiters.first() {
             // Policy screens what clients get (CNAME cloaking, rebinding); the
@@ -440,8 +588,41 @@ impl Engine {
         let addrs = r.addresses_in(&self.cfg, &ans);
         for parent in r.parents {
             if let Some(p) = self.resolutions.get_mut(parent) {
+                p.children.retain(|c| *c != id);
                 p.dependency_done(&self.cfg, id, &addrs);
                 self.resolutions.push_ready(parent);
+            }
+        }
+        for child in r.children {
+            self.release(child, id);
+        }
+    }
+
+    /// `parent` ended: it no longer waits for `child`. A sub-resolution no one waits
+    /// for any more is cancelled (with its own dependencies), so a client query's
+    /// tree sends nothing after the client has its answer. One that still has a
+    /// waiter whose budget is gone (its root ended) moves to a live budget: that of
+    /// another resolution waiting for it, or its own if a client joined it.
+    fn release(&mut self, child: Id, parent: Id) {
+        let Some(c) = self.resolutions.get_mut(child) else {
+            return;
+        };
+        c.parents.retain(|p| *p != parent);
+        if c.depth == 0 {
+            return;
+        }
+        if c.parents.is_empty() && c.waiters.is_empty() {
+            self.stats.cancelled += 1;
+            return self.finish(child, Answer::servfail(Ede::CANCELLED));
+        }
+        let (root, other, clients) = (c.root, c.parents.first().copied(), !c.waiters.is_empty());
+        if root.is_some_and(|r| self.resolutions.get(r).is_none()) {
+            let new_root = match other {
+                Some(o) if !clients => Some(self.resolutions.root_of(o)),
+                _ => None,
+            };
+            if let Some(c) = self.resolutions.get_mut(child) {
+                c.root = new_root;
             }
         }
     }
@@ -470,6 +651,7 @@ impl Engine {
         self.stats.in_flight_resolutions = self.resolutions.len() as u64;
         self.stats.in_flight_upstream = self.upstream.len() as u64;
         self.stats.waiting = self.resolutions.waiting() as u64;
+        self.stats.failure_entries = self.failures.len() as u64;
     }
 
     // ----------------------------------------------------------------- upstream
@@ -489,6 +671,7 @@ impl Engine {
         };
         self.timers.set(Timer::Upstream(sent.port), sent.deadline);
         r.sent_to(server, sent.port);
+        self.resolutions.charge(id, 1, 0);
         self.stats.upstream_queries += 1;
         if transport.is_tcp() {
             self.stats.upstream_tcp += 1;
@@ -623,6 +806,8 @@ impl Engine {
             upstream: &mut self.upstream,
             stats: &mut self.stats,
             policy: &self.policy,
+            glue: &mut self.glue,
+            lookups_left: 0,
         };
         let step = r.on_response(&mut ctx, &p, &msg);
         self.apply(now, p.resolution, step);

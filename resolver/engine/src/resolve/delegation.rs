@@ -7,7 +7,12 @@ use core::net::SocketAddr;
 
 use hickory_proto::rr::{Name, RData, Record, RecordType};
 
-use super::Id;
+use core::num::NonZeroUsize;
+use core::time::Duration;
+
+use lru::LruCache;
+
+use super::{Ctx, Id};
 use crate::cache::{Cache, Data, Hit, KeyedHasher, Rank};
 use crate::config::{EngineConfig, Mode};
 use crate::ede::Ede;
@@ -37,6 +42,10 @@ pub(crate) struct NsSlot {
     pub(crate) state: NsState,
     /// The A lookup for this name found nothing; the next one asks AAAA (`use_ipv6`).
     pub(crate) want_aaaa: bool,
+    /// The parent zone's glue for it where that differs from `addrs`: tried after
+    /// them, so a child that gives its servers wrong addresses (or whose lookup
+    /// fails) still leaves the parent's.
+    pub(crate) glue: Vec<SocketAddr>,
 }
 
 impl NsSlot {
@@ -52,6 +61,7 @@ impl NsSlot {
             addrs,
             state,
             want_aaaa: false,
+            glue: Vec::new(),
         }
     }
 
@@ -62,6 +72,7 @@ impl NsSlot {
             addrs,
             state: NsState::Known,
             want_aaaa: false,
+            glue: Vec::new(),
         }
     }
 }
@@ -175,13 +186,22 @@ impl Delegation {
         self.tried.retain(|(s, _)| *s != a);
     }
 
-    /// Every known address with its tries, in slot order.
+    /// Every known address with its tries, in slot order; the parent's glue
+    /// addresses only once those of their slot have each been tried.
     pub(crate) fn candidates(&self) -> Vec<(SocketAddr, u8)> {
-        self.ns
+        let mut v: Vec<(SocketAddr, u8)> = self
+            .ns
             .iter()
             .flat_map(|s| s.addrs.iter().copied())
             .map(|a| (a, self.tries(a)))
-            .collect()
+            .collect();
+        for s in &self.ns {
+            let exhausted = s.addrs.iter().all(|a| self.tries(*a) > 0);
+            if exhausted {
+                v.extend(s.glue.iter().map(|a| (*a, self.tries(*a))));
+            }
+        }
+        v
     }
 
     /// Sub-resolution `child` ended with `addrs` (empty: nothing found). With IPv6 on
@@ -205,12 +225,8 @@ impl Delegation {
     /// The closest delegation for `name` known from configuration and the cache:
     /// the upstreams when forwarding; else the deepest cached NS set above `name`, or
     /// the root hints.
-    pub(crate) fn find(
-        cfg: &EngineConfig,
-        cache: &mut Cache<KeyedHasher>,
-        now: Instant,
-        name: &Name,
-    ) -> Delegation {
+    pub(crate) fn find(ctx: &mut Ctx<'_>, name: &Name) -> Delegation {
+        let (cfg, now) = (ctx.cfg, ctx.now);
         let v6 = cfg.use_ipv6;
         let max_ns = cfg.limits.max_ns_per_delegation;
         let forwarders = |zone: Name, upstreams: &[SocketAddr]| {
@@ -240,13 +256,17 @@ impl Delegation {
                     if let Some(Hit {
                         data: Data::Records(ns),
                         ..
-                    }) = cache.lookup(now, &z, RecordType::NS, Rank::Referral, false)
+                    }) = ctx
+                        .cache
+                        .lookup(now, &z, RecordType::NS, Rank::Referral, false)
                     {
                         let mut slots = Vec::new();
                         for r in ns.iter().take(max_ns) {
                             let RData::NS(n) = &r.data else { continue };
-                            let addrs = cached_ns_addrs(cfg, cache, now, &n.0);
-                            slots.push(NsSlot::new(n.0.clone(), addrs));
+                            let addrs = cached_ns_addrs(cfg, ctx.cache, now, &n.0);
+                            let mut slot = NsSlot::new(n.0.clone(), addrs);
+                            slot.glue = ctx.glue.get(now, &n.0, &slot.addrs);
+                            slots.push(slot);
                         }
                         if !slots.is_empty() {
                             return Delegation::new(z, slots);
@@ -262,13 +282,12 @@ impl Delegation {
     /// The delegation a referral gives: its NS names with their in-bailiwick glue, or
     /// cached addresses where there is none.
     pub(crate) fn from_referral(
-        cfg: &EngineConfig,
-        cache: &mut Cache<KeyedHasher>,
-        now: Instant,
+        ctx: &mut Ctx<'_>,
         zone: Name,
         ns: &[Record],
         glue: &[Record],
     ) -> Delegation {
+        let (cfg, now) = (ctx.cfg, ctx.now);
         let v6 = cfg.use_ipv6;
         let max_addrs = cfg.limits.max_addrs_per_ns;
         let mut slots = Vec::new();
@@ -282,12 +301,88 @@ impl Delegation {
                 .map(|a| SocketAddr::new(a, 53))
                 .take(max_addrs)
                 .collect();
-            if addrs.is_empty() {
-                addrs = cached_ns_addrs(cfg, cache, now, &n.0);
+            let ttl = glue.iter().filter(|g| g.name == n.0).map(|g| g.ttl).min();
+            if let Some(ttl) = ttl.filter(|_| !addrs.is_empty()) {
+                ctx.glue.note(cfg, now, &n.0, &addrs, ttl);
             }
-            slots.push(NsSlot::new(n.0.clone(), addrs));
+            if addrs.is_empty() {
+                addrs = cached_ns_addrs(cfg, ctx.cache, now, &n.0);
+            }
+            let mut slot = NsSlot::new(n.0.clone(), addrs);
+            slot.glue = ctx.glue.get(now, &n.0, &slot.addrs);
+            slots.push(slot);
         }
         Delegation::new(zone, slots)
+    }
+}
+
+/// The parent-side glue seen in referrals, by name server name: what a delegation
+/// falls back on when the child's own addresses for its servers fail (the cache
+/// keeps only the child's, which outrank glue). At most `Limits::max_parent_glue`
+/// names, least recently used dropped first; each entry lives as long as its TTL
+/// (clamped to `max_ttl`).
+pub(crate) struct ParentGlue {
+    /// Addresses and expiry by lower-cased name.
+    table: LruCache<Name, (Vec<SocketAddr>, Instant), KeyedHasher>,
+}
+
+impl core::fmt::Debug for ParentGlue {
+    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+        f.debug_struct("ParentGlue")
+            .field("len", &self.table.len())
+            .finish()
+    }
+}
+
+impl ParentGlue {
+    /// An empty table of at most `cap` names.
+    pub(crate) fn new(cap: usize, hasher: KeyedHasher) -> Self {
+        let cap = NonZeroUsize::new(cap.max(1)).unwrap_or(NonZeroUsize::MIN);
+        Self {
+            table: LruCache::with_hasher(cap, hasher),
+        }
+    }
+
+    /// Names held.
+    pub(crate) fn len(&self) -> usize {
+        self.table.len()
+    }
+
+    /// A referral gave `addrs` as glue for `name`, with TTL `ttl`.
+    pub(crate) fn note(
+        &mut self,
+        cfg: &EngineConfig,
+        now: Instant,
+        name: &Name,
+        addrs: &[SocketAddr],
+        ttl: u32,
+    ) {
+        if cfg.limits.max_parent_glue == 0 {
+            return;
+        }
+        let ttl = Duration::from_secs(u64::from(ttl)).min(cfg.max_ttl);
+        let until = now.saturating_add(ttl);
+        self.table.put(name.to_lowercase(), (addrs.to_vec(), until));
+    }
+
+    /// The fresh glue of `name` not among `have`.
+    pub(crate) fn get(
+        &mut self,
+        now: Instant,
+        name: &Name,
+        have: &[SocketAddr],
+    ) -> Vec<SocketAddr> {
+        if self.table.is_empty() {
+            return Vec::new();
+        }
+        match self.table.get(&name.to_lowercase()) {
+            Some((addrs, until)) if now < *until => addrs
+                .iter()
+                .filter(|a| !have.contains(a))
+                .copied()
+                .collect(),
+            _ => Vec::new(),
+        }
     }
 }
 
@@ -346,5 +441,28 @@ mod tests {
             (d.ns[0].state, d.candidates()),
             (NsState::Known, alloc::vec![(a, 0)])
         );
+    }
+
+    #[test]
+    fn parent_glue_is_capped_and_expires() {
+        let cfg = EngineConfig {
+            limits: crate::config::Limits {
+                max_parent_glue: 2,
+                ..crate::config::Limits::default()
+            },
+            ..EngineConfig::default()
+        };
+        let mut g = ParentGlue::new(cfg.limits.max_parent_glue, KeyedHasher::new(3, 4));
+        let a: SocketAddr = "192.0.2.1:53".parse().unwrap();
+        let b: SocketAddr = "192.0.2.2:53".parse().unwrap();
+        let t = |s: u64| Instant::from_nanos(s * 1_000_000_000);
+        let n = |s: &str| Name::from_ascii(s).unwrap();
+        for s in ["ns1.a.test.", "ns2.a.test.", "ns3.a.test."] {
+            g.note(&cfg, t(0), &n(s), &[a, b], 60);
+        }
+        assert_eq!(g.len(), 2);
+        assert!(g.get(t(1), &n("ns1.a.test."), &[]).is_empty(), "evicted");
+        assert_eq!(g.get(t(1), &n("NS3.a.test."), &[a]), alloc::vec![b]);
+        assert!(g.get(t(60), &n("ns3.a.test."), &[]).is_empty(), "expired");
     }
 }

@@ -24,15 +24,56 @@ use crate::config::{EngineConfig, Mode};
 use crate::ede::Ede;
 use crate::io::Transport;
 use crate::policy::Policy;
+use crate::scrub::Meaning;
 use crate::stats::Stats;
 use crate::time::Instant;
 use crate::upstream::{Ask, Pick, Upstream};
 
 pub(crate) mod delegation;
+pub(crate) mod failures;
 mod response;
 pub(crate) mod table;
 
 use delegation::{Cause, Delegation, NsState};
+
+/// RFC 2181 §8: a TTL with the top bit set is 0. Applied to everything a response
+/// gives before it is cached or answered (else the cache's upper clamp would keep
+/// such a record for a day).
+pub(super) fn zero_huge_ttls(m: &mut Meaning) {
+    let lists: [&mut Vec<Record>; 2] = match m {
+        Meaning::Answer { chain, answer } => [chain, answer],
+        Meaning::Referral { ns, glue, .. } => [ns, glue],
+        Meaning::Cname { chain, .. } => [chain, &mut Vec::new()],
+        Meaning::NxDomain { chain, soa, .. } | Meaning::NoData { chain, soa, .. } => {
+            if let Some(r) = soa.as_mut().filter(|r| r.ttl >= 1 << 31) {
+                r.ttl = 0;
+            }
+            [chain, &mut Vec::new()]
+        }
+        Meaning::Lame => return,
+    };
+    for list in lists {
+        for r in list.iter_mut().filter(|r| r.ttl >= 1 << 31) {
+            r.ttl = 0;
+        }
+    }
+}
+
+/// RFC 9156 §2.3: minimised queries one resolution sends at most; past them it
+/// asks the full name.
+const MAX_MINIMISE_COUNT: u8 = 10;
+/// RFC 9156 §2.3: the first minimised steps that reveal one label each.
+const MINIMISE_ONE_LAB: u8 = 4;
+
+/// QNAME minimisation's progress in one resolution.
+#[derive(Clone, Copy, Debug, Default)]
+pub(crate) struct Qmin {
+    /// Minimised questions answered so far (a referral or an existing name).
+    steps: u8,
+    /// Labels of the deepest minimised name known to exist in the current zone; 0:
+    /// none, start below the zone cut.
+    known: u8,
+}
 
 /// A resolution's number, unique for the engine's life.
 pub(crate) type Id = u64;
@@ -103,6 +144,22 @@ pub(crate) struct Ctx<'a> {
     pub(crate) stats: &'a mut Stats,
     /// The policy (a CNAME into a blocked name is not followed).
     pub(crate) policy: &'a Policy,
+    /// The parent-side glue seen in referrals.
+    pub(crate) glue: &'a mut delegation::ParentGlue,
+    /// Glueless NS lookups the client query's whole tree may still start
+    /// (`Limits::max_ns_lookups_per_client_query` less those started).
+    pub(crate) lookups_left: u8,
+}
+
+/// What a client query's tree of resolutions (the client's or a prefetch's, and the
+/// sub-resolutions it started) has spent of its shared budget. Kept on the tree's root.
+#[derive(Clone, Copy, Debug, Default)]
+pub(crate) struct Spent {
+    /// Upstream queries sent by any resolution of the tree, at most
+    /// `Limits::max_upstream_per_client_query`.
+    pub(crate) sent: u16,
+    /// Glueless NS lookups started, at most `Limits::max_ns_lookups_per_client_query`.
+    pub(crate) lookups: u8,
 }
 
 /// One resolution of one question.
@@ -122,6 +179,13 @@ pub(crate) struct Resolution {
     pub(crate) parents: Vec<Id>,
     /// Nesting of sub-resolutions: 0 for a client's or a prefetch.
     pub(crate) depth: u8,
+    /// The root of the tree whose budget it spends: `None` for a root itself (a
+    /// client's resolution or a prefetch).
+    pub(crate) root: Option<Id>,
+    /// What the tree has spent (meaningful on a root).
+    pub(crate) spent: Spent,
+    /// The dependencies it started or joined (released when it ends).
+    pub(crate) children: Vec<Id>,
     /// Upstream queries sent, at most `Limits::max_upstream_per_query`.
     sent: u16,
     /// Referrals followed, at most `Limits::max_referrals`.
@@ -133,11 +197,12 @@ pub(crate) struct Resolution {
     deleg: Option<Delegation>,
     /// The local port of the query it has out, if any.
     pub(crate) pending: Option<u16>,
-    /// Skip the cache once (a prefetch must not answer itself from the entry it
-    /// refreshes).
+    /// Skip the cache for `cur` (a prefetch must not answer itself from the entry it
+    /// refreshes, even when it first waits for a name server's address); cleared at
+    /// a CNAME hop.
     pub(crate) skip_cache: bool,
-    /// QNAME minimisation: labels below the zone cut to reveal next; `None`: off.
-    qmin: Option<u8>,
+    /// QNAME minimisation's progress; `None`: off (or given up: the full name).
+    qmin: Option<Qmin>,
     /// Times this resolution gave up on a cached delegation and asked the parent zone.
     fallbacks: u8,
     /// Whether the current delegation came from the cache (not from a referral).
@@ -149,8 +214,8 @@ pub(crate) struct Resolution {
 impl Resolution {
     /// A resolution of `name`/`qtype` at `depth`, nothing done yet.
     pub(crate) fn new(cfg: &EngineConfig, name: Name, qtype: RecordType, depth: u8) -> Self {
-        let qmin =
-            (cfg.qname_minimisation && matches!(cfg.mode, Mode::Recursive { .. })).then_some(1);
+        let qmin = (cfg.qname_minimisation && matches!(cfg.mode, Mode::Recursive { .. }))
+            .then_some(Qmin::default());
         Resolution {
             cur: name.clone(),
             name,
@@ -159,6 +224,9 @@ impl Resolution {
             waiters: Vec::new(),
             parents: Vec::new(),
             depth,
+            root: None,
+            spent: Spent::default(),
+            children: Vec::new(),
             sent: 0,
             referrals: 0,
             links: 0,
@@ -199,9 +267,9 @@ impl Resolution {
                     Err(step) => return step,
                 }
             }
-            self.skip_cache = false;
             if self.deleg.is_none() {
-                self.deleg = Some(Delegation::find(ctx.cfg, ctx.cache, ctx.now, &self.cur));
+                let at = self.cut_search_start();
+                self.deleg = Some(Delegation::find(ctx, &at));
                 self.deleg_cached = true;
             }
             if self.sent >= l.max_upstream_per_query {
@@ -238,6 +306,10 @@ impl Resolution {
             let can_spawn = deleg.children_started < l.max_ns_resolutions_per_delegation
                 && self.depth < l.max_subquery_depth;
             let slot = deleg.ns.iter().position(|s| s.state == NsState::Unresolved);
+            if can_spawn && slot.is_some() && ctx.lookups_left == 0 {
+                // The client query's tree has started all the lookups it may.
+                return Step::Fail(Ede::NS_LOOKUP_BUDGET);
+            }
             if let (true, Some(i)) = (can_spawn, slot) {
                 let Some((name, want_aaaa)) =
                     deleg.ns.get(i).map(|s| (s.name.clone(), s.want_aaaa))
@@ -267,13 +339,37 @@ impl Resolution {
             {
                 let parent = deleg.zone.base_name();
                 self.fallbacks += 1;
-                self.deleg = Some(Delegation::find(ctx.cfg, ctx.cache, ctx.now, &parent));
+                self.deleg = Some(Delegation::find(ctx, &parent));
                 self.deleg_cached = true;
                 self.restart_minimisation();
                 continue;
             }
             return Step::Fail(deleg.failures.ede());
         }
+    }
+
+    /// Whether the question is one the parent side of a zone cut answers: DS
+    /// (RFC 4035 §2.4), whose owner is the child's apex but whose data is the parent's.
+    pub(super) fn parent_side(&self) -> bool {
+        self.qtype == RecordType::DS && !self.cur.is_root()
+    }
+
+    /// Where the search for the zone cut to ask starts: `cur`, or its parent for a
+    /// parent-side question, so that a cached delegation of the child is not used.
+    fn cut_search_start(&self) -> Name {
+        if self.parent_side() {
+            self.cur.base_name()
+        } else {
+            self.cur.clone()
+        }
+    }
+
+    /// A referral to `zone` may be followed: for a parent-side question, not one to
+    /// the owner's own zone (the child), whose servers hold no DS for their apex.
+    pub(super) fn may_follow_referral(&self, zone: &Name) -> bool {
+        !(self.parent_side()
+            && zone.zone_of(&self.cur)
+            && zone.num_labels() >= self.cur.num_labels())
     }
 
     /// Follow the chain through the cache from `cur` (the one CNAME walker): `Err`
@@ -316,32 +412,64 @@ impl Resolution {
         }
     }
 
-    /// After a referral or a CNAME hop, QNAME minimisation starts again one label
-    /// below the new zone cut.
+    /// After a CNAME hop (a new name) or a fallback to the parent zone, QNAME
+    /// minimisation starts again below the zone cut, its step count from zero.
     fn restart_minimisation(&mut self) {
         if self.qmin.is_some() {
-            self.qmin = Some(1);
+            self.qmin = Some(Qmin::default());
         }
     }
 
-    /// The question to send next: the full one, or (QNAME minimisation) one more
-    /// label below the zone cut, asked as type A (RFC 9156); and the zone asked.
+    /// A referral answered a minimised question: the next one starts below the new
+    /// cut, one step further on.
+    pub(super) fn minimise_after_referral(&mut self) {
+        if let Some(q) = self.qmin.as_mut() {
+            q.steps = q.steps.saturating_add(1);
+            q.known = 0;
+        }
+    }
+
+    /// The minimised name `asked` exists (NODATA or data) in the current zone: the
+    /// next question reveals more below it.
+    pub(super) fn minimise_past(&mut self, asked: &Name) {
+        if let Some(q) = self.qmin.as_mut() {
+            q.steps = q.steps.saturating_add(1);
+            q.known = q.known.max(asked.num_labels());
+        }
+    }
+
+    /// The question to send next: the full one, or (QNAME minimisation, RFC 9156
+    /// §2.3) the next ancestor of it below the zone cut, asked as type A; and the
+    /// zone asked. The first `MINIMISE_ONE_LAB` steps add one label each; the later
+    /// ones share the labels left over the steps left of `MAX_MINIMISE_COUNT`, so a
+    /// long name (a reverse IPv6 PTR has 34 labels) takes at most that many minimised
+    /// queries.
     pub(crate) fn next_question(&self) -> Ask {
         let zone = self
             .deleg
             .as_ref()
             .map_or_else(Name::root, |d| d.zone.clone());
-        if let (Some(k), Some(d)) = (self.qmin, self.deleg.as_ref())
+        if let (Some(q), Some(d)) = (self.qmin, self.deleg.as_ref())
             && !d.forward
         {
-            let want = usize::from(d.zone.num_labels()) + usize::from(k);
-            if want < usize::from(self.cur.num_labels()) {
-                return Ask {
-                    name: self.cur.trim_to(want),
-                    qtype: RecordType::A,
-                    zone,
-                    rd: false,
+            let total = self.cur.num_labels();
+            let base = d.zone.num_labels().max(q.known);
+            if q.steps < MAX_MINIMISE_COUNT && base < total {
+                let left = total - base;
+                let add = if q.steps < MINIMISE_ONE_LAB {
+                    1
+                } else {
+                    left.div_ceil(MAX_MINIMISE_COUNT - q.steps).max(1)
                 };
+                let want = base.saturating_add(add);
+                if want < total {
+                    return Ask {
+                        name: self.cur.trim_to(usize::from(want)),
+                        qtype: RecordType::A,
+                        zone,
+                        rd: false,
+                    };
+                }
             }
         }
         Ask {

@@ -36,19 +36,24 @@ impl Resolution {
         let forward = self.deleg.as_ref().is_some_and(|d| d.forward);
         let mut c = classify(&p.zone, &p.qname, p.qtype, msg, &ctx.cfg.limits);
         ctx.stats.scrubbed_records += c.scrubbed as u64;
+        super::zero_huge_ttls(&mut c.meaning);
         let Security::Insecure = validate::check(&c);
         let minimised = p.qname != self.cur || p.qtype != self.qtype;
         let min_ttl = u32::try_from(ctx.cfg.min_ttl.as_secs()).unwrap_or(u32::MAX);
         let cacheable =
             forward || cap_child_ns(ctx.cache, ctx.now, &mut c.meaning, p.qtype, min_ttl);
-        store(
-            ctx.cache,
-            ctx.now,
-            &c.meaning,
-            p.qtype,
-            c.answer_rank,
-            cacheable,
-        );
+        // RFC 9156 relaxed: an NXDOMAIN for a minimised name may be a server's wrong
+        // answer for an empty non-terminal; it is not kept, the full name is asked.
+        if !(minimised && matches!(c.meaning, Meaning::NxDomain { .. })) {
+            store(
+                ctx.cache,
+                ctx.now,
+                &c.meaning,
+                p.qtype,
+                c.answer_rank,
+                cacheable,
+            );
+        }
         match c.meaning {
             Meaning::Lame => {
                 self.mark_lame(p);
@@ -58,18 +63,17 @@ impl Resolution {
                 Step::Again
             }
             Meaning::Referral { zone, ns, glue } => {
-                if forward {
+                if forward || !self.may_follow_referral(&zone) {
                     self.mark_lame(p);
                 } else {
                     if self.referrals >= ctx.cfg.limits.max_referrals {
                         return Step::Fail(Ede::DELEGATION_LOOP);
                     }
                     self.referrals += 1;
-                    let d =
-                        Delegation::from_referral(ctx.cfg, ctx.cache, ctx.now, zone, &ns, &glue);
+                    let d = Delegation::from_referral(ctx, zone, &ns, &glue);
                     self.deleg = Some(d);
                     self.deleg_cached = false;
-                    self.restart_minimisation();
+                    self.minimise_after_referral();
                 }
                 Step::Again
             }
@@ -78,8 +82,8 @@ impl Resolution {
                     // Relaxed minimisation: do not trust NXDOMAIN for an ancestor, ask the
                     // full name instead (some servers answer empty non-terminals wrongly).
                     self.qmin = None;
-                } else if let Some(k) = self.qmin {
-                    self.qmin = Some(k.saturating_add(1));
+                } else {
+                    self.minimise_past(&p.qname);
                 }
                 // The same delegation answered: ask it again right away.
                 if let Some(d) = self.deleg.as_mut() {

@@ -7,7 +7,7 @@ use core::net::{IpAddr, SocketAddr};
 
 use hickory_proto::rr::{Name, RecordType};
 
-use super::{Id, Resolution};
+use super::{Id, Resolution, Spent};
 use crate::answer::Waiter;
 use crate::upstream::Servers;
 
@@ -100,6 +100,26 @@ impl Resolutions {
         self.index.get(&Resolution::key(name, qtype)).copied()
     }
 
+    /// The root of `id`'s tree: the resolution whose budget it spends.
+    pub(crate) fn root_of(&self, id: Id) -> Id {
+        self.map.get(&id).and_then(|r| r.root).unwrap_or(id)
+    }
+
+    /// What `id`'s tree has spent so far; `None` if its root is gone (then it has no
+    /// budget left).
+    pub(crate) fn spent(&self, id: Id) -> Option<Spent> {
+        self.map.get(&self.root_of(id)).map(|r| r.spent)
+    }
+
+    /// Charge `sent` upstream queries and `lookups` NS lookups to `id`'s tree.
+    pub(crate) fn charge(&mut self, id: Id, sent: u16, lookups: u8) {
+        let root = self.root_of(id);
+        if let Some(r) = self.map.get_mut(&root) {
+            r.spent.sent = r.spent.sent.saturating_add(sent);
+            r.spent.lookups = r.spent.lookups.saturating_add(lookups);
+        }
+    }
+
     /// Add `r`, indexed by its question and ready to advance. Its id.
     pub(crate) fn insert(&mut self, r: Resolution) -> Id {
         self.next += 1;
@@ -154,6 +174,17 @@ impl Resolutions {
             r.waiters.push(w);
             self.client_waiters += 1;
         }
+    }
+
+    /// Take resolution `id`'s clients (they are answered elsewhere); it goes on
+    /// without them.
+    pub(crate) fn take_waiters(&mut self, id: Id) -> Vec<Waiter> {
+        let Some(r) = self.map.get_mut(&id) else {
+            return Vec::new();
+        };
+        let w = core::mem::take(&mut r.waiters);
+        self.client_waiters = self.client_waiters.saturating_sub(w.len());
+        w
     }
 
     /// Queue `id` to advance.

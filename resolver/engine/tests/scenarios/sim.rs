@@ -82,8 +82,11 @@ impl Zone {
         // Delegation: the highest cut below the origin that contains qname.
         let mut cut: Option<Name> = None;
         for r in &self.records {
+            // DS lives on the parent side of a cut (RFC 4035 §2.4): no referral for it.
+            let parent_side = qtype == RecordType::DS && r.name == qname;
             if r.record_type() == RecordType::NS
                 && r.name != self.origin
+                && !parent_side
                 && r.name.zone_of(&qname)
                 && cut
                     .as_ref()

@@ -11,7 +11,8 @@
 //! whose Display is the reference text ([`write_usage`]). The parser never panics, on any
 //! input; its work is bounded by [`MAX_CMDLINE`].
 //!
-//! `#![no_std]` + `alloc`, no dependencies: addresses are parsed with `core::net`.
+//! `#![no_std]` + `alloc`: addresses are parsed with `core::net`, block list URLs with
+//! the `url` crate, `--tls-ca` certificates decoded with `base64`.
 #![no_std]
 #![deny(unsafe_code)]
 #![warn(missing_docs)]
@@ -163,6 +164,46 @@ pub struct Config {
     pub bench_hypercalls: u32,
     /// Blocking, local names and zones, per-domain servers, rebinding protection.
     pub policy: Policy,
+    /// DNSSEC validation (`--dnssec`, `--trust-anchor`, `--domain-insecure`,
+    /// `--dnssec-clock`).
+    pub dnssec: Dnssec,
+}
+
+/// Most `--trust-anchor` values.
+pub const MAX_TRUST_ANCHORS: usize = 16;
+/// Most `--domain-insecure` values.
+pub const MAX_DOMAIN_INSECURE: usize = 64;
+
+/// DNSSEC settings from the command line.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Dnssec {
+    /// Validate (`--dnssec`; default on when recursing, off with `--forward`).
+    pub enabled: bool,
+    /// `--trust-anchor` values, in order. The built-in root anchors are the engine's
+    /// and apply unless `--root-hints` is given.
+    pub trust_anchors: Vec<dnssec::TrustAnchor>,
+    /// `--domain-insecure` zones (lower case, no trailing dot).
+    pub domain_insecure: Vec<String>,
+    /// `--dnssec-clock=trust`.
+    pub trust_clock: bool,
+    /// `--dnssec-clock-skew`: seconds of clock error allowed on either side of a
+    /// signature's validity window (at most [`MAX_DNSSEC_CLOCK_SKEW`]).
+    pub clock_skew_secs: u32,
+}
+
+/// Largest `--dnssec-clock-skew` (one day).
+pub const MAX_DNSSEC_CLOCK_SKEW: u32 = 86_400;
+
+impl Default for Dnssec {
+    fn default() -> Self {
+        Dnssec {
+            enabled: true,
+            trust_anchors: Vec::new(),
+            domain_insecure: Vec::new(),
+            trust_clock: false,
+            clock_skew_secs: 300,
+        }
+    }
 }
 
 /// Deliberate crashes for `--selftest`.
@@ -201,6 +242,7 @@ impl Default for Config {
             selftest: None,
             bench_hypercalls: 0,
             policy: Policy::default(),
+            dnssec: Dnssec::default(),
         }
     }
 }
@@ -249,11 +291,19 @@ enum Key {
     StopDnsRebind,
     RebindDomainOk,
     LocalZoneNodefault,
+    Dnssec,
+    TrustAnchor,
+    DomainInsecure,
+    DnssecClock,
+    DnssecClockSkew,
+    DnsBlocklistUrl,
+    TlsCa,
+    BlocklistRefresh,
     Help,
 }
 
 impl Key {
-    const ALL: [Key; 31] = [
+    const ALL: [Key; 39] = [
         Key::Ipv4,
         Key::Ipv4Gateway,
         Key::Ipv6,
@@ -284,6 +334,14 @@ impl Key {
         Key::StopDnsRebind,
         Key::RebindDomainOk,
         Key::LocalZoneNodefault,
+        Key::Dnssec,
+        Key::TrustAnchor,
+        Key::DomainInsecure,
+        Key::DnssecClock,
+        Key::DnssecClockSkew,
+        Key::DnsBlocklistUrl,
+        Key::TlsCa,
+        Key::BlocklistRefresh,
         Key::Help,
     ];
 
@@ -299,6 +357,10 @@ impl Key {
                 | Key::Server
                 | Key::RebindDomainOk
                 | Key::LocalZoneNodefault
+                | Key::TrustAnchor
+                | Key::DomainInsecure
+                | Key::DnsBlocklistUrl
+                | Key::TlsCa
         )
     }
 
@@ -351,11 +413,20 @@ const EXP_CNAME: &str = "ALIAS,TARGET, e.g. files.home.arpa,nas.home.arpa";
 const EXP_LOCAL_DOMAIN: &str = "DOMAIN, e.g. home.arpa";
 const EXP_SERVER: &str = "/DOMAIN/IP[#PORT], e.g. /168.192.in-addr.arpa/192.168.1.1";
 const EXP_REBIND_OK: &str = "/DOMAIN/, e.g. /plex.direct/";
+const EXP_TRUST_ANCHOR: &str = "ZONE:DS:KEYTAG:ALGORITHM:DIGESTTYPE:HEXDIGEST or \
+                                ZONE:DNSKEY:FLAGS:PROTOCOL:ALGORITHM:BASE64KEY, e.g. \
+                                secure.test:DS:12345:13:2:1F2E…";
+const EXP_DNSSEC_CLOCK: &str = "trust";
+const EXP_CLOCK_SKEW: &str = "SECONDS (0 to 86400), e.g. 600";
+const EXP_BLOCKLIST_URL: &str = "http:// or https:// URL, e.g. https://lists.example/hosts.txt";
+const EXP_TLS_CA: &str =
+    "base64 of one DER certificate, e.g. $(openssl x509 -in ca.pem -outform der | base64 -w0)";
+const EXP_REFRESH: &str = "N[s|m|h|d] from 5s to 30d, e.g. 12h";
 const EXP_NODEFAULT: &str = "one of the built-in locally served zones, e.g. 10.in-addr.arpa";
 
 /// The key table; index with [`Key`]. Defaults here are the text `--help` shows and
 /// `tests::help_lists_the_real_defaults` keeps them honest.
-const KEYS: [KeySpec; 31] = [
+const KEYS: [KeySpec; 39] = [
     KeySpec {
         name: "--ipv4",
         syntax: "ADDR/PREFIX",
@@ -586,6 +657,73 @@ const KEYS: [KeySpec; 31] = [
                as Unbound's local-zone nodefault (repeatable)",
     },
     KeySpec {
+        name: "--dnssec",
+        syntax: "on|off",
+        value: Some(EXP_ON_OFF),
+        default: "on when recursing, off with --forward",
+        help: "validate DNSSEC from the trust anchors: bogus answers are SERVFAIL with an \
+               Extended DNS Error, secure ones get AD for clients that set DO or AD \
+               (with --forward, only if asked: the forwarder's answers are trusted)",
+    },
+    KeySpec {
+        name: "--trust-anchor",
+        syntax: "ZONE:DS:KEYTAG:ALG:DIGESTTYPE:HEX|ZONE:DNSKEY:FLAGS:PROTO:ALG:BASE64",
+        value: Some(EXP_TRUST_ANCHOR),
+        default: "the root KSKs 20326 and 38696, unless --root-hints is given",
+        help: "a DNSSEC trust anchor, as a DS or a DNSKEY with colons for spaces, for labs \
+               and private roots (repeatable, at most 16)",
+    },
+    KeySpec {
+        name: "--domain-insecure",
+        syntax: "ZONE",
+        value: Some(EXP_DOMAIN),
+        default: "none",
+        help: "a negative trust anchor: names at and below ZONE are not validated \
+               (repeatable, at most 64)",
+    },
+    KeySpec {
+        name: "--dnssec-clock",
+        syntax: "trust",
+        value: Some(EXP_DNSSEC_CLOCK),
+        default: "an unset clock (before the build date) makes answers insecure",
+        help: "trust the wall clock even when it reads before the image's build date \
+               (labs and tests that fix an old date)",
+    },
+    KeySpec {
+        name: "--dnssec-clock-skew",
+        syntax: "SECONDS",
+        value: Some(EXP_CLOCK_SKEW),
+        default: "300",
+        help: "clock error allowed on either side of a DNSSEC signature's validity window \
+               (at most 86400)",
+    },
+    KeySpec {
+        name: "--dns-blocklist-url",
+        syntax: "URL",
+        value: Some(EXP_BLOCKLIST_URL),
+        default: "none",
+        help: "fetch a block list (hosts file, one domain per line, or ||domain^ lines) at \
+               boot and every --blocklist-refresh; the previous copy stays if a fetch \
+               fails (repeatable, at most 16; the host name is resolved by this resolver)",
+    },
+    KeySpec {
+        name: "--tls-ca",
+        syntax: "BASE64-DER",
+        value: Some(EXP_TLS_CA),
+        default: "none, public roots only",
+        help: "also trust this CA for https:// block lists, beside the public roots \
+               (repeatable, at most 4; a boot argument holds no file, so the certificate \
+               is given as base64 of its DER form)",
+    },
+    KeySpec {
+        name: "--blocklist-refresh",
+        syntax: "DURATION",
+        value: Some(EXP_REFRESH),
+        default: "24h",
+        help: "time between fetches of each --dns-blocklist-url (a failed fetch is retried \
+               sooner, with backoff)",
+    },
+    KeySpec {
         name: "--help",
         syntax: "",
         value: None,
@@ -701,7 +839,40 @@ impl Config {
                 | Key::Server
                 | Key::StopDnsRebind
                 | Key::RebindDomainOk
-                | Key::LocalZoneNodefault => parse_policy(&mut cfg.policy, key, value)?,
+                | Key::LocalZoneNodefault
+                | Key::DnsBlocklistUrl
+                | Key::TlsCa
+                | Key::BlocklistRefresh => parse_policy(&mut cfg.policy, key, value)?,
+                Key::Dnssec => cfg.dnssec.enabled = parse_on_off(key, value)?,
+                Key::TrustAnchor => {
+                    if cfg.dnssec.trust_anchors.len() >= MAX_TRUST_ANCHORS {
+                        return Err(bad(key, value, "too many trust anchors"));
+                    }
+                    let a = dnssec::parse_trust_anchor(value)
+                        .map_err(|_| bad(key, value, "not a trust anchor"))?;
+                    cfg.dnssec.trust_anchors.push(a);
+                }
+                Key::DomainInsecure => {
+                    if cfg.dnssec.domain_insecure.len() >= MAX_DOMAIN_INSECURE {
+                        return Err(bad(key, value, "too many negative trust anchors"));
+                    }
+                    let d =
+                        policy::domain(value).map_err(|_| bad(key, value, "not a domain name"))?;
+                    cfg.dnssec.domain_insecure.push(d);
+                }
+                Key::DnssecClock => {
+                    if value != "trust" {
+                        return Err(bad(key, value, "the only value is trust"));
+                    }
+                    cfg.dnssec.trust_clock = true;
+                }
+                Key::DnssecClockSkew => {
+                    cfg.dnssec.clock_skew_secs = value
+                        .parse::<u32>()
+                        .ok()
+                        .filter(|s| *s <= MAX_DNSSEC_CLOCK_SKEW)
+                        .ok_or_else(|| bad(key, value, "not a number of seconds up to 86400"))?;
+                }
                 // Unreachable (handled above), but harmless.
                 Key::Help => return Err(ConfigError::Help),
             }
@@ -783,6 +954,12 @@ impl Config {
             (Some(upstreams), None) => Mode::Forward { upstreams },
             (None, root_hints) => Mode::Recursive { root_hints },
         };
+        // Forwarding trusts the forwarder, unless `--dnssec=on` asks to validate its
+        // answers: a home router's forwarder that mishandles DNSSEC records would
+        // otherwise turn names into SERVFAIL (the validator then has no chain to check).
+        if matches!(cfg.mode, Mode::Forward { .. }) && !seen[Key::Dnssec as usize] {
+            cfg.dnssec.enabled = false;
+        }
         Ok(cfg)
     }
 }
@@ -804,6 +981,9 @@ fn parse_policy(p: &mut Policy, key: Key, v: &str) -> Result<(), ConfigError> {
             .map_err(Problem::Config),
         Key::RebindDomainOk => policy::rebind_ok(p, v),
         Key::LocalZoneNodefault => policy::nodefault(p, v),
+        Key::DnsBlocklistUrl => policy::blocklist_url(p, v),
+        Key::TlsCa => policy::tls_ca(p, v),
+        Key::BlocklistRefresh => policy::refresh(v).map(|s| p.blocklist_refresh_secs = s),
         _ => Ok(()),
     };
     r.map_err(|e| match e {
@@ -1229,6 +1409,19 @@ impl fmt::Display for Config {
         }
         if self.seed.is_some() {
             f.write_str(", host seed given")?;
+        }
+        let lists = &self.policy.blocklist_urls;
+        if !lists.is_empty() {
+            write!(
+                f,
+                ", {} block list URL{} every {}",
+                lists.len(),
+                if lists.len() == 1 { "" } else { "s" },
+                policy::Duration(self.policy.blocklist_refresh_secs)
+            )?;
+            if !self.policy.tls_cas.is_empty() {
+                write!(f, " (+{} CA)", self.policy.tls_cas.len())?;
+            }
         }
         match self.stats_interval_secs {
             0 => f.write_str(", stats off")?,

@@ -31,6 +31,18 @@ pub const MAX_SERVERS_PER_DOMAIN: usize = 4;
 pub const MAX_REBIND_OK: usize = 64;
 /// Most `--local-zone-nodefault` zones (there are about a hundred built-in ones).
 pub const MAX_NODEFAULT: usize = 128;
+/// Most `--dns-blocklist-url` keys.
+pub const MAX_BLOCKLIST_URLS: usize = 16;
+/// Longest `--dns-blocklist-url` (the fetcher's own cap on URLs).
+pub const MAX_URL_LEN: usize = 2048;
+/// Most `--tls-ca` keys.
+pub const MAX_TLS_CAS: usize = 4;
+/// Default `--blocklist-refresh`, seconds (24 h).
+pub const DEFAULT_BLOCKLIST_REFRESH_SECS: u32 = 86_400;
+/// Shortest `--blocklist-refresh`, seconds.
+pub const MIN_BLOCKLIST_REFRESH_SECS: u32 = 5;
+/// Longest `--blocklist-refresh`, seconds (30 days).
+pub const MAX_BLOCKLIST_REFRESH_SECS: u32 = 30 * 86_400;
 /// Largest `--host-record` TTL (one week).
 pub const MAX_LOCAL_TTL: u32 = 604_800;
 
@@ -80,6 +92,13 @@ pub struct Policy {
     pub rebind_ok: Vec<String>,
     /// `--local-zone-nodefault`: built-in locally served zones resolved as usual.
     pub nodefault: Vec<String>,
+    /// `--dns-blocklist-url`: `http://` or `https://` URLs, checked by the `url` crate's
+    /// WHATWG parser (a host, no credentials), as given.
+    pub blocklist_urls: Vec<String>,
+    /// `--tls-ca`: extra trust anchors for `https://` lists, each one DER certificate.
+    pub tls_cas: Vec<Vec<u8>>,
+    /// `--blocklist-refresh`, seconds.
+    pub blocklist_refresh_secs: u32,
 }
 
 impl Default for Policy {
@@ -96,6 +115,9 @@ impl Default for Policy {
             stop_rebind: true,
             rebind_ok: Vec::new(),
             nodefault: Vec::new(),
+            blocklist_urls: Vec::new(),
+            tls_cas: Vec::new(),
+            blocklist_refresh_secs: DEFAULT_BLOCKLIST_REFRESH_SECS,
         }
     }
 }
@@ -292,4 +314,113 @@ pub(crate) fn nodefault(p: &mut Policy, s: &str) -> Result<(), Problem> {
         push_capped(&mut p.nodefault, d, MAX_NODEFAULT)?;
     }
     Ok(())
+}
+
+/// `--dns-blocklist-url=URL`: an absolute `http://` or `https://` URL with a host and
+/// without `user:password@` (nothing would send them).
+pub(crate) fn blocklist_url(p: &mut Policy, s: &str) -> Result<(), Problem> {
+    if s.len() > MAX_URL_LEN {
+        return bad(s, "longer than 2048 bytes");
+    }
+    let Ok(u) = url::Url::parse(s) else {
+        return bad(s, "not a URL");
+    };
+    if !matches!(u.scheme(), "http" | "https") {
+        return bad(s, "not an http:// or https:// URL");
+    }
+    if !u.username().is_empty() || u.password().is_some() {
+        return bad(s, "a URL with user:password@, which is not supported");
+    }
+    if u.host_str().is_none_or(|h| h.is_empty() || h == ".") {
+        return bad(s, "a URL without a host");
+    }
+    if p.blocklist_urls.iter().any(|x| x == s) {
+        return bad(s, "given twice");
+    }
+    push_capped(&mut p.blocklist_urls, String::from(s), MAX_BLOCKLIST_URLS)
+}
+
+/// `--tls-ca=BASE64`: one DER certificate in base64 (standard or URL-safe alphabet,
+/// padding optional). Only its outer shape is checked here (one DER SEQUENCE filling
+/// the bytes); the TLS library decides at boot whether it is a usable trust anchor.
+pub(crate) fn tls_ca(p: &mut Policy, s: &str) -> Result<(), Problem> {
+    use base64::Engine as _;
+    use base64::engine::DecodePaddingMode;
+    use base64::engine::general_purpose::{GeneralPurpose, GeneralPurposeConfig};
+    let cfg = GeneralPurposeConfig::new().with_decode_padding_mode(DecodePaddingMode::Indifferent);
+    let std = GeneralPurpose::new(&base64::alphabet::STANDARD, cfg);
+    let url = GeneralPurpose::new(&base64::alphabet::URL_SAFE, cfg);
+    let Ok(der) = std.decode(s).or_else(|_| url.decode(s)) else {
+        return bad(s, "not base64");
+    };
+    if !is_der_sequence(&der) {
+        return bad(
+            s,
+            "not a DER certificate (base64 of a PEM file? decode it first)",
+        );
+    }
+    push_capped(&mut p.tls_cas, der, MAX_TLS_CAS)
+}
+
+/// Whether `b` is exactly one DER SEQUENCE (tag 0x30, definite length).
+fn is_der_sequence(b: &[u8]) -> bool {
+    let (Some(&0x30), Some(&l0)) = (b.first(), b.get(1)) else {
+        return false;
+    };
+    let (len, head) = match l0 {
+        0..=0x7f => (usize::from(l0), 2),
+        0x81..=0x84 => {
+            let n = usize::from(l0 & 0x7f);
+            let Some(bytes) = b.get(2..2 + n) else {
+                return false;
+            };
+            (
+                bytes.iter().fold(0usize, |a, &x| (a << 8) | usize::from(x)),
+                2 + n,
+            )
+        }
+        _ => return false,
+    };
+    head + len == b.len()
+}
+
+/// `--blocklist-refresh=N[s|m|h|d]` (a bare number is seconds), in seconds.
+pub(crate) fn refresh(s: &str) -> Result<u32, Problem> {
+    let (digits, unit) = match s.char_indices().last() {
+        Some((i, c)) if c.is_ascii_alphabetic() => (&s[..i], c),
+        _ => (s, 's'),
+    };
+    let mult: u64 = match unit {
+        's' => 1,
+        'm' => 60,
+        'h' => 3600,
+        'd' => 86_400,
+        _ => return bad(s, "not a duration (a unit other than s, m, h or d)"),
+    };
+    let ok = !digits.is_empty() && digits.len() <= 9 && digits.bytes().all(|b| b.is_ascii_digit());
+    let Some(n) = ok.then(|| digits.parse::<u64>().ok()).flatten() else {
+        return bad(s, "not a duration");
+    };
+    let secs = n.saturating_mul(mult);
+    if secs < u64::from(MIN_BLOCKLIST_REFRESH_SECS) || secs > u64::from(MAX_BLOCKLIST_REFRESH_SECS)
+    {
+        return bad(s, "out of range");
+    }
+    Ok(secs as u32)
+}
+
+/// A number of seconds as the largest whole unit: `24h`, `90s`, `2d`.
+pub struct Duration(pub u32);
+
+impl core::fmt::Display for Duration {
+    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+        let s = self.0;
+        match s {
+            0 => f.write_str("0s"),
+            _ if s.is_multiple_of(86_400) && s > 2 * 86_400 => write!(f, "{}d", s / 86_400),
+            _ if s.is_multiple_of(3600) => write!(f, "{}h", s / 3600),
+            _ if s.is_multiple_of(60) => write!(f, "{}m", s / 60),
+            _ => write!(f, "{s}s"),
+        }
+    }
 }

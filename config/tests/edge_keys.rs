@@ -73,3 +73,28 @@ fn help_lists_both() {
     assert!(text.contains("--allow-snoop  (default: off)"), "{text}");
     assert!(text.contains("--seed=HEX64  (default: none)"), "{text}");
 }
+
+#[test]
+fn dnssec_clock_skew_takes_seconds_up_to_a_day() {
+    assert_eq!(Config::default().dnssec.clock_skew_secs, 300);
+    let c = Config::parse("--dnssec-clock-skew=600").unwrap();
+    assert_eq!(c.dnssec.clock_skew_secs, 600);
+    assert_eq!(
+        Config::parse("--dnssec-clock-skew=0")
+            .unwrap()
+            .dnssec
+            .clock_skew_secs,
+        0
+    );
+    assert_eq!(
+        Config::parse("--dnssec-clock-skew=86400")
+            .unwrap()
+            .dnssec
+            .clock_skew_secs,
+        86_400
+    );
+    for bad in ["86401", "-1", "5m", "", "99999999999"] {
+        let e = Config::parse(&format!("--dnssec-clock-skew={bad}")).unwrap_err();
+        assert!(e.to_string().contains("--dnssec-clock-skew"), "{bad}: {e}");
+    }
+}

@@ -637,3 +637,21 @@ fn readme_lists_the_boot_arguments_as_help_prints_them() {
         "README.md's boot argument block differs from `--help`; paste this in:\n{body}"
     );
 }
+
+#[test]
+fn dnssec_defaults_on_when_recursing_and_off_when_forwarding_unless_asked() {
+    assert!(Config::parse("").unwrap().dnssec.enabled);
+    assert!(
+        !Config::parse("--forward=192.0.2.53")
+            .unwrap()
+            .dnssec
+            .enabled
+    );
+    assert!(
+        Config::parse("--forward=192.0.2.53 --dnssec=on")
+            .unwrap()
+            .dnssec
+            .enabled
+    );
+    assert!(!Config::parse("--dnssec=off").unwrap().dnssec.enabled);
+}

@@ -510,6 +510,9 @@ pub struct Stats {
     pub udp_reply_errors: u64,
     /// Times a UDP reply found the transmit buffer full and sent the queued ones first.
     pub udp_reply_flushes: u64,
+    /// Neighbour solicitations sent for the next hop of a client reply that waited in
+    /// the DNS socket (smoltcp had no address for the client).
+    pub udp_reply_solicits: u64,
     /// TCP client connections accepted.
     pub tcp_accepted: u64,
     /// TCP client connections open now.

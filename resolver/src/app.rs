@@ -75,6 +75,12 @@ pub fn main(p: Platform) -> i32 {
     let engine_cfg = sized_to(engine_config(&cfg), &net_cfg.limits);
     log_limits(&engine_cfg, &cfg);
     let mut engine = Engine::new(engine_cfg, seed);
+    // DNSSEC checks signatures against the wall clock; the engine counts on from here
+    // and is told again every minute (below), so a clock that steps is followed.
+    engine.set_wall_clock(
+        Instant::from_nanos(p.now()),
+        p.wall_clock_ns() / 1_000_000_000,
+    );
     let pol = &cfg.policy;
     log::info!(
         "policy: {} blocked, {} allowed, {} host records, {} address rules, {} aliases, \
@@ -130,9 +136,24 @@ pub fn main(p: Platform) -> i32 {
         Where(&stack)
     );
 
+    let lists = match crate::lists::Lists::new(
+        &pol.blocklist_urls,
+        &pol.tls_cas,
+        pol.blocklist_refresh_secs,
+        (cfg.ipv4.is_some() || cfg.dhcp, cfg.ipv6.is_some()),
+        u64::from_le_bytes(net_seed).rotate_left(17) ^ now,
+        now,
+    ) {
+        Ok(l) => l,
+        Err(e) => {
+            log::error!("{e}");
+            return 1;
+        }
+    };
     let mut lp = Loop {
         engine,
         stack,
+        lists,
         open_udp: Vec::new(),
         stats_every: u64::from(cfg.stats_interval_secs) * 1_000_000_000,
         next_stats: 0,
@@ -146,6 +167,8 @@ pub fn main(p: Platform) -> i32 {
 struct Loop {
     engine: Engine,
     stack: Stack<PlatformNic>,
+    /// The `--dns-blocklist-url` downloads.
+    lists: crate::lists::Lists,
     /// Upstream UDP ports the netstack has open for the engine.
     open_udp: Vec<u16>,
     stats_every: u64,
@@ -216,18 +239,25 @@ impl Loop {
                 if let Some(batch) = self.reseed.push(sample) {
                     self.engine.mix_entropy(batch);
                 }
-                self.handle_event(at, ev);
+                self.handle_event(now, at, ev);
                 self.drain(at);
                 // Each answer leaves now, not after the whole batch was worked on.
                 let _ = self.stack.flush();
             }
             if self.reseed.fresh_due(now) {
+                let wall = self.stack.nic().platform.wall_clock_ns() / 1_000_000_000;
+                self.engine.set_wall_clock(at, wall);
                 let mut fresh = [0u8; 32];
                 self.stack.nic_mut().platform.fill_random(&mut fresh);
                 self.engine.mix_entropy(&fresh);
             }
             self.engine.handle_timeout(at);
             self.drain(at);
+            if !self.lists.is_empty() {
+                self.lists
+                    .handle_timeout(now, &mut self.engine, &mut self.stack);
+                self.drain(at);
+            }
             self.release_ports();
             // Send what the timeouts queued. Not a second poll: its frames' events would
             // wait behind the next poll's batch, and on unix it cost a read(2) that finds
@@ -245,6 +275,9 @@ impl Loop {
             if self.stats_every > 0 {
                 deadline = Some(earliest(deadline, self.next_stats));
             }
+            if let Some(t) = self.lists.poll_timeout(now) {
+                deadline = Some(earliest(deadline, t));
+            }
             // Work already due (more frames or events waiting): straight back, without a
             // POLL exit or a ppoll(2) that could not block anyway.
             if deadline.is_some_and(|d| d <= now) {
@@ -254,7 +287,7 @@ impl Loop {
         }
     }
 
-    fn handle_event(&mut self, at: Instant, ev: Event) {
+    fn handle_event(&mut self, now: u64, at: Instant, ev: Event) {
         match ev {
             Event::Query {
                 client,
@@ -318,13 +351,21 @@ impl Loop {
             Event::Dhcp(DhcpEvent::Deconfigured) => {
                 log::warn!("dhcp: lease lost; looking for a new one");
             }
-            // The app opens no sockets of its own (yet): nothing can name one.
-            Event::Socket(ev) => log::debug!("socket event with no service: {ev:?}"),
+            // The block list downloads are the app's only sockets.
+            Event::Socket(ev) => {
+                self.lists
+                    .handle_socket(ev, now, &mut self.engine, &mut self.stack);
+            }
         }
     }
 
-    /// Sends everything the engine wants sent.
+    /// Sends everything the engine wants sent, and hands its own lookups' answers to
+    /// the list downloads.
     fn drain(&mut self, at: Instant) {
+        while let Some(r) = self.engine.poll_lookup() {
+            self.lists
+                .handle_lookup(r, at.as_nanos(), &mut self.engine, &mut self.stack);
+        }
         while let Some(t) = self.engine.poll_transmit() {
             match t {
                 Transmit::ToClient { client, payload } => {
@@ -385,6 +426,29 @@ impl Loop {
         );
         log::info!("{line}");
         log::info!("{}", policy_line(&self.engine.policy_stats()));
+        let policy = self.engine.policy_stats();
+        for (id, url, s) in self.lists.stats() {
+            log::info!("{}", list_line(&list_sample(id, s, &policy), url, s));
+        }
+    }
+}
+
+/// A list's counters for the registry: the fetcher's and the engine's.
+fn list_sample(
+    id: u16,
+    s: &crate::lists::FetchStats,
+    policy: &engine::PolicyStats,
+) -> crate::metrics::ListSample {
+    let held = policy.lists.iter().find(|l| l.id == id);
+    crate::metrics::ListSample {
+        id,
+        domains: held.map_or(0, |l| l.domains),
+        lines_rejected: s.lines_rejected,
+        fetches: s.fetches,
+        failures: s.failures,
+        last_fetch_secs: s.last_fetch_secs,
+        last_ok: u64::from(s.last == Some(crate::lists::Outcome::Loaded)),
+        hits: held.map_or(0, |l| l.hits),
     }
 }
 
@@ -394,6 +458,7 @@ fn stats_line(e: &engine::Stats, n: &netstack::Stats, heap: Option<(usize, usize
         engine: e,
         net: n,
         heap,
+        lists: &[],
     })
 }
 
@@ -437,6 +502,14 @@ fn engine_config(cfg: &Config) -> EngineConfig {
         serve_stale: cfg.serve_stale.then_some(common::defaults::STALE_WINDOW),
         policy: policy_config(&cfg.policy),
         allow_snoop: cfg.allow_snoop,
+        dnssec: engine::DnssecConfig {
+            enabled: cfg.dnssec.enabled,
+            trust_anchors: cfg.dnssec.trust_anchors.clone(),
+            negative_anchors: cfg.dnssec.domain_insecure.clone(),
+            trust_clock: cfg.dnssec.trust_clock,
+            clock_skew: core::time::Duration::from_secs(u64::from(cfg.dnssec.clock_skew_secs)),
+            ..engine::DnssecConfig::default()
+        },
         ..EngineConfig::default()
     };
     e.limits.max_client_queries = cfg.max_clients;
@@ -509,6 +582,29 @@ fn policy_line(p: &engine::PolicyStats) -> String {
         );
     }
     line
+}
+
+/// One `blocklist:` stats line: a URL list's fetch counters (its domains and hits are
+/// on the `policy:` line).
+fn list_line(l: &crate::metrics::ListSample, url: &str, s: &crate::lists::FetchStats) -> String {
+    let last = match &s.last {
+        Some(o) => alloc::format!("{o}"),
+        None => String::from("pending"),
+    };
+    alloc::format!(
+        "blocklist {} {url}: domains {} hits {} fetches {} failures {} lines {} rejected {} \
+         bytes {} load-ms {} last-fetch {} last-result {last}",
+        l.id,
+        l.domains,
+        l.hits,
+        l.fetches,
+        l.failures,
+        s.lines,
+        l.lines_rejected,
+        s.bytes,
+        s.last_ms,
+        l.last_fetch_secs
+    )
 }
 
 /// The engine's caps sized from the netstack's: no more upstream queries in flight than

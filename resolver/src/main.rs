@@ -9,6 +9,7 @@
 extern crate alloc;
 
 mod app;
+mod lists;
 mod metrics;
 mod nic;
 

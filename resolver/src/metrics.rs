@@ -15,7 +15,79 @@ pub struct Sample<'a> {
     pub net: &'a netstack::Stats,
     /// Heap bytes used and in all, when the platform knows them.
     pub heap: Option<(usize, usize)>,
+    /// Each `--dns-blocklist-url` list.
+    pub lists: &'a [ListSample],
 }
+
+/// One block list's counters: the fetcher's and the engine's (domains, hits).
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct ListSample {
+    /// Its number (1 for the first `--dns-blocklist-url`).
+    pub id: u16,
+    /// Distinct domains in force.
+    pub domains: u64,
+    /// Lines of the last download skipped as no domain, and names refused.
+    pub lines_rejected: u64,
+    /// Fetches started.
+    pub fetches: u64,
+    /// Fetches that failed (the previous list stayed).
+    pub failures: u64,
+    /// Wall clock of the last fetch's end, seconds since the epoch (0: none yet).
+    pub last_fetch_secs: u64,
+    /// Whether the last fetch loaded the list (1) or failed (0).
+    pub last_ok: u64,
+    /// Questions it blocked.
+    pub hits: u64,
+}
+
+/// The per-list series: (name, help, kind, value).
+type ListMetric = (&'static str, &'static str, Kind, fn(&ListSample) -> u64);
+
+/// Every per-list series, shown with a `list` label.
+pub const LIST_METRICS: &[ListMetric] = &[
+    (
+        "blocklist_domains",
+        "Distinct domains a block list holds.",
+        Kind::Gauge,
+        |l| l.domains,
+    ),
+    (
+        "blocklist_lines_rejected",
+        "Lines of a block list's last download that were no usable domain.",
+        Kind::Gauge,
+        |l| l.lines_rejected,
+    ),
+    (
+        "blocklist_fetches",
+        "Downloads of a block list started.",
+        Kind::Counter,
+        |l| l.fetches,
+    ),
+    (
+        "blocklist_fetch_failures",
+        "Downloads of a block list that failed (the previous copy stayed).",
+        Kind::Counter,
+        |l| l.failures,
+    ),
+    (
+        "blocklist_last_fetch_seconds",
+        "Wall clock at the end of a block list's last download.",
+        Kind::Gauge,
+        |l| l.last_fetch_secs,
+    ),
+    (
+        "blocklist_last_fetch_ok",
+        "Whether a block list's last download loaded it (1) or failed (0).",
+        Kind::Gauge,
+        |l| l.last_ok,
+    ),
+    (
+        "blocklist_hits",
+        "Questions a block list blocked.",
+        Kind::Counter,
+        |l| l.hits,
+    ),
+];
 
 /// Monotonic or a current level (Prometheus' `counter` / `gauge`).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -200,6 +272,19 @@ pub fn prometheus(s: &Sample, out: &mut String) {
             k = m.kind.prometheus()
         );
     }
+    if s.lists.is_empty() {
+        return;
+    }
+    for (name, help, kind, read) in LIST_METRICS {
+        let _ = write!(
+            out,
+            "# HELP resolver_{name} {help}\n# TYPE resolver_{name} {}\n",
+            kind.prometheus()
+        );
+        for l in s.lists {
+            let _ = writeln!(out, "resolver_{name}{{list=\"{}\"}} {}", l.id, read(l));
+        }
+    }
 }
 
 /// Every metric as one JSON object, `{"name": value, …}` (names need no escaping).
@@ -221,6 +306,21 @@ pub fn json(s: &Sample, out: &mut String) {
         first = false;
         let _ = write!(out, "\"{}\":{v}", m.name);
     }
+    if !s.lists.is_empty() {
+        out.push_str(",\"lists\":[");
+        for (i, l) in s.lists.iter().enumerate() {
+            if i > 0 {
+                out.push(',');
+            }
+            let _ = write!(out, "{{\"list\":{}", l.id);
+            for (name, _, _, read) in LIST_METRICS {
+                let key = name.strip_prefix("blocklist_").unwrap_or(name);
+                let _ = write!(out, ",\"{key}\":{}", read(l));
+            }
+            out.push('}');
+        }
+        out.push(']');
+    }
     out.push('}');
 }
 
@@ -233,6 +333,7 @@ mod tests {
             engine: e,
             net: n,
             heap: Some((2048, 65536)),
+            lists: &[],
         }
     }
 
@@ -282,5 +383,52 @@ mod tests {
         let mut j = String::new();
         json(&no_heap, &mut j);
         assert!(!j.contains("heap"), "{j}");
+    }
+
+    #[test]
+    fn each_list_has_its_labelled_series() {
+        let e = engine::Stats::default();
+        let n = netstack::Stats::default();
+        let lists = [
+            ListSample {
+                id: 1,
+                domains: 1000,
+                lines_rejected: 3,
+                fetches: 2,
+                failures: 1,
+                last_fetch_secs: 1_800_000_000,
+                last_ok: 0,
+                hits: 9,
+            },
+            ListSample {
+                id: 2,
+                last_ok: 1,
+                ..ListSample::default()
+            },
+        ];
+        let s = Sample {
+            lists: &lists,
+            ..sample(&e, &n)
+        };
+        let mut p = String::new();
+        prometheus(&s, &mut p);
+        assert!(p.contains(
+            "# TYPE resolver_blocklist_domains gauge\nresolver_blocklist_domains{list=\"1\"} 1000\n\
+             resolver_blocklist_domains{list=\"2\"} 0\n"
+        ), "{p}");
+        assert!(p.contains("resolver_blocklist_fetch_failures{list=\"1\"} 1\n"));
+        assert!(p.contains("resolver_blocklist_hits{list=\"1\"} 9\n"));
+        assert_eq!(
+            p.matches("# TYPE").count(),
+            METRICS.len() + LIST_METRICS.len()
+        );
+        let mut j = String::new();
+        json(&s, &mut j);
+        assert!(j.ends_with(
+            ",\"lists\":[{\"list\":1,\"domains\":1000,\"lines_rejected\":3,\"fetches\":2,\
+             \"fetch_failures\":1,\"last_fetch_seconds\":1800000000,\"last_fetch_ok\":0,\"hits\":9},\
+             {\"list\":2,\"domains\":0,\"lines_rejected\":0,\"fetches\":0,\"fetch_failures\":0,\
+             \"last_fetch_seconds\":0,\"last_fetch_ok\":1,\"hits\":0}]}"
+        ), "{j}");
     }
 }

@@ -181,17 +181,7 @@ impl Services {
             let Some(Device::Net(f)) = self.devices.get(handle) else {
                 return Err(Fatal::HostIo("net device vanished".into()));
             };
-            let frame = self.mem.slice(data, len)?;
-            // As NET_WRITE: a host write error or a short write is fatal.
-            match (&*f).write(frame) {
-                Ok(n) if n as u64 == len => {}
-                Ok(n) => {
-                    return Err(Fatal::HostIo(format!(
-                        "Fatal error: net write: short write ({n} of {len} bytes)"
-                    )));
-                }
-                Err(e) => return Err(io_fatal("net write", e)),
-            }
+            write_frame(f, self.mem.slice(data, len)?)?;
         }
         let mut got = 0u64;
         // Wait for the first frame only if asked to and none is waiting; after some
@@ -204,14 +194,13 @@ impl Services {
                 return Err(Fatal::HostIo("net device vanished".into()));
             };
             let f: &File = f;
-            let buf = self.mem.slice_mut(data, len)?;
-            match (&*f).read(buf) {
-                Ok(n) => {
+            match read_frame(f, self.mem.slice_mut(data, len)?)? {
+                Some(n) => {
                     self.mem
                         .write_u64(entry + offset_of!(batch::Iov, len) as u64, n as u64)?;
                     got += 1;
                 }
-                Err(e) if e.kind() == io::ErrorKind::WouldBlock => {
+                None => {
                     let wait = if got == 0 {
                         match wait_first.take() {
                             Some(w) => w,
@@ -229,7 +218,6 @@ impl Services {
                         break;
                     }
                 }
-                Err(e) => return Err(io_fatal("net read", e)),
             }
         }
         self.mem.write_u64(got_at, got)?;
@@ -343,16 +331,7 @@ impl Services {
             self.mem.write_i32(ret_at, result::EINVAL)?;
             return Ok(());
         };
-        let frame = self.mem.slice(data, len)?;
-        match (&*f).write(frame) {
-            Ok(n) if n as u64 == len => {}
-            Ok(n) => {
-                return Err(Fatal::HostIo(format!(
-                    "Fatal error: net write: short write ({n} of {len} bytes)"
-                )));
-            }
-            Err(e) => return Err(io_fatal("net write", e)),
-        }
+        write_frame(f, self.mem.slice(data, len)?)?;
         self.mem.write_i32(ret_at, result::OK)?;
         Ok(())
     }
@@ -368,16 +347,12 @@ impl Services {
             return Ok(());
         };
         let f: &File = f;
-        let buf = self.mem.slice_mut(data, len)?;
-        match (&*f).read(buf) {
-            Ok(n) => {
+        match read_frame(f, self.mem.slice_mut(data, len)?)? {
+            Some(n) => {
                 self.mem.write_u64(len_at, n as u64)?;
                 self.mem.write_i32(ret_at, result::OK)?;
             }
-            Err(e) if e.kind() == io::ErrorKind::WouldBlock => {
-                self.mem.write_i32(ret_at, result::AGAIN)?;
-            }
-            Err(e) => return Err(io_fatal("net read", e)),
+            None => self.mem.write_i32(ret_at, result::AGAIN)?,
         }
         Ok(())
     }
@@ -392,6 +367,29 @@ impl Services {
             self.mem.check(cookie, HALT_COOKIE_MAX)?;
         }
         Ok(status)
+    }
+}
+
+/// One frame to the TAP, for NET_WRITE and the batched exchange alike: a host write
+/// error or a short write is fatal (a TAP takes a frame whole or not at all).
+fn write_frame(f: &File, frame: &[u8]) -> Result<(), Fatal> {
+    match (&*f).write(frame) {
+        Ok(n) if n == frame.len() => Ok(()),
+        Ok(n) => Err(Fatal::HostIo(format!(
+            "Fatal error: net write: short write ({n} of {} bytes)",
+            frame.len()
+        ))),
+        Err(e) => Err(io_fatal("net write", e)),
+    }
+}
+
+/// One frame from the TAP into `buf`: its length, or `None` when none is waiting; any
+/// other host error is fatal.
+fn read_frame(f: &File, buf: &mut [u8]) -> Result<Option<usize>, Fatal> {
+    match (&*f).read(buf) {
+        Ok(n) => Ok(Some(n)),
+        Err(e) if e.kind() == io::ErrorKind::WouldBlock => Ok(None),
+        Err(e) => Err(io_fatal("net read", e)),
     }
 }
 

@@ -8,8 +8,12 @@
 //!   br0 10.53.0.1/24 fd53::1/64 (MAC pinned) ── tap0 ── resolver under test (10.53.0.2)
 //!                                            └─ tap1 ── second resolver (10.53.0.3)
 //!   lo: the authoritative servers' documentation addresses (198.51.100.x, 203.0.113.x,
-//!       2001:db8::…), Unbound on 10.53.0.1, an "outside" client address 192.0.2.99
+//!       2001:db8::…), Unbound on 10.53.0.1, an "outside" client address 192.0.2.99,
+//!       and a black hole (203.0.113.102) where a counting sink takes every datagram
 //! ```
+//!
+//! Every NSD has its control socket on (a Unix socket in its folder), so a test can
+//! read the servers' own query counters ([`Lab::server_queries`]).
 
 use std::path::{Path, PathBuf};
 use std::process::Command;
@@ -18,6 +22,7 @@ use std::time::{Duration, Instant};
 use crate::netns::{Netns, Proc};
 use crate::quirk::AaProxy;
 use crate::relay::Relay;
+use crate::sink::Sink;
 use crate::zones::{self, Quirk, Server};
 use crate::{Result, dig::Dig};
 
@@ -29,6 +34,13 @@ pub const GATEWAY6: &str = "fd53::1";
 pub const OUTSIDE_CLIENT: &str = "192.0.2.99";
 /// Where Unbound listens.
 pub const UNBOUND_ADDR: &str = GATEWAY4;
+/// A zone only the lab's Unbound serves (local data, no authoritative server has it):
+/// the target of per-domain forwarding tests (`--server=/corp.test/10.53.0.1`).
+pub const CORP_ZONE: &str = "corp.test.";
+/// The one name in [`CORP_ZONE`].
+pub const CORP_NAME: &str = "db.corp.test.";
+/// Its address.
+pub const CORP_ADDR: &str = "198.51.100.44";
 /// Number of TAP devices on the lab bridge.
 pub const TAPS: usize = 2;
 
@@ -41,18 +53,27 @@ pub struct LabOptions {
     pub dhcp: bool,
 }
 
+/// A signed zone's origin and its DS record as `ldns-keygen` wrote it.
+type DsRecord = (String, String);
+
 /// A running lab. Dropping it stops every server and deletes the namespace.
 pub struct Lab {
     dir: PathBuf,
+    opts: LabOptions,
     /// The servers' zones as served: [`zones::servers`] with the zones of
     /// [`zones::SIGNED`] signed and their DS records added above them.
     zones: Vec<Server>,
+    /// The DS record of each zone of [`zones::SIGNED`] (its origin, the record as
+    /// `ldns-keygen` wrote it), for trust anchors.
+    ds: Vec<DsRecord>,
     servers: Vec<Proc>,
     /// The proxies of the servers with a [`Quirk`].
     proxies: Vec<AaProxy>,
     others: Vec<Proc>,
     /// The delay relay in front of the servers, in a lab from [`Lab::start_delayed`].
     relay: Option<Relay>,
+    /// The counting black hole on [`zones::BLACK_HOLE`].
+    sink: Option<Sink>,
     // Declared last: dropped after the processes above are killed.
     ns: Netns,
 }
@@ -83,17 +104,21 @@ impl Lab {
         let dir = std::env::temp_dir().join(ns.name());
         let _ = std::fs::remove_dir_all(&dir);
         std::fs::create_dir_all(&dir).map_err(|e| format!("{}: {e}", dir.display()))?;
-        let zones = sign_zones(&dir, zones::servers())?;
+        let (zones, ds) = sign_zones(&dir, zones::servers())?;
         let mut lab = Lab {
             dir,
+            opts,
             zones,
+            ds,
             servers: Vec::new(),
             proxies: Vec::new(),
             others: Vec::new(),
             relay: None,
+            sink: None,
             ns,
         };
         lab.build_topology()?;
+        lab.sink = Some(Sink::start(&lab.ns, zones::BLACK_HOLE)?);
         let port = if delay.is_some() {
             crate::relay::BACKEND_PORT
         } else {
@@ -111,6 +136,11 @@ impl Lab {
             lab.start_dnsmasq()?;
         }
         Ok(lab)
+    }
+
+    /// Whether this lab runs Unbound on [`UNBOUND_ADDR`].
+    pub fn runs_unbound(&self) -> bool {
+        self.opts.unbound
     }
 
     /// The namespace the lab runs in.
@@ -170,6 +200,13 @@ impl Lab {
             "nodad",
         ])?;
         ns.ip(&["addr", "add", &format!("{OUTSIDE_CLIENT}/32"), "dev", "lo"])?;
+        ns.ip(&[
+            "addr",
+            "add",
+            &format!("{}/32", zones::BLACK_HOLE),
+            "dev",
+            "lo",
+        ])?;
         for server in zones::servers() {
             for a in server.addrs {
                 let dev = server_dev(a);
@@ -213,6 +250,54 @@ impl Lab {
     /// Queries the relay passed to the servers so far (`None`: no relay in this lab).
     pub fn upstream_queries(&self) -> Option<u64> {
         self.relay.as_ref().map(Relay::forwarded)
+    }
+
+    /// The counting black hole on [`zones::BLACK_HOLE`] (the black-holed victim).
+    pub fn black_hole(&self) -> Option<&Sink> {
+        self.sink.as_ref()
+    }
+
+    /// The queries each authoritative server has received since it started, by its
+    /// own count (`nsd-control stats_noreset`, `num.queries`), in [`zones::servers`]
+    /// order. The servers are asked at once, so the figures are one moment's.
+    pub fn server_queries(&self) -> Result<Vec<(&'static str, u64)>> {
+        let children = self
+            .zones
+            .iter()
+            .map(|s| {
+                let conf = self.dir.join(format!("nsd-{}", s.name)).join("nsd.conf");
+                Command::new("nsd-control")
+                    .arg("-c")
+                    .arg(&conf)
+                    .arg("stats_noreset")
+                    .stdin(std::process::Stdio::null())
+                    .stdout(std::process::Stdio::piped())
+                    .stderr(std::process::Stdio::piped())
+                    .spawn()
+                    .map(|c| (s.name, c))
+                    .map_err(|e| format!("cannot run nsd-control: {e}"))
+            })
+            .collect::<Result<Vec<_>>>()?;
+        let mut out = Vec::new();
+        for (name, child) in children {
+            let o = child
+                .wait_with_output()
+                .map_err(|e| format!("nsd-control for {name}: {e}"))?;
+            let text = String::from_utf8_lossy(&o.stdout);
+            let n = text
+                .lines()
+                .find_map(|l| l.strip_prefix("num.queries="))
+                .and_then(|v| v.trim().parse().ok())
+                .ok_or_else(|| {
+                    format!(
+                        "nsd-control stats_noreset for {name}: no num.queries ({}) {}",
+                        o.status,
+                        String::from_utf8_lossy(&o.stderr).trim()
+                    )
+                })?;
+            out.push((name, n));
+        }
+        Ok(out)
     }
 
     /// The delay relay in front of the servers, if there is one.
@@ -277,7 +362,8 @@ impl Lab {
             "  port: {port}\n  server-count: 1\n  username: \"\"\n  chroot: \"\"\n  database: \"\"\n  \
              zonelistfile: \"{d}/zone.list\"\n  xfrdfile: \"{d}/xfrd.state\"\n  \
              pidfile: \"{d}/nsd.pid\"\n  zonesdir: \"{d}\"\n  verbosity: 1\n  hide-version: yes\n  \
-             refuse-any: no\n  rrl-ratelimit: 0\nremote-control:\n  control-enable: no\n",
+             refuse-any: no\n  rrl-ratelimit: 0\nremote-control:\n  control-enable: yes\n  \
+             control-interface: \"{d}/nsd.ctl\"\n",
             d = d.display()
         ));
         for (i, (origin, text)) in server.zones.iter().enumerate() {
@@ -315,20 +401,61 @@ impl Lab {
     }
 
     fn start_unbound(&mut self) -> Result<()> {
-        let d = self.dir.join("unbound");
+        let iterator = "  module-config: \"iterator\"\n";
+        self.spawn_unbound("unbound", &[UNBOUND_ADDR, GATEWAY6], iterator)
+    }
+
+    /// The DS record of signed zone `origin` (e.g. `secure.test.`), as
+    /// `OWNER TTL IN DS KEYTAG ALGORITHM DIGESTTYPE HEX`.
+    pub fn ds(&self, origin: &str) -> Option<&str> {
+        self.ds
+            .iter()
+            .find(|(o, _)| o == origin)
+            .map(|(_, d)| d.as_str())
+    }
+
+    /// Starts a second Unbound on `addr` (added to the lab's loopback) that validates
+    /// DNSSEC from `anchors` (DS records as [`Lab::ds`] gives them) and nothing else:
+    /// the reference for validation tests. It runs until the lab is dropped.
+    pub fn start_validating_unbound(&mut self, addr: &str, anchors: &[&str]) -> Result<()> {
+        self.ns
+            .ip(&["addr", "add", &format!("{addr}/32"), "dev", "lo"])?;
+        let mut extra = String::from("  module-config: \"validator iterator\"\n");
+        for a in anchors {
+            extra.push_str(&format!(
+                "  trust-anchor: \"{}\"\n",
+                a.split_whitespace().collect::<Vec<_>>().join(" ")
+            ));
+        }
+        self.spawn_unbound("unbound-validating", &[addr], &extra)
+    }
+
+    /// Runs Unbound (config dir `name` under the lab's) on `interfaces` with the lab's
+    /// root hints and local data, `extra` lines added to its `server:` clause, and
+    /// waits (bounded) until it answers on the first interface.
+    fn spawn_unbound(&mut self, name: &str, interfaces: &[&str], extra: &str) -> Result<()> {
+        let d = self.dir.join(name);
         std::fs::create_dir_all(&d).map_err(|e| format!("{}: {e}", d.display()))?;
         let hints = "\
 .                        3600000 IN NS a.root-servers.test.\n\
 a.root-servers.test.     3600000 IN A 198.51.100.1\n\
 a.root-servers.test.     3600000 IN AAAA 2001:db8::1\n";
         write(&d.join("root.hints"), hints)?;
+        let first = interfaces.first().copied().unwrap_or(UNBOUND_ADDR);
+        let interfaces: String = interfaces
+            .iter()
+            .map(|i| format!("  interface: {i}\n"))
+            .collect();
         let conf = format!(
-            "server:\n  interface: {UNBOUND_ADDR}\n  interface: {GATEWAY6}\n  port: 53\n  \
+            "server:\n{interfaces}  port: 53\n  \
              access-control: 0.0.0.0/0 allow\n  access-control: ::/0 allow\n  \
              username: \"\"\n  chroot: \"\"\n  directory: \"{d}\"\n  pidfile: \"{d}/unbound.pid\"\n  \
              logfile: \"\"\n  use-syslog: no\n  num-threads: 1\n  do-ip6: yes\n  \
              do-not-query-localhost: no\n  root-hints: \"{d}/root.hints\"\n  \
-             module-config: \"iterator\"\n  local-zone: \"test.\" nodefault\n  local-zone: \"8.b.d.0.1.0.0.2.ip6.arpa.\" nodefault\n  qname-minimisation: yes\n  \
+             {extra}  local-zone: \"test.\" nodefault\n  local-zone: \"8.b.d.0.1.0.0.2.ip6.arpa.\" nodefault\n  \
+             local-zone: \"{CORP_ZONE}\" static\n  local-data: \"{CORP_NAME} IN A {CORP_ADDR}\"\n  \
+             local-data: \"{CORP_ZONE} 3600 IN SOA ns.{CORP_ZONE} hostmaster.{CORP_ZONE} 1 3600 600 86400 300\"\n  \
+             qname-minimisation: yes\n  \
              harden-referral-path: no\n  minimal-responses: yes\n  verbosity: 1\n\
              remote-control:\n  control-enable: no\n",
             d = d.display()
@@ -337,18 +464,18 @@ a.root-servers.test.     3600000 IN AAAA 2001:db8::1\n";
         write(&conf_path, &conf)?;
         let mut cmd = self.ns.command("unbound");
         cmd.arg("-d").arg("-c").arg(&conf_path);
-        let p = Proc::spawn("unbound", cmd, &d.join("unbound.log"))?;
+        let p = Proc::spawn(name, cmd, &d.join("unbound.log"))?;
         self.others.push(p);
         let deadline = Instant::now() + Duration::from_secs(10);
         loop {
-            if let Ok(a) = self.dig(UNBOUND_ADDR, &["a.root-servers.test", "A"])
+            if let Ok(a) = self.dig(first, &["a.root-servers.test", "A"])
                 && a.status == "NOERROR"
             {
                 return Ok(());
             }
             if Instant::now() > deadline {
                 return Err(format!(
-                    "unbound does not answer on {UNBOUND_ADDR} (log: {})",
+                    "unbound does not answer on {first} (log: {})",
                     d.join("unbound.log").display()
                 ));
             }
@@ -434,6 +561,7 @@ a.root-servers.test.     3600000 IN AAAA 2001:db8::1\n";
 impl Drop for Lab {
     fn drop(&mut self) {
         self.relay = None;
+        self.sink = None;
         self.proxies.clear();
         for p in self.servers.iter_mut().chain(self.others.iter_mut()) {
             p.kill();
@@ -461,7 +589,8 @@ pub fn server_dev(addr: &str) -> &'static str {
 /// Signs the zones of [`zones::SIGNED`] (deepest first) with a fresh ECDSA P-256 key each
 /// (`ldns-keygen`, `ldns-signzone`: NSEC, signatures valid from now for four weeks) and
 /// adds each one's DS record to the zone above it.
-fn sign_zones(dir: &Path, mut servers: Vec<Server>) -> Result<Vec<Server>> {
+fn sign_zones(dir: &Path, mut servers: Vec<Server>) -> Result<(Vec<Server>, Vec<DsRecord>)> {
+    let mut ds_records = Vec::new();
     let keys = dir.join("keys");
     std::fs::create_dir_all(&keys).map_err(|e| format!("{}: {e}", keys.display()))?;
     for &origin in zones::SIGNED {
@@ -512,8 +641,9 @@ fn sign_zones(dir: &Path, mut servers: Vec<Server>) -> Result<Vec<Server>> {
                 "no lab server carries {parent}, the parent of {origin}"
             ));
         }
+        ds_records.push((origin.to_string(), ds.trim().to_string()));
     }
-    Ok(servers)
+    Ok((servers, ds_records))
 }
 
 fn write(path: &Path, text: &str) -> Result<()> {

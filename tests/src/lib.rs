@@ -12,6 +12,7 @@ pub mod netns;
 pub mod packages;
 pub mod quirk;
 pub mod relay;
+pub mod sink;
 pub mod torture;
 pub mod wire;
 pub mod zones;

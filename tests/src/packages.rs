@@ -22,6 +22,9 @@ pub const TOOLS: &[(&str, &str)] = &[
     ("ldns-keygen", "ldnsutils"),
     ("ip", "iproute2"),
     ("qemu-system-aarch64", "qemu-system-arm"),
+    // The block list server of the lab (tests/tests/lists.rs) and its private CA.
+    ("nginx", "nginx-light"),
+    ("openssl", "openssl"),
 ];
 
 static INSTALL: Mutex<()> = Mutex::new(());
@@ -67,6 +70,10 @@ pub fn require(tools: &[&str]) -> Result<()> {
         ));
     }
     eprintln!("installing Debian packages with apt-get: {list}");
+    // The lab runs its own NSD, Unbound and nginx inside namespaces; the packages must
+    // not start theirs on the host while they install (nginx would listen on the
+    // host's port 80).
+    let _no_daemons = NoDaemons::new();
     let install = |update: bool| -> bool {
         if update {
             let _ = Command::new("apt-get").args(["update", "-qq"]).status();
@@ -88,4 +95,42 @@ pub fn require(tools: &[&str]) -> Result<()> {
         }
     }
     Ok(())
+}
+
+/// Where Debian's `invoke-rc.d` asks whether a package may start its service.
+const POLICY_RC_D: &str = "/usr/sbin/policy-rc.d";
+
+/// While it lives, no package's maintainer script starts a daemon: a `policy-rc.d`
+/// that answers 101 ("action forbidden"), written only if there was none and removed
+/// again on drop (even when the install fails).
+struct NoDaemons {
+    written: bool,
+}
+
+impl NoDaemons {
+    fn new() -> NoDaemons {
+        use std::os::unix::fs::PermissionsExt;
+        let path = std::path::Path::new(POLICY_RC_D);
+        if path.exists() {
+            return NoDaemons { written: false };
+        }
+        let written = std::fs::write(
+            path,
+            "#!/bin/sh\n# written by the e2e package installer\nexit 101\n",
+        )
+        .and_then(|()| std::fs::set_permissions(path, std::fs::Permissions::from_mode(0o755)))
+        .is_ok();
+        if !written {
+            eprintln!("warning: could not write {POLICY_RC_D}; packages may start their services");
+        }
+        NoDaemons { written }
+    }
+}
+
+impl Drop for NoDaemons {
+    fn drop(&mut self) {
+        if self.written {
+            let _ = std::fs::remove_file(POLICY_RC_D);
+        }
+    }
 }

@@ -19,6 +19,9 @@ use crate::lab::{Lab, LabOptions, OUTSIDE_CLIENT};
 use crate::wire;
 use crate::zones;
 
+mod nxns;
+mod slowloris;
+
 /// How hard to push.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Mode {
@@ -132,6 +135,8 @@ pub const ITEMS: &[(u8, &str)] = &[
     (6, "not an amplifier"),
     (7, "bad boot arguments"),
     (9, "soak (long mode only)"),
+    (10, "NXNSAttack and NRDelegation"),
+    (11, "TCP slowloris"),
 ];
 
 /// Runs the chosen items (all of [`ITEMS`] when `only` is empty) and returns the table.
@@ -140,14 +145,22 @@ pub const ITEMS: &[(u8, &str)] = &[
 pub fn run(mode: Mode, only: &[u8]) -> Result<Table> {
     let want = |n: u8| only.is_empty() || only.contains(&n);
     let mut t = Table::default();
-    let mut lab = Lab::start(LabOptions::default())?;
+    // Unbound is item 10's reference: in the long mode, or when item 10 is asked for.
+    let unbound = want(10) && (mode == Mode::Long || only.contains(&10));
+    let mut lab = Lab::start(LabOptions {
+        unbound,
+        ..LabOptions::default()
+    })?;
     if want(7) {
         bad_boot_arguments(&lab, mode, &mut t)?;
     }
     if want(4) {
         huge_counts(&lab, mode, &mut t)?;
     }
-    if [1, 2, 3, 4, 5, 6, 9].into_iter().any(want) {
+    if want(11) {
+        slowloris::slowloris(&lab, mode, &mut t)?;
+    }
+    if [1, 2, 3, 4, 5, 6, 9, 10].into_iter().any(want) {
         let hints = format!("--root-hints={}", lab.root_hints());
         // E2E_TORTURE_ARGS: extra boot arguments, e.g. --log-level=debug to see why.
         let extra = std::env::var("E2E_TORTURE_ARGS").unwrap_or_default();
@@ -164,6 +177,11 @@ pub fn run(mode: Mode, only: &[u8]) -> Result<Table> {
         let mut resolvers = boot_both(&lab, &args)?;
         for r in &resolvers {
             warm_up(&lab, r)?;
+        }
+        // First, while the resolvers are otherwise idle: the lab servers' counters
+        // count every asker.
+        if want(10) {
+            nxns::nxns(&lab, &resolvers, mode, &mut t)?;
         }
         if want(1) {
             spoofing(&lab, &resolvers, mode, &mut t)?;
@@ -1267,6 +1285,44 @@ fn answer_addrs(m: &[u8]) -> Option<Vec<[u8; 4]>> {
         at += 10 + len;
     }
     Some(out)
+}
+
+/// The Extended DNS Error of `m` (RFC 8914: option 15 of its OPT record), as
+/// "code N" or "code N: text".
+fn ede(m: &[u8]) -> Option<String> {
+    let count = |at: usize| Some(u16::from_be_bytes([*m.get(at)?, *m.get(at + 1)?]));
+    let mut at = 12;
+    for _ in 0..count(4)? {
+        at = skip_name(m, at)? + 4;
+    }
+    let records = u32::from(count(6)?) + u32::from(count(8)?) + u32::from(count(10)?);
+    for _ in 0..records {
+        at = skip_name(m, at)?;
+        let ty = count(at)?;
+        let len = usize::from(count(at + 8)?);
+        let data = m.get(at + 10..at + 10 + len)?;
+        at += 10 + len;
+        if ty != 41 {
+            continue;
+        }
+        let mut o = 0;
+        while o + 4 <= data.len() {
+            let code = u16::from_be_bytes([data[o], data[o + 1]]);
+            let olen = usize::from(u16::from_be_bytes([data[o + 2], data[o + 3]]));
+            let body = data.get(o + 4..o + 4 + olen)?;
+            if code == 15 && body.len() >= 2 {
+                let info = u16::from_be_bytes([body[0], body[1]]);
+                let text = String::from_utf8_lossy(&body[2..]);
+                return Some(if text.is_empty() {
+                    format!("code {info}")
+                } else {
+                    format!("code {info}: {text}")
+                });
+            }
+            o += 4 + olen;
+        }
+    }
+    None
 }
 
 /// The answers the clients of one wave got.
@@ -2445,6 +2501,14 @@ mod tests {
             [[203, 0, 113, 99], [203, 0, 113, 100]]
         );
         assert_eq!(answer_addrs(&m[..m.len() - 1]), None);
+        assert_eq!(ede(&m), None);
+        let mut e = query_edns(9, "x.test", wire::A, 1232, false);
+        e[2] |= 0x80;
+        let at = e.len() - 2; // the OPT record's RDLENGTH
+        e.extend_from_slice(&[0, 15, 0, 6, 0, 22, b'b', b'u', b's', b'y']);
+        e[at..at + 2].copy_from_slice(&10u16.to_be_bytes());
+        assert_eq!(ede(&e).as_deref(), Some("code 22: busy"));
+        assert_eq!(ede(&e[..e.len() - 1]), None);
         assert_eq!(huge_count_headers().len(), 5);
     }
 }

@@ -15,6 +15,13 @@
 //! four cuts and 34 labels deep (`ip6.arpa`), four zones whose servers sit on the LAN
 //! itself with a CNAME chain across them (`on1.test`..`on4.test`, first contact by
 //! ARP/NDP), and a signed zone (`secure.test`, DS in `test.`).
+//!
+//! And an attacker for the NXNSAttack and NRDelegation shapes (issue 14, item 11):
+//! `attack.test` delegates many names, each to [`ATTACK_FANOUT`] glueless NS names in
+//! a victim's zone: `nxvictim.test`, whose server answers NXDOMAIN for them, or
+//! `bhvictim.test`, whose server address [`BLACK_HOLE`] is a black hole (the lab's
+//! counting sink takes the datagrams and never answers). See [`attack_wide`],
+//! [`attack_black_hole`] and [`attack_chain`].
 
 /// One authoritative server of the lab: the addresses it listens on and its zones.
 #[derive(Debug, Clone)]
@@ -59,6 +66,72 @@ pub const ROOT_HINTS: &[&str] = &["198.51.100.1", "2001:db8::1"];
 /// A zone with a wildcard A record (TTL one day) for benchmarks: any name under it
 /// resolves, one delegation below `example.`.
 pub const BENCH_ZONE: &str = "bench.example.";
+
+/// The NXNS attacker's zone, served by the lab server `nxns-attacker` (203.0.113.100).
+pub const ATTACK_ZONE: &str = "attack.test.";
+/// The answering victim's zone (server `nxns-victim`, 203.0.113.101): only its apex
+/// exists, so every NS name of the attack is NXDOMAIN there.
+pub const NX_VICTIM_ZONE: &str = "nxvictim.test.";
+/// The black-holed victim's zone: delegated in `test.` to [`BLACK_HOLE`].
+pub const BLACK_HOLE_ZONE: &str = "bhvictim.test.";
+/// The black-holed victim's only server address: no server answers there; the lab
+/// puts a counting sink on it ([`crate::sink`]).
+pub const BLACK_HOLE: &str = "203.0.113.102";
+/// Glueless NS names in each attack delegation: more than a resolver keeps of one
+/// referral (the engine's `max_ns_per_delegation` is 13).
+pub const ATTACK_FANOUT: usize = 20;
+/// NS names per level of an [`attack_chain`] delegation.
+pub const CHAIN_FANOUT: usize = 8;
+/// Levels of an [`attack_chain`]: each NS name lies under the next level's cut, the
+/// last level's in [`NX_VICTIM_ZONE`]. Three, so the victim lies within the engine's
+/// nesting limit (`max_subquery_depth`, 3) and the whole tree is reachable.
+pub const CHAIN_LEVELS: usize = 3;
+/// Attack delegations of each shape in [`ATTACK_ZONE`] (one per client query of an
+/// attack, so nothing a resolver cached from one helps it with the next).
+pub const ATTACK_DELEGATIONS: usize = 200;
+
+/// The `i`th wide attack delegation: `w<i>.attack.test.`, delegated to
+/// [`ATTACK_FANOUT`] glueless names `n<j>-w<i>.nxvictim.test.`.
+pub fn attack_wide(i: usize) -> String {
+    format!("w{i}.{ATTACK_ZONE}")
+}
+
+/// The `i`th black-hole attack delegation: `b<i>.attack.test.`, delegated to
+/// [`ATTACK_FANOUT`] glueless names `n<j>-b<i>.bhvictim.test.`.
+pub fn attack_black_hole(i: usize) -> String {
+    format!("b{i}.{ATTACK_ZONE}")
+}
+
+/// The `i`th chain attack delegation: `c<i>-0.attack.test.`, delegated to
+/// [`CHAIN_FANOUT`] glueless names under `c<i>-1.attack.test.`, itself delegated to
+/// names under `c<i>-2` and so on; the names of the last level lie in
+/// [`NX_VICTIM_ZONE`] (`n<j>-c<i>.nxvictim.test.`). Every address lookup needs another
+/// below it: the nesting of glueless sub-resolutions.
+pub fn attack_chain(i: usize) -> String {
+    format!("c{i}-0.{ATTACK_ZONE}")
+}
+
+/// The attacker's zone text: [`ATTACK_DELEGATIONS`] delegations of each shape.
+fn attack_zone() -> String {
+    let mut body = String::from("@ IN NS ns1\nns1 IN A 203.0.113.100\n");
+    for i in 0..ATTACK_DELEGATIONS {
+        for j in 0..ATTACK_FANOUT {
+            body.push_str(&format!("w{i} IN NS n{j}-w{i}.{NX_VICTIM_ZONE}\n"));
+            body.push_str(&format!("b{i} IN NS n{j}-b{i}.{BLACK_HOLE_ZONE}\n"));
+        }
+        for level in 0..CHAIN_LEVELS {
+            for j in 0..CHAIN_FANOUT {
+                let target = if level + 1 < CHAIN_LEVELS {
+                    format!("n{j}.c{i}-{}.{ATTACK_ZONE}", level + 1)
+                } else {
+                    format!("n{j}-c{i}.{NX_VICTIM_ZONE}")
+                };
+                body.push_str(&format!("c{i}-{level} IN NS {target}\n"));
+            }
+        }
+    }
+    body
+}
 
 const SOA_TIMES: &str = "1 1800 900 604800 300";
 
@@ -144,7 +217,13 @@ pub fn servers() -> Vec<Server> {
                      ns.on3 IN AAAA fd53::53\n\
                      on4 IN NS ns.on4.test.\n\
                      ns.on4 IN A 10.53.0.54\n\
-                     ns.on4 IN AAAA fd53::54\n",
+                     ns.on4 IN AAAA fd53::54\n\
+                     attack IN NS ns1.attack.test.\n\
+                     ns1.attack IN A 203.0.113.100\n\
+                     nxvictim IN NS ns1.nxvictim.test.\n\
+                     ns1.nxvictim IN A 203.0.113.101\n\
+                     bhvictim IN NS ns1.bhvictim.test.\n\
+                     ns1.bhvictim IN A 203.0.113.102\n",
                 ),
             )],
         },
@@ -186,6 +265,9 @@ pub fn servers() -> Vec<Server> {
                          alias IN CNAME www\n\
                          mail IN A 203.0.113.25\n\
                          fleeting 1 IN A 203.0.113.26\n\
+                         lists IN A 203.0.113.90\n\
+                         private IN A 10.53.0.77\n\
+                         x.ok IN A 10.53.0.78\n\
                          @ IN MX 10 mail\n\
                          {}",
                         big_txt()
@@ -487,6 +569,31 @@ pub fn servers() -> Vec<Server> {
                      ns IN AAAA fd53::54\n\
                      chain IN A 203.0.113.89\n\
                      chain IN AAAA 2001:db8:89::89\n",
+                ),
+            )],
+        },
+        Server {
+            // The NXNS attacker (issue 14, item 11): see [`attack_zone`].
+            name: "nxns-attacker",
+            quirk: None,
+            addrs: &["203.0.113.100"],
+            zones: vec![(
+                ATTACK_ZONE,
+                zone(ATTACK_ZONE, "ns1.attack.test.", &attack_zone()),
+            )],
+        },
+        Server {
+            // The victim that answers: NXDOMAIN for every NS name of the attack.
+            name: "nxns-victim",
+            quirk: None,
+            addrs: &["203.0.113.101"],
+            zones: vec![(
+                NX_VICTIM_ZONE,
+                zone(
+                    NX_VICTIM_ZONE,
+                    "ns1.nxvictim.test.",
+                    "@ IN NS ns1\n\
+                     ns1 IN A 203.0.113.101\n",
                 ),
             )],
         },

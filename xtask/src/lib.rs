@@ -55,11 +55,11 @@ commands:
                   --seconds N (default 600)  [client_query] [upstream_response]
                   [rdata] [validate] [elf_image] [manifest]
   bench         the performance table: builds release images, starts the lab, runs
-                the engine's criterion bench, dnsperf against hvt (tender, and
+                the engine's criterion benches (cache hit, policy), dnsperf against hvt (tender, and
                 solo5-hvt if on PATH), unix and Unbound, the exit-cost limit, cold
                 recursion over delayed links and the footprint; prints one table and
                 writes target/bench/bench.{md,json,svg} (root, no internet)
-                  --parts engine,cached,exits,cold,footprint   (default: all)
+                  --parts engine,policy,cached,exits,cold,footprint   (default: all)
                   --duration S  --clients 1,4,16,64  --names N  --engine-names 1000,…
                   --delay MS  --cold-names N  --boots N  --out DIR
                   --short                 a few seconds per part (what `test` runs)
@@ -72,7 +72,8 @@ commands:
                 builds in the lab, and the tender's hostile-guest test and loader
                 fuzzing; prints one table of what held (root)
                   --long                  the issue's sizes (default: the short mode CI runs)
-                  --items 3,5,…           only these items (1-9; 8 = tender)
+                  --items 3,5,…           only these items (1-11; 8 = tender, 10 = NXNS,
+                                          11 = TCP slowloris)
                   --fuzz-seconds N        per tender fuzz target (default 20, long 300)
   help          this text";
 

@@ -186,6 +186,10 @@ impl ReplySources {
     }
 }
 
+/// Next hops of queued replies remembered for soliciting ([`Dns::replies_after_egress`]):
+/// past it, a reply's hop is left to smoltcp's own discovery.
+const REPLY_HOPS: usize = 32;
+
 /// The DNS service's sockets and state.
 pub(crate) struct Dns {
     port: u16,
@@ -208,6 +212,11 @@ pub(crate) struct Dns {
     departing: Vec<upstream::Departing>,
     /// Upstream datagrams waiting for a free socket, at most `upstream_udp_wait`.
     pool_wait: VecDeque<upstream::PoolWait>,
+    /// The next hops of the replies queued on the DNS socket since it was last seen
+    /// empty, and when we last solicited each ([`REPLY_HOPS`] at most). A reply to a
+    /// client smoltcp has no address for, inside its one-second silence, holds every
+    /// reply behind it; soliciting these hops ourselves ends the wait at the answer.
+    reply_hops: Vec<(IpAddr, Option<u64>)>,
     /// The DNS counters of [`Stats`] (the others are filled in by the stack).
     pub(crate) stats: Stats,
     /// The clients TCP connections are accepted from ([`Stack::set_dns_allow`]);
@@ -255,6 +264,7 @@ impl Dns {
             exchanges: Vec::new(),
             departing: Vec::new(),
             pool_wait: VecDeque::new(),
+            reply_hops: Vec::new(),
             stats: Stats::default(),
             allow: None,
         })
@@ -358,6 +368,13 @@ impl Dns {
             net.egress();
             sent = net.send_to(Owner::Dns, self.udp, client, local, data);
         }
+        if sent.is_ok()
+            && self.reply_hops.len() < REPLY_HOPS
+            && let Some(hop) = net.next_hop(client.ip())
+            && !self.reply_hops.iter().any(|(h, _)| *h == hop)
+        {
+            self.reply_hops.push((hop, None));
+        }
         sent.map_err(|e| match e {
             DatagramError::TooLarge => ReplyError::TooLarge,
             DatagramError::BufferFull => ReplyError::BufferFull,
@@ -397,9 +414,32 @@ impl Dns {
         }
     }
 
-    /// Whether upstream datagrams wait to be seen leaving.
+    /// Whether upstream datagrams or client replies wait to be seen leaving.
     pub fn departing(&self) -> bool {
-        !self.departing.is_empty()
+        !self.departing.is_empty() || !self.reply_hops.is_empty()
+    }
+
+    /// After an egress: if replies are still queued on the DNS socket, smoltcp is
+    /// waiting for a neighbour's address (and may be inside its interface-wide silence,
+    /// in which it asks no one): solicit the next hops of the queued replies, each at
+    /// most once per [`upstream::SOLICIT_INTERVAL_NS`]. Once the socket is empty the
+    /// list starts again.
+    pub(crate) fn replies_after_egress<N: Nic>(&mut self, net: &mut Net<N>) {
+        if self.reply_hops.is_empty() {
+            return;
+        }
+        if net.udp_unsent(Owner::Dns, self.udp).unwrap_or(0) == 0 {
+            self.reply_hops.clear();
+            return;
+        }
+        let now = net.now;
+        for (hop, asked) in &mut self.reply_hops {
+            if asked.is_none_or(|t| now.saturating_sub(t) >= upstream::SOLICIT_INTERVAL_NS) {
+                net.solicit(*hop);
+                *asked = Some(now);
+                self.stats.udp_reply_solicits += 1;
+            }
+        }
     }
 
     /// Connections the DNS listener carries now.

@@ -273,6 +273,7 @@ impl Dns {
     /// smoltcp's interface-wide silence), and [`Event::UpstreamSent`] follows when it
     /// leaves, or [`UpstreamErrorKind::NoNeighbour`] after `upstream_hold_ns`.
     pub(crate) fn after_egress<N: Nic>(&mut self, net: &mut Net<N>, events: &mut EventQueue) {
+        self.replies_after_egress(net);
         let now = net.now;
         let hold = self.limits.upstream_hold_ns;
         let mut i = 0;

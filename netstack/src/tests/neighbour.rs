@@ -3,6 +3,7 @@
 //! first query, no neighbour state inherited by a reused socket, and the bounded waits
 //! for a neighbour and for a free socket.
 
+use super::dhcp::serve_dhcp;
 use super::*;
 use crate::HoldReason;
 
@@ -424,4 +425,77 @@ fn a_wait_for_a_socket_then_for_a_neighbour_is_reported_as_two_waits() {
             },
         ]
     );
+}
+
+/// A peer socket bound to `ip`:`port`, so a query can come from either of the peer's
+/// addresses.
+fn bound_udp(raw: &mut Raw, ip: Ipv4Addr, port: u16) -> SocketHandle {
+    let buf = || udp::PacketBuffer::new(vec![udp::PacketMetadata::EMPTY; 8], vec![0; 8192]);
+    let mut s = udp::Socket::new(buf(), buf());
+    s.bind(smoltcp::wire::IpListenEndpoint {
+        addr: Some(ip.into()),
+        port,
+    })
+    .unwrap();
+    raw.sockets.add(s)
+}
+
+#[test]
+fn a_reply_to_a_new_client_inside_the_silence_leaves_after_its_arp_reply() {
+    let mut w = Wire::new(&lan(), &peers());
+    let from_b = bound_udp(&mut w.raw, B4, 5300);
+    let from_c = bound_udp(&mut w.raw, C4, 5300);
+    let dns = smoltcp::wire::IpEndpoint::new(A4.into(), 53);
+    // A client at B4 asks first: the peer's ARP for A comes from B4, so A learns B4
+    // (and the peer learns A) but nothing about C4.
+    w.raw
+        .sockets
+        .get_mut::<udp::Socket>(from_b)
+        .send_slice(b"q-b", dns)
+        .unwrap();
+    w.run(MS, 5 * MS);
+    let q = w.events();
+    let client_b = q.iter().find_map(|e| match e {
+        Event::Query { client, .. } => Some(*client),
+        _ => None,
+    });
+    let client_b = client_b.expect("the first query arrived");
+    w.a.reply(client_b, Transport::Udp, b"a-b").unwrap();
+    // smoltcp's own ARP for a neighbour that never answers starts its silent second.
+    w.a.send_udp(40000, sa(Ipv4Addr::new(10, 0, 0, 9), 53), b"to-nobody")
+        .unwrap();
+    let _ = w.a.flush();
+    w.run(MS, 10 * MS);
+    // Then a client at C4, which A has never heard of.
+    w.raw
+        .sockets
+        .get_mut::<udp::Socket>(from_c)
+        .send_slice(b"q-c", dns)
+        .unwrap();
+    w.run(MS, 12 * MS);
+    let client_c = w.events().iter().find_map(|e| match e {
+        Event::Query { client, .. } if client.ip() == IpAddr::V4(C4) => Some(*client),
+        _ => None,
+    });
+    let client_c = client_c.expect("the second query arrived");
+    let asked = w.now;
+    w.a.reply(client_c, Transport::Udp, b"a-c").unwrap();
+    let _ = w.a.flush();
+    let mut got = None;
+    while got.is_none() && w.now < asked + 2 * SEC {
+        w.run(MS, w.now + MS);
+        if let Ok((data, _)) = w.raw.sockets.get_mut::<udp::Socket>(from_c).recv() {
+            got = Some((data.to_vec(), w.now - asked));
+        }
+    }
+    let (data, after) = got.expect("the reply to C4 arrived");
+    std::println!(
+        "reply to a new client inside the silence: {} ms",
+        after / MS
+    );
+    assert_eq!(data, b"a-c");
+    // At the ARP reply, not after smoltcp's silence (1 s).
+    assert!(after <= 20 * MS, "{} ms", after / MS);
+    assert!(w.log.iter().any(|f| arp_request_for(f, C4)));
+    assert!(w.a.stats().udp_reply_solicits >= 1);
 }

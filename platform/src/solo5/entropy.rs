@@ -23,6 +23,23 @@
 use super::arch::{Cpu, Current, HwRng};
 use super::hypercall;
 
+/// The source behind `getrandom` (and so rustls' client randoms and key shares): its
+/// own [`Entropy`], detected on first use, since the one in [`super::Platform`] is
+/// behind `&mut`. The same hardware instruction when there is one, else its own jitter
+/// pool.
+static SHARED: critical_section::Mutex<core::cell::RefCell<Option<Entropy>>> =
+    critical_section::Mutex::new(core::cell::RefCell::new(None));
+
+fn getrandom_source(buf: &mut [u8]) -> Result<(), getrandom::Error> {
+    critical_section::with(|cs| {
+        let mut slot = SHARED.borrow_ref_mut(cs);
+        slot.get_or_insert_with(Entropy::detect).fill(buf);
+    });
+    Ok(())
+}
+
+getrandom::register_custom_getrandom!(getrandom_source);
+
 /// One timing sample: the free-running cycle counter, read now.
 pub(crate) fn sample() -> u64 {
     Current::ticks()

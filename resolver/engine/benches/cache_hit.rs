@@ -14,10 +14,7 @@ use std::sync::atomic::{AtomicU64, Ordering::Relaxed};
 
 use criterion::{Criterion, criterion_group, criterion_main};
 use critical_section as _;
-use engine::{Client, Engine, EngineConfig, Instant, Mode, Transmit, Transport};
-use hickory_proto::op::{Edns, Message, MessageType, OpCode, Query};
-use hickory_proto::rr::rdata::A;
-use hickory_proto::rr::{Name, RData, Record, RecordType};
+use engine::{Client, Engine, EngineConfig, Instant};
 
 /// The system allocator, counting allocations and bytes asked for.
 struct Counting;
@@ -48,110 +45,42 @@ unsafe impl GlobalAlloc for Counting {
 #[global_allocator]
 static GLOBAL: Counting = Counting;
 
-fn query(id: u16, name: &str) -> Vec<u8> {
-    let mut m = Message::new(id, MessageType::Query, OpCode::Query);
-    m.metadata.recursion_desired = true;
-    m.add_query(Query::query(Name::from_ascii(name).unwrap(), RecordType::A));
-    let mut e = Edns::new();
-    e.set_max_payload(1232);
-    m.set_edns(e);
-    m.to_vec().unwrap()
-}
+mod common;
+use common::{forwarder, prime, query};
 
 /// Prime the cache through the public API: forward mode, one upstream answer.
 fn primed() -> (Engine, Client, Instant) {
-    let upstream = "10.0.0.53:53".parse().unwrap();
-    let cfg = EngineConfig {
-        mode: Mode::Forward {
-            upstreams: vec![upstream],
-        },
-        prefetch: false,
-        ..EngineConfig::default()
-    };
-    let mut e = Engine::new(cfg, [1; 32]);
-    let c = Client {
-        addr: "192.168.1.2:5353".parse().unwrap(),
-        transport: Transport::Udp,
-    };
-    let now = Instant::from_nanos(1);
-    e.handle_query(now, c, &query(1, "www.example.com."));
-    let Some(Transmit::ToServer {
-        local_port,
-        payload,
-        ..
-    }) = e.poll_transmit()
-    else {
-        panic!("expected an upstream query");
-    };
-    let q = Message::from_vec(&payload).unwrap();
-    let mut r = Message::new(q.id, MessageType::Response, OpCode::Query);
-    r.add_query(q.queries[0].clone());
-    r.metadata.recursion_available = true;
-    let owner = q.queries[0].name().clone();
-    for i in 1..=4 {
-        r.add_answer(Record::from_rdata(
-            owner.clone(),
-            3600,
-            RData::A(A([192, 0, 2, i].into())),
-        ));
-    }
-    e.handle_response(
-        now,
-        upstream,
-        local_port,
-        Transport::Udp,
-        &r.to_vec().unwrap(),
-    );
-    while e.poll_transmit().is_some() {}
+    let (mut e, c, now) = forwarder(EngineConfig::default(), 1);
+    let four = [
+        [192, 0, 2, 1],
+        [192, 0, 2, 2],
+        [192, 0, 2, 3],
+        [192, 0, 2, 4],
+    ];
+    prime(&mut e, c, now, 1, "www.example.com.", 3600, &four);
     (e, c, now)
 }
 
 /// An engine whose cache holds `n` names (`h{i}.bench.example.`, one A record each),
 /// primed through the public API, forwarding mode, one name at a time.
 fn primed_with(n: usize) -> (Engine, Client, Instant) {
-    let upstream = "10.0.0.53:53".parse().unwrap();
     let cfg = EngineConfig {
-        mode: Mode::Forward {
-            upstreams: vec![upstream],
-        },
-        prefetch: false,
         // Room for every name: the cap is approximate wire size plus overhead per entry.
         cache_bytes: (n * 1024).clamp(16 << 20, 1 << 30),
         ..EngineConfig::default()
     };
-    let mut e = Engine::new(cfg, [2; 32]);
-    let c = Client {
-        addr: "192.168.1.2:5353".parse().unwrap(),
-        transport: Transport::Udp,
-    };
-    let now = Instant::from_nanos(1);
+    let (mut e, c, now) = forwarder(cfg, 2);
     for i in 0..n {
-        e.handle_query(now, c, &query(i as u16, &format!("h{i}.bench.example.")));
-        let Some(Transmit::ToServer {
-            local_port,
-            payload,
-            ..
-        }) = e.poll_transmit()
-        else {
-            panic!("expected an upstream query for name {i}");
-        };
-        let q = Message::from_vec(&payload).unwrap();
-        let mut r = Message::new(q.id, MessageType::Response, OpCode::Query);
-        r.add_query(q.queries[0].clone());
-        r.metadata.recursion_available = true;
-        r.add_answer(Record::from_rdata(
-            q.queries[0].name().clone(),
-            86_400,
-            RData::A(A([192, 0, 2, (i % 250) as u8 + 1].into())),
-        ));
-        e.handle_response(
+        let addr = [192, 0, 2, (i % 250) as u8 + 1];
+        prime(
+            &mut e,
+            c,
             now,
-            upstream,
-            local_port,
-            Transport::Udp,
-            &r.to_vec().unwrap(),
+            i as u16,
+            &format!("h{i}.bench.example."),
+            86_400,
+            &[addr],
         );
-        while e.poll_transmit().is_some() {}
     }
     assert_eq!(
         e.stats().cache_misses as usize,

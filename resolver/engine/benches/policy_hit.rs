@@ -12,32 +12,17 @@ use std::hint::black_box;
 
 use criterion::{Criterion, criterion_group, criterion_main};
 use critical_section as _;
-use engine::{Client, Engine, EngineConfig, Instant, Mode, PolicyConfig, Transmit, Transport};
-use hickory_proto::op::{Edns, Message, MessageType, OpCode, Query};
-use hickory_proto::rr::rdata::A;
-use hickory_proto::rr::{Name, RData, Record, RecordType};
+use engine::{Client, Engine, EngineConfig, Instant, PolicyConfig};
 
-fn query(id: u16, name: &str) -> Vec<u8> {
-    let mut m = Message::new(id, MessageType::Query, OpCode::Query);
-    m.metadata.recursion_desired = true;
-    m.add_query(Query::query(Name::from_ascii(name).unwrap(), RecordType::A));
-    let mut e = Edns::new();
-    e.set_max_payload(1232);
-    m.set_edns(e);
-    m.to_vec().unwrap()
-}
+mod common;
+use common::{forwarder, prime, query};
 
 fn primed(policy: PolicyConfig, blocked: usize) -> (Engine, Client, Instant) {
-    let upstream = "10.0.0.53:53".parse().unwrap();
     let cfg = EngineConfig {
-        mode: Mode::Forward {
-            upstreams: vec![upstream],
-        },
-        prefetch: false,
         policy,
         ..EngineConfig::default()
     };
-    let mut e = Engine::new(cfg, [1; 32]);
+    let (mut e, c, now) = forwarder(cfg, 1);
     if blocked > 0 {
         let mut b = e.blocklist_builder();
         for i in 0..blocked {
@@ -45,40 +30,13 @@ fn primed(policy: PolicyConfig, blocked: usize) -> (Engine, Client, Instant) {
         }
         assert_eq!(e.set_blocklist(1, "bench", b), Ok(blocked));
     }
-    let c = Client {
-        addr: "192.168.1.2:5353".parse().unwrap(),
-        transport: Transport::Udp,
-    };
-    let now = Instant::from_nanos(1);
-    e.handle_query(now, c, &query(1, "www.example.com."));
-    let Some(Transmit::ToServer {
-        local_port,
-        payload,
-        ..
-    }) = e.poll_transmit()
-    else {
-        panic!("expected an upstream query");
-    };
-    let q = Message::from_vec(&payload).unwrap();
-    let mut r = Message::new(q.id, MessageType::Response, OpCode::Query);
-    r.add_query(q.queries[0].clone());
-    r.metadata.recursion_available = true;
-    let owner = q.queries[0].name().clone();
-    for i in 1..=4 {
-        r.add_answer(Record::from_rdata(
-            owner.clone(),
-            3600,
-            RData::A(A([192, 0, 2, i].into())),
-        ));
-    }
-    e.handle_response(
-        now,
-        upstream,
-        local_port,
-        Transport::Udp,
-        &r.to_vec().unwrap(),
-    );
-    while e.poll_transmit().is_some() {}
+    let four = [
+        [192, 0, 2, 1],
+        [192, 0, 2, 2],
+        [192, 0, 2, 3],
+        [192, 0, 2, 4],
+    ];
+    prime(&mut e, c, now, 1, "www.example.com.", 3600, &four);
     (e, c, now)
 }
 

@@ -60,6 +60,10 @@ pub(crate) enum Admitted {
 
 /// What admission reads and changes.
 pub(crate) struct Admission<'a> {
+    /// One of the engine's own lookups ([`crate::Engine::lookup`]): its source is the
+    /// internal client, which the source stage drops for every other query, and the
+    /// allow list does not apply to it.
+    pub(crate) internal: bool,
     /// The configuration (allow list, limits).
     pub(crate) cfg: &'a EngineConfig,
     /// The answer rules.
@@ -90,10 +94,14 @@ pub(crate) fn admit(a: &mut Admission<'_>, now: Instant, client: Client, bytes: 
 /// The stages in order; `Ok`: the query needs a new resolution.
 fn stages(a: &mut Admission<'_>, now: Instant, client: Client, bytes: &[u8]) -> Stage<Waiter> {
     let h = frame(a.stats, bytes)?;
-    source(a.stats, client)?;
+    if !a.internal {
+        source(a.stats, client)?;
+    }
     fast(a, now, client, h, bytes)?;
     let parsed = parse(bytes);
-    acl(a.cfg, client, parsed.as_ref(), h)?;
+    if !a.internal {
+        acl(a.cfg, client, parsed.as_ref(), h)?;
+    }
     opcode(h)?;
     let (msg, w) = question(client, parsed, h)?;
     edns_version(&msg, &w)?;
@@ -167,7 +175,7 @@ fn fast(
     let Some(q) = Question::parse(bytes) else {
         return Ok(());
     };
-    if !allowed(a.cfg, client.addr.ip()) {
+    if !a.internal && !allowed(a.cfg, client.addr.ip()) {
         return Ok(());
     }
     let Some(payload) = answer::fast::reply(a.cache, a.shape, a.policy, now, client.transport, &q)
@@ -232,7 +240,9 @@ fn waiter_of(client: Client, msg: &Message) -> Option<Waiter> {
         query,
         rd: msg.recursion_desired,
         cd: msg.checking_disabled,
+        ad: msg.authentic_data,
         edns: msg.edns.as_ref().map(Edns::max_payload),
+        dnssec_ok: msg.edns.as_ref().is_some_and(|e| e.flags().dnssec_ok),
     })
 }
 

@@ -169,6 +169,26 @@ pub struct Limits {
     /// Largest UDP payload we advertise and send (EDNS, RFC 9715 / flag day 2020).
     /// Default 1232.
     pub max_udp_payload: u16,
+    /// DNSSEC: signature verifications (public-key operations) one upstream response
+    /// may cost. Default 16 (a KeyTrap response costs at most this).
+    pub dnssec_verifications_per_response: u32,
+    /// DNSSEC: signature verifications one client query's whole tree of resolutions
+    /// (the answer, its DNSKEY and DS lookups) may cost. Default 64.
+    pub dnssec_verifications_per_client_query: u32,
+    /// DNSSEC: DNSKEYs tried for one RRSIG (key-tag collisions) and digested for one
+    /// DS. Default 4.
+    pub dnssec_keys_per_rrsig: u32,
+    /// DNSSEC: RRSIGs considered for one RRset. Default 8.
+    pub dnssec_rrsigs_per_rrset: u32,
+    /// DNSSEC: NSEC3 owner-name hashes one response may cost. Default 32.
+    pub dnssec_nsec3_hashes_per_response: u32,
+    /// DNSSEC: DS digests one response may cost. Default 8.
+    pub dnssec_ds_digests_per_response: u32,
+    /// DNSSEC: DNSKEY and DS lookups one resolution may start. Default 8.
+    pub dnssec_key_fetches_per_resolution: u8,
+    /// How long a bogus answer's SERVFAIL is kept (RFC 9520 §3.2 says at most 5
+    /// minutes; the failure table's backoff starts here). Default 30 s.
+    pub bogus_ttl: Duration,
 }
 
 impl Limits {
@@ -218,6 +238,14 @@ impl Default for Limits {
             min_rto: Duration::from_millis(150),
             max_rto: Duration::from_secs(3),
             max_udp_payload: 1232,
+            dnssec_verifications_per_response: 16,
+            dnssec_verifications_per_client_query: 64,
+            dnssec_keys_per_rrsig: 4,
+            dnssec_rrsigs_per_rrset: 8,
+            dnssec_nsec3_hashes_per_response: 32,
+            dnssec_ds_digests_per_response: 8,
+            dnssec_key_fetches_per_resolution: 8,
+            bogus_ttl: Duration::from_secs(30),
         }
     }
 }
@@ -264,6 +292,8 @@ pub struct EngineConfig {
     /// Home-network policy: blocking, local names, locally served zones, per-domain
     /// servers, rebinding protection.
     pub policy: PolicyConfig,
+    /// DNSSEC validation (issue 17).
+    pub dnssec: DnssecConfig,
 }
 
 impl Default for EngineConfig {
@@ -285,6 +315,49 @@ impl Default for EngineConfig {
             allow_snoop: false,
             limits: Limits::default(),
             policy: PolicyConfig::default(),
+            dnssec: DnssecConfig::default(),
+        }
+    }
+}
+
+/// DNSSEC validation settings (`--dnssec`, `--trust-anchor`, `--domain-insecure`,
+/// `--dnssec-clock`).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct DnssecConfig {
+    /// Validate at all. Default true.
+    pub enabled: bool,
+    /// Trust anchors given on the command line (`--trust-anchor`).
+    pub trust_anchors: Vec<dnssec::TrustAnchor>,
+    /// Whether the built-in root KSKs ([`dnssec::root_anchors`]) apply: they do unless
+    /// the engine recurses from private root hints (anything but
+    /// [`iana_root_hints`]), so a lab's private root validates only below the anchors
+    /// it is given. Default true.
+    pub builtin_root: bool,
+    /// Negative trust anchors (`--domain-insecure`): names at and below them are
+    /// never validated (RFC 7646). Zone names as text (`example.com`); ones that are
+    /// not names are ignored.
+    pub negative_anchors: Vec<String>,
+    /// Clock error allowed on either side of a signature's validity window.
+    /// Default 300 s.
+    pub clock_skew: Duration,
+    /// `--dnssec-clock=trust`: believe the wall clock even when it reads before the
+    /// image's build date. Default false: such a clock is unset, answers are insecure.
+    pub trust_clock: bool,
+    /// Seconds since the epoch before which the wall clock counts as unset (the
+    /// build date). Default 2026-01-01.
+    pub clock_floor: u64,
+}
+
+impl Default for DnssecConfig {
+    fn default() -> Self {
+        Self {
+            enabled: true,
+            trust_anchors: Vec::new(),
+            builtin_root: true,
+            negative_anchors: Vec::new(),
+            clock_skew: Duration::from_secs(300),
+            trust_clock: false,
+            clock_floor: 1_767_225_600,
         }
     }
 }

@@ -26,8 +26,24 @@ use alloc::vec::Vec;
 pub(crate) enum Code {
     /// 0: nothing more specific fits; the EXTRA-TEXT says what.
     Other = 0,
+    /// 1: the zone's DNSKEYs use only algorithms we cannot validate (insecure).
+    UnsupportedDnskeyAlgorithm = 1,
+    /// 2: the DS records use only digests we cannot compute (insecure).
+    UnsupportedDsDigest = 2,
     /// 3: an expired answer served because resolution failed (RFC 8767).
     StaleAnswer = 3,
+    /// 6: DNSSEC validation failed (a bad signature, a DS that matches no key).
+    DnssecBogus = 6,
+    /// 7: every signature had expired.
+    SignatureExpired = 7,
+    /// 8: no signature was valid yet.
+    SignatureNotYetValid = 8,
+    /// 9: no DNSKEY matches the DS or the RRSIGs.
+    DnskeyMissing = 9,
+    /// 10: data under a trust anchor came without signatures.
+    RrsigsMissing = 10,
+    /// 12: a negative answer without a valid NSEC/NSEC3 proof.
+    NsecMissing = 12,
     /// 15: policy blocked the name (a blocklist, or rebinding protection).
     Blocked = 15,
     /// 18: the client may not ask us.
@@ -42,6 +58,8 @@ pub(crate) enum Code {
     NoReachableAuthority = 22,
     /// 23: talking to the servers failed at the network level.
     NetworkError = 23,
+    /// 27: NSEC3 iterations above the limit (RFC 9276): treated as insecure.
+    UnsupportedNsec3Iterations = 27,
 }
 
 /// An EDE option: a code and, optionally, a fixed EXTRA-TEXT.
@@ -74,6 +92,8 @@ impl Ede {
     pub(crate) const BUDGET: Ede = Ede::other("upstream query budget exhausted");
     /// `Limits::max_ns_lookups_per_client_query` reached: too many glueless NS names.
     pub(crate) const NS_LOOKUP_BUDGET: Ede = Ede::other("glueless NS lookup budget exhausted");
+    /// `Limits::dnssec_key_fetches_per_resolution` reached.
+    pub(crate) const KEY_FETCH_BUDGET: Ede = Ede::other("DNSSEC key lookup budget exhausted");
     /// A sub-resolution no one waits for any more (never sent: it has no waiters).
     pub(crate) const CANCELLED: Ede = Ede::other("no longer needed");
     /// `Limits::max_cname_chain` reached (or a CNAME loop).
@@ -108,6 +128,40 @@ impl Ede {
     };
     /// A state the engine should never be in (a delegation missing mid-resolution).
     pub(crate) const INTERNAL: Ede = Ede::other("internal error");
+
+    /// Whether this is a DNSSEC validation failure's EDE (6–10, 12).
+    pub(crate) fn is_dnssec(&self) -> bool {
+        matches!(
+            self.code,
+            Code::DnssecBogus
+                | Code::SignatureExpired
+                | Code::SignatureNotYetValid
+                | Code::DnskeyMissing
+                | Code::RrsigsMissing
+                | Code::NsecMissing
+        )
+    }
+
+    /// The EDE a DNSSEC validation failure maps to (the dnssec crate's table), with
+    /// its short EXTRA-TEXT.
+    pub(crate) fn dnssec(f: &dnssec::Failure) -> Ede {
+        let code = match f.ede_code() {
+            1 => Code::UnsupportedDnskeyAlgorithm,
+            2 => Code::UnsupportedDsDigest,
+            6 => Code::DnssecBogus,
+            7 => Code::SignatureExpired,
+            8 => Code::SignatureNotYetValid,
+            9 => Code::DnskeyMissing,
+            10 => Code::RrsigsMissing,
+            12 => Code::NsecMissing,
+            27 => Code::UnsupportedNsec3Iterations,
+            _ => Code::Other,
+        };
+        Ede {
+            code,
+            text: Some(f.extra_text()),
+        }
+    }
 
     /// `code` without EXTRA-TEXT.
     pub(crate) const fn code(code: Code) -> Ede {

@@ -104,6 +104,7 @@ mod config;
 mod ede;
 mod engine;
 mod io;
+mod lookup;
 mod policy;
 mod resolve;
 pub mod scrub;
@@ -115,11 +116,12 @@ mod validate;
 mod wire;
 
 pub use config::{
-    AddressRule, BlockAnswer, Cidr, CnameRule, DomainServers, EngineConfig, HostRecord, Limits,
-    Mode, PolicyConfig, PolicyLimits, default_allow, iana_root_hints,
+    AddressRule, BlockAnswer, Cidr, CnameRule, DnssecConfig, DomainServers, EngineConfig,
+    HostRecord, Limits, Mode, PolicyConfig, PolicyLimits, default_allow, iana_root_hints,
 };
 pub use engine::Engine;
 pub use io::{Client, Transmit, Transport};
+pub use lookup::{LookupError, LookupFailure, LookupResult, LookupType, MAX_LOOKUPS};
 pub use policy::{BOOT_LIST, BlocklistBuilder, BlocklistStats, PolicyStats, SetBlocklistError};
 pub use stats::Stats;
 pub use time::Instant;

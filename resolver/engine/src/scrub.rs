@@ -17,6 +17,12 @@
 //! the chain ahead of the CNAME it synthesizes; a chain that ends without data and
 //! without an SOA is followed further; answer records off the chain are strays,
 //! dropped.
+//!
+//! DNSSEC records are kept only beside what they belong to, for clients that set DO
+//! (RFC 4035 §3.2.1) and the validator to come: the RRSIGs over each kept RRset (the
+//! chain's links, the answer), a negative answer's RRSIGs over its SOA and its NSEC or
+//! NSEC3 records (with their RRSIGs) from the SOA's zone, a referral's DS set (or the
+//! NSEC/NSEC3 denying one) with its RRSIGs. Any other RRSIG, NSEC or NSEC3 is a stray.
 
 use alloc::vec::Vec;
 use core::net::IpAddr;
@@ -39,6 +45,9 @@ pub enum Meaning {
         chain: Vec<Record>,
         /// The answer RRset.
         answer: Vec<Record>,
+        /// NSEC/NSEC3 records in the zone and their RRSIGs from the authority
+        /// section: a wildcard expansion's proof that the name itself does not exist.
+        proof: Vec<Record>,
     },
     /// A CNAME chain that leaves the server's data: continue at `target`.
     Cname {
@@ -56,6 +65,8 @@ pub enum Meaning {
         /// The zone's SOA, for the negative TTL; `None`: nothing proves it, so it is
         /// not cached.
         soa: Option<Record>,
+        /// The RRSIGs over the SOA, then the NSEC/NSEC3 records and their RRSIGs.
+        proof: Vec<Record>,
     },
     /// The (final) name exists but has no data of the type.
     NoData {
@@ -66,6 +77,8 @@ pub enum Meaning {
         /// The zone's SOA, for the negative TTL; `None`: nothing proves it, so it is
         /// not cached.
         soa: Option<Record>,
+        /// The RRSIGs over the SOA, then the NSEC/NSEC3 records and their RRSIGs.
+        proof: Vec<Record>,
     },
     /// Go ask the servers of `zone`, a zone below the one asked.
     Referral {
@@ -76,6 +89,9 @@ pub enum Meaning {
         /// In-bailiwick glue: A/AAAA records for those NS names, at most
         /// `max_addrs_per_ns` each.
         glue: Vec<Record>,
+        /// The DS set at the cut and its RRSIGs, or the NSEC/NSEC3 records (and their
+        /// RRSIGs) proving there is none: the chain of trust, or its end.
+        ds: Vec<Record>,
     },
     /// Nothing usable: an upward or sideways referral (AA or not), an empty
     /// non-authoritative answer, an error RCODE.
@@ -107,6 +123,116 @@ pub fn cname_target(r: &Record) -> Option<&Name> {
         RData::CNAME(c) => Some(&c.0),
         _ => None,
     }
+}
+
+/// The type an RRSIG covers (its RDATA's first field; RRSIG is unknown RDATA here).
+#[must_use]
+pub fn rrsig_covers(r: &Record) -> Option<RecordType> {
+    if r.record_type() != RecordType::RRSIG {
+        return None;
+    }
+    let RData::Unknown { rdata, .. } = &r.data else {
+        return None;
+    };
+    match rdata.anything.get(..2)? {
+        [hi, lo] => Some(RecordType::from(u16::from_be_bytes([*hi, *lo]))),
+        _ => None,
+    }
+}
+
+/// The RRSIGs in `section` over the RRset `owner`/`rtype`.
+fn sigs_over<'a>(
+    section: &'a [Record],
+    owner: &'a Name,
+    rtype: RecordType,
+) -> impl Iterator<Item = Record> + 'a {
+    section
+        .iter()
+        .filter(move |r| is_in(r) && r.name == *owner && rrsig_covers(r) == Some(rtype))
+        .cloned()
+}
+
+/// What proves a negative answer, from `authorities`: the RRSIGs over `soa`, then the
+/// NSEC and NSEC3 records inside the SOA's zone (and the bailiwick) with their RRSIGs.
+fn denial(zone: &Name, soa: Option<&Record>, authorities: &[Record]) -> Vec<Record> {
+    let Some(soa) = soa else {
+        return Vec::new();
+    };
+    let mut out: Vec<Record> = sigs_over(authorities, &soa.name, RecordType::SOA).collect();
+    for r in authorities {
+        let t = r.record_type();
+        if !is_in(r)
+            || !matches!(t, RecordType::NSEC | RecordType::NSEC3)
+            || !zone.zone_of(&r.name)
+            || !soa.name.zone_of(&r.name)
+        {
+            continue;
+        }
+        if out.iter().any(|o| o.name == r.name && o.record_type() == t) {
+            continue; // its RRset (and RRSIGs) taken already
+        }
+        let same: Vec<Record> = authorities
+            .iter()
+            .filter(|o| is_in(o) && o.name == r.name && o.record_type() == t)
+            .cloned()
+            .collect();
+        out.extend(same);
+        out.extend(sigs_over(authorities, &r.name, t));
+    }
+    out
+}
+
+/// A positive answer's NSEC/NSEC3 RRsets inside the zone, with their RRSIGs (a
+/// wildcard expansion's proof, RFC 4035 §3.1.3.3).
+fn answer_proof(zone: &Name, authorities: &[Record]) -> Vec<Record> {
+    let mut out: Vec<Record> = Vec::new();
+    for r in authorities {
+        let t = r.record_type();
+        if !is_in(r) || !matches!(t, RecordType::NSEC | RecordType::NSEC3) || !zone.zone_of(&r.name)
+        {
+            continue;
+        }
+        if out.iter().any(|o| o.name == r.name && o.record_type() == t) {
+            continue;
+        }
+        out.extend(
+            authorities
+                .iter()
+                .filter(|o| is_in(o) && o.name == r.name && o.record_type() == t)
+                .cloned(),
+        );
+        out.extend(sigs_over(authorities, &r.name, t));
+    }
+    out
+}
+
+/// A referral's DNSSEC records: the DS set at `cut` and its RRSIGs, or the NSEC at the
+/// cut / the NSEC3 records of the parent zone (inside the bailiwick) denying one.
+fn referral_ds(zone: &Name, cut: &Name, authorities: &[Record]) -> Vec<Record> {
+    let mut out: Vec<Record> = authorities
+        .iter()
+        .filter(|r| is_in(r) && r.name == *cut && r.record_type() == RecordType::DS)
+        .cloned()
+        .collect();
+    if !out.is_empty() {
+        out.extend(sigs_over(authorities, cut, RecordType::DS));
+        return out;
+    }
+    for r in authorities {
+        let t = r.record_type();
+        let denies = match t {
+            RecordType::NSEC => r.name == *cut,
+            RecordType::NSEC3 => {
+                r.name != *zone && zone.zone_of(&r.name) && r.name.base_name().zone_of(cut)
+            }
+            _ => false,
+        };
+        if is_in(r) && denies && !out.iter().any(|o| o.name == r.name) {
+            out.push(r.clone());
+            out.extend(sigs_over(authorities, &r.name, t));
+        }
+    }
+    out
 }
 
 /// Parse the target of a DNAME record (RFC 6672), carried as unknown RDATA: an
@@ -164,13 +290,19 @@ impl Chain for Answers<'_> {
         if !self.zone.zone_of(at) {
             return None;
         }
-        let answer: Vec<Record> = self
+        let mut answer: Vec<Record> = self
             .answers
             .iter()
             .filter(|r| is_in(r) && r.name == *at && r.record_type() == self.qtype)
             .cloned()
             .collect();
-        (!answer.is_empty()).then(|| (at.clone(), answer))
+        if answer.is_empty() {
+            return None;
+        }
+        if self.qtype != RecordType::RRSIG {
+            answer.extend(sigs_over(self.answers, at, self.qtype));
+        }
+        Some((at.clone(), answer))
     }
 
     fn alias(&mut self, at: &mut Name, cnames: bool) -> Option<(Vec<Record>, Name)> {
@@ -202,7 +334,11 @@ impl Chain for Answers<'_> {
                         RData::CNAME(hickory_proto::rr::rdata::CNAME(new.clone())),
                     )
                 });
-            return Some((alloc::vec![d.clone(), cname], new));
+            let mut link = alloc::vec![d.clone()];
+            link.extend(sigs_over(self.answers, &d.name, RecordType::DNAME));
+            link.push(cname);
+            link.extend(sigs_over(self.answers, at, RecordType::CNAME));
+            return Some((link, new));
         }
         if !cnames {
             return None;
@@ -212,7 +348,9 @@ impl Chain for Answers<'_> {
             .iter()
             .find(|r| is_in(r) && r.name == *at && r.record_type() == RecordType::CNAME)?;
         let t = cname_target(c)?;
-        Some((alloc::vec![c.clone()], t.clone()))
+        let mut link = alloc::vec![c.clone()];
+        link.extend(sigs_over(self.answers, at, RecordType::CNAME));
+        Some((link, t.clone()))
     }
 
     fn follow(&mut self, (records, next): (Vec<Record>, Name)) -> Name {
@@ -345,13 +483,30 @@ pub fn classify(
     };
 
     if !answer.is_empty() {
-        return done(Meaning::Answer { chain, answer }, used_answer);
+        let proof = answer_proof(zone, authorities);
+        return done(
+            Meaning::Answer {
+                chain,
+                answer,
+                proof,
+            },
+            used_answer,
+        );
     }
     if rcode == ResponseCode::NXDomain {
         let soa = soa_for(&name);
-        let u = used_answer + usize::from(soa.is_some());
+        let proof = denial(zone, soa.as_ref(), authorities);
+        let u = used_answer + usize::from(soa.is_some()) + proof.len();
         return if in_zone(&name) {
-            done(Meaning::NxDomain { chain, name, soa }, u)
+            done(
+                Meaning::NxDomain {
+                    chain,
+                    name,
+                    soa,
+                    proof,
+                },
+                u,
+            )
         } else if chain.is_empty() {
             done(Meaning::Lame, 0)
         } else {
@@ -375,8 +530,18 @@ pub fn classify(
         let soa = soa_for(&name).filter(|_| in_zone(&name));
         return match soa {
             Some(soa) => {
+                let proof = denial(zone, Some(&soa), authorities);
+                let u = used_answer + 1 + proof.len();
                 let soa = Some(soa);
-                done(Meaning::NoData { chain, name, soa }, used_answer + 1)
+                done(
+                    Meaning::NoData {
+                        chain,
+                        name,
+                        soa,
+                        proof,
+                    },
+                    u,
+                )
             }
             None => done(
                 Meaning::Cname {
@@ -399,20 +564,32 @@ pub fn classify(
         .filter(|_| !aa || soa.is_none());
     if let Some(cut) = cut {
         let (ns, glue) = referral(zone, &cut, authorities, additionals, limits);
-        let u = ns.len() + glue.len();
+        let ds = referral_ds(zone, &cut, authorities);
+        let u = ns.len() + glue.len() + ds.len();
         return done(
             Meaning::Referral {
                 zone: cut,
                 ns,
                 glue,
+                ds,
             },
             u,
         );
     }
     let name = qname.clone();
     if let Some(soa) = soa {
+        let proof = denial(zone, Some(&soa), authorities);
+        let u = 1 + proof.len();
         let soa = Some(soa);
-        return done(Meaning::NoData { chain, name, soa }, 1);
+        return done(
+            Meaning::NoData {
+                chain,
+                name,
+                soa,
+                proof,
+            },
+            u,
+        );
     }
     if authorities.iter().any(|r| is_ns(&r)) {
         // NS at or above the zone (or beside the name) with no SOA: an upward or
@@ -428,6 +605,7 @@ pub fn classify(
                 chain,
                 name,
                 soa: None,
+                proof: Vec::new(),
             },
             0,
         );
@@ -474,6 +652,7 @@ mod tests {
             zone,
             ns: nsset,
             glue,
+            ..
         } = c.meaning
         else {
             panic!("{:?}", c.meaning)
@@ -517,7 +696,7 @@ mod tests {
             &m,
             &Limits::default(),
         );
-        let Meaning::Answer { chain, answer } = c.meaning else {
+        let Meaning::Answer { chain, answer, .. } = c.meaning else {
             panic!()
         };
         assert_eq!((chain.len(), answer.len(), c.scrubbed), (1, 1, 1));

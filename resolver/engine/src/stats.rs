@@ -8,6 +8,18 @@
 pub struct Stats {
     /// Client queries accepted for processing (well-formed, allowed).
     pub queries: u64,
+    /// DNSSEC: responses validated secure.
+    pub dnssec_secure: u64,
+    /// DNSSEC: responses found insecure under a trust anchor.
+    pub dnssec_insecure: u64,
+    /// DNSSEC: responses found bogus (answered SERVFAIL).
+    pub dnssec_bogus: u64,
+    /// DNSSEC: forwarder answers for a trust anchor's DNSKEY set that came without
+    /// any RRSIG (a forwarder that ignores DO): validation below that anchor is then
+    /// insecure, not bogus, for as long as the answer is cached.
+    pub dnssec_forwarder_unsigned: u64,
+    /// DNSSEC: signature verifications (public-key operations) done.
+    pub dnssec_verifications: u64,
     /// Client queries answered from the cache without upstream traffic.
     pub cache_hits: u64,
     /// Of `cache_hits`, those answered by the fast path (no `Message` built).

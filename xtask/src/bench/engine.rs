@@ -5,7 +5,7 @@
 //! `target/criterion/cache_hit_names/N/new/estimates.json`.
 
 use super::Options;
-use super::report::EngineRow;
+use super::report::{EngineRow, PolicyRow};
 use crate::{Result, cargo, error};
 
 pub fn run(opts: &Options) -> Result<Vec<EngineRow>> {
@@ -63,6 +63,49 @@ pub fn run(opts: &Options) -> Result<Vec<EngineRow>> {
             allocs_per_hit: allocs,
             bytes_per_hit: bytes,
         });
+    }
+    Ok(rows)
+}
+
+/// The policy bench's cases, in the order they print: no policy at all, the defaults
+/// (local zones, rebinding filter), the defaults with a million blocked domains.
+pub const POLICY_CASES: [&str; 3] = ["no_policy", "defaults", "defaults_1m_blocked"];
+
+/// Part "policy": `cargo bench -p engine --bench policy_hit`, what the policy stage
+/// adds to a cache hit (issue 15), each case's criterion median.
+pub fn policy(opts: &Options) -> Result<Vec<PolicyRow>> {
+    let (warm, measure) = opts.engine_secs;
+    let mut cmd = cargo::tool("cargo");
+    cmd.current_dir(cargo::workspace_root())
+        .args(["bench", "-p", "engine", "--bench", "policy_hit", "--"])
+        .args(["policy_hit", "--noplot"])
+        .arg(format!("--warm-up-time={warm}"))
+        .arg(format!("--measurement-time={measure}"));
+    println!("running: cargo bench -p engine --bench policy_hit -- policy_hit");
+    let out = cmd
+        .output()
+        .map_err(|e| error(format_args!("cannot run cargo bench: {e}")))?;
+    if !out.status.success() {
+        return Err(error(format_args!(
+            "the policy benchmark failed ({}):\n{}\n{}",
+            out.status,
+            String::from_utf8_lossy(&out.stdout),
+            String::from_utf8_lossy(&out.stderr)
+        )));
+    }
+    let criterion = cargo::workspace_root()
+        .join("target")
+        .join("criterion")
+        .join("policy_hit");
+    let mut rows = Vec::new();
+    for case in POLICY_CASES {
+        let file = criterion.join(case).join("new").join("estimates.json");
+        let json = std::fs::read_to_string(&file)
+            .map_err(|e| error(format_args!("{}: {e}", file.display())))?;
+        let median_ns = median_point_estimate(&json)
+            .ok_or_else(|| error(format_args!("{}: no median estimate", file.display())))?;
+        println!("  {case:>20}: median {median_ns:.0} ns per hit");
+        rows.push(PolicyRow { case, median_ns });
     }
     Ok(rows)
 }

@@ -3,6 +3,8 @@
 //! Builds the release images, starts the lab internet and measures, in one run:
 //! 1. **engine** — the criterion cache-hit benchmark (`resolver/engine/benches/cache_hit.rs`)
 //!    at several cache sizes: median ns and allocations per hit;
+//!    and **policy**, the criterion policy-hit benchmark (`benches/policy_hit.rs`): what
+//!    the policy stage adds to a cache hit, with nothing, the defaults, 1 M blocked domains;
 //! 2. **cached** — dnsperf against every system on the same lab and the same query file
 //!    of cached names, at several client counts: qps, p50/p99 latency, ratio to Unbound;
 //! 3. **exits** — VM exits per answered query (the tender's counters) and the cost of one
@@ -28,7 +30,7 @@ use crate::{Result, build, build_tender, cargo, dist, error};
 pub use report::Report;
 
 /// The parts, in the order they run and print.
-pub const PARTS: [&str; 5] = ["engine", "cached", "exits", "cold", "footprint"];
+pub const PARTS: [&str; 6] = ["engine", "policy", "cached", "exits", "cold", "footprint"];
 
 /// What to measure and for how long.
 #[derive(Debug, Clone)]
@@ -212,6 +214,10 @@ pub fn measure(opts: &Options, artifacts: &Artifacts) -> Result<Report> {
     if opts.wants("engine") {
         println!("\n== engine: criterion cache-hit benchmark");
         r.engine = engine::run(opts)?;
+    }
+    if opts.wants("policy") {
+        println!("\n== policy: what the policy stage adds to a cache hit");
+        r.policy = engine::policy(opts)?;
     }
     if opts.wants("cached") || opts.wants("exits") || opts.wants("footprint") {
         lab::cached_exits_footprint(opts, artifacts, &mut r)?;

@@ -16,6 +16,13 @@ pub struct EngineRow {
     pub bytes_per_hit: f64,
 }
 
+/// Part "policy", one case of the policy bench (see `engine::POLICY_CASES`).
+#[derive(Debug, Clone)]
+pub struct PolicyRow {
+    pub case: &'static str,
+    pub median_ns: f64,
+}
+
 /// Part 2, one system at one client count.
 #[derive(Debug, Clone)]
 pub struct CachedRow {
@@ -117,6 +124,7 @@ impl Footprint {
 pub struct Report {
     pub settings: String,
     pub engine: Vec<EngineRow>,
+    pub policy: Vec<PolicyRow>,
     pub cached: Vec<CachedRow>,
     pub exits: Option<Exits>,
     pub cold: Vec<ColdRow>,
@@ -149,6 +157,7 @@ impl Report {
                 o.boots
             ),
             engine: Vec::new(),
+            policy: Vec::new(),
             cached: Vec::new(),
             exits: None,
             cold: Vec::new(),
@@ -212,6 +221,38 @@ impl Report {
                 format!("{worst:.0} ns worst; largest/smallest {:.2}×", worst / best),
                 verdict(worst <= 1000.0 && worst / best <= 1.25),
             ));
+            s.push('\n');
+        }
+
+        if !self.policy.is_empty() {
+            let _ = writeln!(
+                s,
+                "## 1b. Policy: what the policy stage adds to a cache hit\n"
+            );
+            let _ = writeln!(s, "| case | median ns/hit | added to no policy |");
+            let _ = writeln!(s, "|---|---:|---:|");
+            let base = self
+                .policy
+                .iter()
+                .find(|p| p.case == "no_policy")
+                .map(|p| p.median_ns);
+            for p in &self.policy {
+                let added =
+                    base.map_or(String::from("–"), |b| format!("{:+.0}", p.median_ns - b));
+                let _ = writeln!(s, "| {} | {:.0} | {added} |", p.case, p.median_ns);
+            }
+            let loaded = self
+                .policy
+                .iter()
+                .find(|p| p.case == "defaults_1m_blocked")
+                .map(|p| p.median_ns);
+            if let (Some(b), Some(l)) = (base, loaded) {
+                targets.push((
+                    "policy adds ≤ 150 ns to a hit with 1 M domains blocked".into(),
+                    format!("{:+.0} ns ({l:.0} vs {b:.0})", l - b),
+                    verdict(l - b <= 150.0),
+                ));
+            }
             s.push('\n');
         }
 
@@ -453,6 +494,18 @@ impl Report {
             })
             .collect();
         let _ = writeln!(s, "  \"engine\": [{}],", engine.join(", "));
+        let policy: Vec<String> = self
+            .policy
+            .iter()
+            .map(|p| {
+                format!(
+                    "{{\"case\": {}, \"median_ns\": {}}}",
+                    q(p.case),
+                    num(p.median_ns)
+                )
+            })
+            .collect();
+        let _ = writeln!(s, "  \"policy\": [{}],", policy.join(", "));
         let cached: Vec<String> = self
             .cached
             .iter()
@@ -729,6 +782,9 @@ mod tests {
             allocs_per_hit: 2.0,
             bytes_per_hit: 100.0,
         });
+        for (case, median_ns) in [("no_policy", 400.0), ("defaults_1m_blocked", 520.0)] {
+            r.policy.push(PolicyRow { case, median_ns });
+        }
         for (sys, qps) in [
             ("unix (tap)", 50_000.0),
             (UNBOUND, 40_000.0),
@@ -769,6 +825,10 @@ mod tests {
         );
         assert!(t.contains(
             "| unix cached qps ≥ 1.0 × Unbound | best 50000 vs 40000 qps = 1.25× | met |"
+        ));
+        assert!(t.contains("| defaults_1m_blocked | 520 | +120 |"), "{t}");
+        assert!(t.contains(
+            "| policy adds ≤ 150 ns to a hit with 1 M domains blocked | +120 ns (520 vs 400) | met |"
         ));
         let j = r.json();
         assert!(j.contains("\"limit_qps\": 25000.0000"), "{j}");

@@ -16,7 +16,7 @@ use hickory_proto::op::ResponseCode;
 use hickory_proto::rr::RecordType;
 
 use super::{Shape, owner_of};
-use crate::cache::{Cache, KeyBuf, KeyedHasher, Probe, Rank, WireKind};
+use crate::cache::{Cache, KeyBuf, KeyedHasher, Probe, Rank, Wire, WireKind};
 use crate::chain::{self, Chain, Verdict, Walk};
 use crate::policy::{self, Policy};
 use crate::time::Instant;
@@ -65,6 +65,9 @@ impl Chain for WireChain<'_, '_> {
         if links == 0 && self.shape.prefetch_due(h.remaining, h.original_ttl) {
             return Some(None); // the full path starts the prefetch
         }
+        if h.secure && (self.q.dnssec_ok || self.q.ad()) {
+            return Some(None); // the full path sets AD (and checks the chain's links)
+        }
         if self.rebind
             && h.kind == WireKind::Records
             && h.wire
@@ -82,24 +85,26 @@ impl Chain for WireChain<'_, '_> {
             }
             None => self.reply.insert(Reply::new(self.q, h.wire.records_len())),
         };
+        let dnssec_ok = self.q.dnssec_ok;
         let pushed = match h.kind {
             WireKind::Records => {
                 let ttl = shape.ttl(h.remaining);
-                r.push(
-                    h.wire,
-                    usize::MAX,
-                    owner_of(h.wire.owner(), qname),
-                    ttl,
-                    false,
-                )
-                .map(|()| ResponseCode::NoError)
+                let owner = owner_of(h.wire.owner(), qname);
+                push_lead(r, h.wire, qname, ttl, dnssec_ok)
+                    .and_then(|()| r.push(h.wire, usize::MAX, owner, ttl, false))
+                    .and_then(|()| push_sigs(r, h.wire, qname, ttl, dnssec_ok, false))
+                    .map(|()| ResponseCode::NoError)
             }
-            WireKind::NoData => r
-                .push(h.wire, usize::MAX, Owner::Stored, h.remaining, true)
-                .map(|()| ResponseCode::NoError),
-            WireKind::NxDomain => r
-                .push(h.wire, usize::MAX, Owner::Stored, h.remaining, true)
-                .map(|()| ResponseCode::NXDomain),
+            WireKind::NoData | WireKind::NxDomain => {
+                let rcode = if h.kind == WireKind::NoData {
+                    ResponseCode::NoError
+                } else {
+                    ResponseCode::NXDomain
+                };
+                r.push(h.wire, usize::MAX, Owner::Stored, h.remaining, true)
+                    .and_then(|()| push_sigs(r, h.wire, qname, h.remaining, dnssec_ok, true))
+                    .map(|()| rcode)
+            }
         };
         let Some(rcode) = pushed else {
             return Some(None);
@@ -107,7 +112,7 @@ impl Chain for WireChain<'_, '_> {
         let out = self
             .reply
             .take()
-            .map(|r| r.finish(rcode, edns.map(|_| shape.advertised_udp())));
+            .map(|r| r.finish(rcode, edns.map(|_| shape.advertised_udp()), dnssec_ok));
         Some(out.filter(|o| o.len() <= limit))
     }
 
@@ -137,7 +142,10 @@ impl Chain for WireChain<'_, '_> {
             }
             None => self.reply.insert(Reply::new(q, extra)),
         };
+        let (dnssec_ok, qname) = (q.dnssec_ok, q.name());
+        push_lead(r, h.wire, qname, ttl, dnssec_ok)?;
         r.push(h.wire, 1, owner, ttl, false)?;
+        push_sigs(r, h.wire, qname, ttl, dnssec_ok, false)?;
         Some(next)
     }
 
@@ -154,6 +162,45 @@ impl Chain for WireChain<'_, '_> {
             Verdict::Continue
         }
     }
+}
+
+/// Write the records an entry has ahead of its own (the DNAME of a synthesized CNAME),
+/// their RRSIGs only if the client set DO.
+fn push_lead(r: &mut Reply, wire: Wire<'_>, qname: &[u8], ttl: u32, dnssec_ok: bool) -> Option<()> {
+    if !wire.has_attachments() {
+        return Some(());
+    }
+    for rr in wire.attachments().lead.iter() {
+        if dnssec_ok || !rr.rr.is_dnssec() {
+            r.push_full(rr, owner_of(rr.owner, qname), ttl, false)?;
+        }
+    }
+    Some(())
+}
+
+/// For a client that set DO, write an entry's RRSIGs and (for a negative entry) its
+/// denial, as answers or in the authority section.
+fn push_sigs(
+    r: &mut Reply,
+    wire: Wire<'_>,
+    qname: &[u8],
+    ttl: u32,
+    dnssec_ok: bool,
+    authority: bool,
+) -> Option<()> {
+    if !dnssec_ok || !wire.has_attachments() {
+        return Some(());
+    }
+    let a = wire.attachments();
+    for rr in a.sigs.iter().chain(a.proof.iter()) {
+        let owner = if authority {
+            Owner::Stored
+        } else {
+            owner_of(rr.owner, qname)
+        };
+        r.push_full(rr, owner, ttl, authority)?;
+    }
+    Some(())
 }
 
 /// The reply bytes for `q` from fresh cached data, or `None`: leave it to the full

@@ -40,7 +40,8 @@ pub(crate) use key::{KeyBuf, MAX_NAME, name_len};
 pub use key::{KeyedHasher, hash_one};
 use store::{Slot, Store};
 use wire::Encoded;
-pub(crate) use wire::{Probe, TAIL_TTL, Wire, WireHit, WireKind};
+pub use wire::is_dnssec_type;
+pub(crate) use wire::{FullRr, Probe, TAIL_TTL, Wire, WireHit, WireKind};
 
 /// Credibility of cached data, lowest first (RFC 2181 §5.4.1, simplified).
 #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
@@ -67,11 +68,78 @@ pub enum Data {
     /// The name does not exist (any type). Carries the zone's SOA.
     NxDomain(Option<Record>),
 }
+
+/// What DNSSEC validation concluded about an entry (issue 17). Bogus data is never
+/// cached as data (the failure table keeps its SERVFAIL briefly, RFC 9520).
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub enum Security {
+    /// Not validated: no trust anchor covers it, validation is off, or it is not data
+    /// a client is answered with (glue, referral NS and DS sets).
+    #[default]
+    Unchecked,
+    /// Under a trust anchor but proven unsigned (no DS at a cut), a negative trust
+    /// anchor, an unsupported algorithm, or an unset wall clock.
+    Insecure,
+    /// Verified from a trust anchor down: answered with AD to clients that set DO or AD.
+    Secure,
+}
+
+/// The records an entry carries beside its [`Data`], stored and evicted with it, so
+/// that a client that set DO (RFC 4035 §3.2.1) gets what a validating stub needs, and
+/// a DNAME's synthesized CNAME keeps its DNAME. Nothing here is checked: the records
+/// are passed through as the zone's servers sent them (scrubbed to their bailiwick).
+///
+/// DNSSEC validation (issue 17) hangs its verdict on the entry these belong to: a
+/// per-entry state (unchecked, secure, insecure, bogus) goes in the cache entry beside
+/// `rank` (the bucket's cache line has room for it), so the fast path can set AD or
+/// decline without reading further; the validator reads `sigs` and `proof` from here.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct Attached {
+    /// RRSIGs over the entry's records (for a negative entry, over its SOA).
+    pub sigs: Vec<Record>,
+    /// Records of another owner written before the entry's in the answer section: the
+    /// DNAME (and its RRSIGs) a CNAME was synthesized from (RFC 6672).
+    pub lead: Vec<Record>,
+    /// A negative entry's denial: NSEC/NSEC3 records and their RRSIGs, written after
+    /// the SOA in the authority section.
+    pub proof: Vec<Record>,
+    /// The validation state of the entry (copied into the entry's hot part, so the
+    /// fast path can decline secure entries for clients that want AD).
+    pub security: Security,
+    /// Why an insecure entry is insecure, when an EDE says it (27: NSEC3 iterations
+    /// above the cap, 1/2: unsupported algorithm or digest): its answers from the
+    /// cache carry it as the first answer did.
+    pub(crate) insecure_ede: Option<crate::ede::Ede>,
+}
+
+impl Attached {
+    /// Whether it holds nothing.
+    #[must_use]
+    pub fn is_empty(&self) -> bool {
+        self.sigs.is_empty() && self.lead.is_empty() && self.proof.is_empty()
+    }
+
+    /// Every record: the RRSIGs, the lead, the proof.
+    pub fn iter(&self) -> impl Iterator<Item = &Record> {
+        self.sigs.iter().chain(&self.lead).chain(&self.proof)
+    }
+
+    /// Every record, to change.
+    fn iter_mut(&mut self) -> impl Iterator<Item = &mut Record> {
+        self.sigs
+            .iter_mut()
+            .chain(&mut self.lead)
+            .chain(&mut self.proof)
+    }
+}
+
 /// One cached RRset or negative answer.
 ///
 /// What a hit on the fast path reads is here, 56 bytes that the store keeps in its
 /// table's bucket (one cache line), and in `blob`: the key and the pre-encoded records
-/// in one allocation. What only the full path, eviction and ties read is boxed apart.
+/// (with their attachments, [`Attached`]) in one allocation. What only the full path,
+/// eviction and ties read is boxed apart. Three bytes of the 56 are free: the place of
+/// a validation state (issue 17, see [`Attached`]).
 #[derive(Debug)]
 struct Entry {
     /// The key (`key_len` bytes), then the records pre-encoded if `wire` is some.
@@ -89,15 +157,19 @@ struct Entry {
     ttl: u32,
     /// Length of the key at the start of `blob`.
     key_len: u16,
-    /// Length of the pre-encoded owner name (see [`Wire`]).
-    owner_len: u16,
+    /// Length of the pre-encoded owner name (see [`Wire`]; at most 255).
+    owner_len: u8,
     /// Number of pre-encoded records.
     count: u16,
+    /// Bytes of the pre-encoded owner and records; the attachments follow.
+    data_len: u16,
     /// The credibility of the source.
     rank: Rank,
     /// What the pre-encoded records are, when the records could be pre-encoded (see
     /// [`Encoded::new`]); `None`: the fast path declines the entry.
     wire: Option<WireKind>,
+    /// Whether the entry was validated secure (one of the three free bytes).
+    secure: bool,
 }
 
 /// The part of an [`Entry`] a fast hit does not read.
@@ -105,6 +177,8 @@ struct Entry {
 struct Cold {
     /// What the entry says, TTLs as received (they are rewritten on the way out).
     data: Data,
+    /// The records it carries beside its data.
+    attached: Attached,
     /// When it was stored (the newer of a typed and an NXDOMAIN entry wins).
     inserted: Instant,
     /// What it is charged against the byte cap.
@@ -122,7 +196,11 @@ impl Entry {
     /// Its pre-encoded records, if it has them.
     fn wire(&self) -> Option<(WireKind, Wire<'_>)> {
         let bytes = self.blob.get(usize::from(self.key_len)..)?;
-        Some((self.wire?, Wire::new(bytes, self.owner_len, self.count)))
+        let owner_len = u16::from(self.owner_len);
+        Some((
+            self.wire?,
+            Wire::new(bytes, owner_len, self.count, self.data_len),
+        ))
     }
 
     /// What it is charged against the byte cap.
@@ -141,6 +219,8 @@ impl Entry {
 pub struct Hit {
     /// The data, TTLs set to the remaining lifetime (or the stale TTL).
     pub data: Data,
+    /// The records it carries beside the data, TTLs likewise.
+    pub attached: Attached,
     /// Remaining seconds (0 when stale).
     pub remaining: u32,
     /// The (clamped) TTL the entry was stored with.
@@ -231,10 +311,14 @@ fn data_records(d: &Data) -> &[Record] {
 
 /// What an entry is charged against the byte cap: the records' wire size (for the
 /// decoded copy), the pre-encoded copy, the key and a fixed overhead.
-fn entry_bytes(d: &Data, wire: Option<Wire<'_>>, key_len: usize) -> usize {
+fn entry_bytes(d: &Data, attached: &Attached, wire: Option<Wire<'_>>, key_len: usize) -> usize {
     let recs = match wire {
         Some(w) => w.records_len() + w.len(),
-        None => data_records(d).iter().map(record_bytes).sum(),
+        None => data_records(d)
+            .iter()
+            .chain(attached.iter())
+            .map(record_bytes)
+            .sum(),
     };
     recs + key_len + ENTRY_OVERHEAD
 }
@@ -251,8 +335,9 @@ pub fn negative_ttl(soa: Option<&Record>) -> u32 {
     }
 }
 
-/// Set every record's TTL in `d`.
-fn set_ttl(d: &mut Data, ttl: u32) {
+/// Set every record's TTL in `d` and `attached`.
+fn set_ttl(d: &mut Data, attached: &mut Attached, ttl: u32) {
+    attached.iter_mut().for_each(|r| r.ttl = ttl);
     match d {
         Data::Records(v) => v.iter_mut().for_each(|r| r.ttl = ttl),
         Data::NoData(s) | Data::NxDomain(s) => {
@@ -342,6 +427,19 @@ impl<S: BuildHasher> Cache<S> {
         records: Vec<Record>,
         rank: Rank,
     ) {
+        self.insert_rrset_with(now, name, rtype, records, Attached::default(), rank);
+    }
+
+    /// [`Cache::insert_rrset`] with the records it carries (its RRSIGs, a DNAME).
+    pub fn insert_rrset_with(
+        &mut self,
+        now: Instant,
+        name: &Name,
+        rtype: RecordType,
+        records: Vec<Record>,
+        attached: Attached,
+        rank: Rank,
+    ) {
         if records.is_empty() {
             return;
         }
@@ -354,7 +452,7 @@ impl<S: BuildHasher> Cache<S> {
             now,
             name,
             Kind::Type(rtype),
-            Data::Records(records),
+            (Data::Records(records), attached),
             rank,
             ttl,
         );
@@ -369,6 +467,20 @@ impl<S: BuildHasher> Cache<S> {
         soa: Option<Record>,
         rank: Rank,
     ) {
+        self.insert_negative_with(now, name, rtype, soa, Attached::default(), rank);
+    }
+
+    /// [`Cache::insert_negative`] with the records it carries: the SOA's RRSIGs and
+    /// the denial's NSEC/NSEC3 records (`attached.proof`).
+    pub fn insert_negative_with(
+        &mut self,
+        now: Instant,
+        name: &Name,
+        rtype: Option<RecordType>,
+        soa: Option<Record>,
+        attached: Attached,
+        rank: Rank,
+    ) {
         let ttl = negative_ttl(soa.as_ref()).min(self.policy.max_negative_ttl);
         if ttl == 0 {
             return;
@@ -377,7 +489,7 @@ impl<S: BuildHasher> Cache<S> {
             Some(t) => (Kind::Type(t), Data::NoData(soa)),
             None => (Kind::NxDomain, Data::NxDomain(soa)),
         };
-        self.insert(now, name, kind, data, rank, ttl);
+        self.insert(now, name, kind, (data, attached), rank, ttl);
     }
 
     /// Whether `e` has not expired.
@@ -386,7 +498,15 @@ impl<S: BuildHasher> Cache<S> {
     }
 
     /// Store `data` under `name`/`kind` unless a fresher entry of higher rank is there.
-    fn insert(&mut self, now: Instant, name: &Name, kind: Kind, data: Data, rank: Rank, ttl: u32) {
+    fn insert(
+        &mut self,
+        now: Instant,
+        name: &Name,
+        kind: Kind,
+        (data, attached): (Data, Attached),
+        rank: Rank,
+        ttl: u32,
+    ) {
         if ttl == 0 {
             return;
         }
@@ -400,8 +520,15 @@ impl<S: BuildHasher> Cache<S> {
         {
             return;
         }
-        let encoded = Encoded::new(data_records(&data));
-        let bytes = entry_bytes(&data, encoded.as_ref().map(Encoded::wire), key.len());
+        // An entry with an EDE to say is answered by the full path, which says it.
+        let encoded = Encoded::new(data_records(&data), &attached)
+            .filter(|_| attached.insecure_ede.is_none());
+        let bytes = entry_bytes(
+            &data,
+            &attached,
+            encoded.as_ref().map(Encoded::wire),
+            key.len(),
+        );
         let Ok(key_len) = u16::try_from(key.len()) else {
             return;
         };
@@ -411,7 +538,7 @@ impl<S: BuildHasher> Cache<S> {
         let mut blob =
             Vec::with_capacity(key.len() + encoded.as_ref().map_or(0, |e| e.bytes.len()));
         blob.extend_from_slice(key);
-        let (wire, owner_len, count) = match encoded {
+        let (wire, owner_len, count, data_len) = match encoded {
             Some(e) => {
                 blob.extend_from_slice(&e.bytes);
                 let kind = match data {
@@ -419,14 +546,17 @@ impl<S: BuildHasher> Cache<S> {
                     Data::NoData(_) => WireKind::NoData,
                     Data::NxDomain(_) => WireKind::NxDomain,
                 };
-                (Some(kind), e.owner_len, e.count)
+                let owner_len = u8::try_from(e.owner_len).unwrap_or(0);
+                (Some(kind), owner_len, e.count, e.data_len)
             }
-            None => (None, 0, 0),
+            None => (None, 0, 0, 0),
         };
+        let secure = attached.security == Security::Secure;
         let entry = Entry {
             blob: blob.into_boxed_slice(),
             cold: Box::new(Cold {
                 data,
+                attached,
                 inserted: now,
                 bytes,
             }),
@@ -436,8 +566,10 @@ impl<S: BuildHasher> Cache<S> {
             key_len,
             owner_len,
             count,
+            data_len,
             rank,
             wire,
+            secure,
         };
         if kind == Kind::NxDomain {
             // Typed entries at this name no longer know that there is none.
@@ -522,9 +654,15 @@ impl<S: BuildHasher> Cache<S> {
         let fresh = Self::is_fresh(e, now);
         let remaining = if fresh { Self::remaining(e, now) } else { 0 };
         let mut data = e.cold.data.clone();
-        set_ttl(&mut data, if fresh { remaining } else { STALE_TTL });
+        let mut attached = e.cold.attached.clone();
+        set_ttl(
+            &mut data,
+            &mut attached,
+            if fresh { remaining } else { STALE_TTL },
+        );
         Hit {
             data,
+            attached,
             remaining,
             original_ttl: e.ttl,
             stale: !fresh,
@@ -606,6 +744,7 @@ impl<S: BuildHasher> Cache<S> {
             wire,
             remaining: Self::remaining(e, now),
             original_ttl: e.ttl,
+            secure: e.secure,
         })
     }
 

@@ -62,7 +62,7 @@ fn wire_keys_match_name_keys() {
 #[test]
 fn pre_encoded_records_round_trip() {
     let recs = [a("Www.example.com.", 300, 1), a("Www.example.com.", 300, 2)];
-    let e = Encoded::new(&recs).unwrap();
+    let e = Encoded::new(&recs, &Attached::default()).unwrap();
     let w = e.wire();
     assert_eq!(w.owner(), b"\x03Www\x07example\x03com\x00");
     let rrs: Vec<_> = w.rrs().collect();
@@ -71,7 +71,13 @@ fn pre_encoded_records_round_trip() {
     assert_eq!(rrs[1].rdata(), &[192, 0, 2, 2]);
     assert_eq!(w.records_len(), 2 * (17 + 14));
     // Owners differing in case are not one pre-encoded set.
-    assert!(Encoded::new(&[a("www.example.com.", 1, 1), a("WWW.example.com.", 1, 2)]).is_none());
+    assert!(
+        Encoded::new(
+            &[a("www.example.com.", 1, 1), a("WWW.example.com.", 1, 2)],
+            &Attached::default()
+        )
+        .is_none()
+    );
 }
 
 fn policy() -> Policy {
@@ -283,8 +289,8 @@ fn has_nth(c: &mut Cache<KeyedHasher>, i: usize) -> bool {
 /// What one `put_nth` entry is charged (names `n0` to `n9` have the same length).
 fn one_entry() -> usize {
     let recs = Data::Records(vec![a("n0.example.com.", 300, 1)]);
-    let wire = Encoded::new(data_records(&recs)).unwrap();
-    entry_bytes(&recs, Some(wire.wire()), 16 + 3)
+    let wire = Encoded::new(data_records(&recs), &Attached::default()).unwrap();
+    entry_bytes(&recs, &Attached::default(), Some(wire.wire()), 16 + 3)
 }
 
 /// The byte cap evicts an entry not used since it was stored before one that was

@@ -25,6 +25,7 @@ use crate::stats::Stats;
 use crate::time::Instant;
 use crate::timer::{Timer, TimerTable};
 use crate::upstream::{Dropped, Matched, Pending, Upstream};
+use crate::validate::Validator;
 
 #[cfg(test)]
 mod tests;
@@ -55,6 +56,10 @@ pub struct Engine {
     fast_path: bool,
     /// Blocked names, local names and zones, per-domain servers, rebinding filter.
     pub(crate) policy: crate::policy::Policy,
+    /// The engine's own lookups ([`Engine::lookup`]).
+    pub(crate) lookups: crate::lookup::Lookups,
+    /// The DNSSEC validator: anchors, policy, the wall clock.
+    val: Validator,
 }
 
 impl Engine {
@@ -91,6 +96,7 @@ impl Engine {
         let policy_stage =
             crate::policy::Policy::new(&config.policy, NameHasher::new(key(4), key(5)));
         Engine {
+            val: Validator::new(&config),
             policy: policy_stage,
             shape: Shape::new(&config),
             cache: Cache::new(config.cache_bytes, policy, h1),
@@ -103,7 +109,18 @@ impl Engine {
             tx: VecDeque::new(),
             stats: Stats::default(),
             fast_path: true,
+            lookups: crate::lookup::Lookups::default(),
         }
+    }
+
+    /// The wall clock read `unix_secs` (seconds since the Unix epoch) at `now`: DNSSEC
+    /// checks signature validity against it (sans-IO: the app reads the platform's
+    /// wall time and passes it in; once at start and whenever it likes after, the
+    /// engine counts on from `now`). Until it is called, or while it reads before the
+    /// build date (`DnssecConfig::clock_floor`, unless `trust_clock`), answers under a
+    /// trust anchor are insecure rather than bogus.
+    pub fn set_wall_clock(&mut self, now: Instant, unix_secs: u64) {
+        self.val.set_wall(now, unix_secs);
     }
 
     /// Mixes outside entropy into the RNG behind query IDs, source ports, 0x20 case and
@@ -210,7 +227,17 @@ impl Engine {
 
     /// Handle a query from a client (a UDP payload or one TCP message, unframed).
     pub fn handle_query(&mut self, now: Instant, client: Client, bytes: &[u8]) {
+        self.admit_query(now, client, bytes, false);
+    }
+
+    /// Admit one of the engine's own queries ([`Engine::lookup`]).
+    pub(crate) fn admit_internal(&mut self, now: Instant, bytes: &[u8]) {
+        self.admit_query(now, crate::lookup::INTERNAL, bytes, true);
+    }
+
+    fn admit_query(&mut self, now: Instant, client: Client, bytes: &[u8], internal: bool) {
         let mut a = Admission {
+            internal,
             cfg: &self.cfg,
             shape: &self.shape,
             cache: &mut self.cache,
@@ -236,7 +263,11 @@ impl Engine {
             }
             Admitted::Resolve(w) => {
                 let (name, qtype) = (w.query.name().clone(), w.query.query_type());
-                if let Some(ans) = self.recently_failed(now, &name, qtype) {
+                // CD=1 clients skip the failure table: a bogus answer is theirs to see.
+                if let Some(ans) = (!w.cd)
+                    .then(|| self.recently_failed(now, &name, qtype))
+                    .flatten()
+                {
                     self.reply(&w, &ans);
                     self.update_gauges();
                     return;
@@ -329,8 +360,15 @@ impl Engine {
         }
     }
 
-    /// Queue `t` for the app, or drop it if the queue is full.
+    /// Queue `t` for the app, or drop it if the queue is full. An answer to one of the
+    /// engine's own lookups goes to [`Engine::poll_lookup`] instead, never to the app.
     fn push_tx(&mut self, t: Transmit) {
+        if let Transmit::ToClient { client, payload } = &t
+            && *client == crate::lookup::INTERNAL
+        {
+            self.lookups.answered(payload);
+            return;
+        }
         if self.tx.len() >= self.cfg.limits.max_transmit_queue {
             self.stats.transmit_dropped += 1;
             return;
@@ -376,6 +414,7 @@ impl Engine {
         if let Some(id) = self.start(now, name.clone(), qtype, 0) {
             if let Some(r) = self.resolutions.get_mut(id) {
                 r.skip_cache = true;
+                r.via_parent = qtype == RecordType::NS;
             }
             self.stats.prefetches += 1;
         }
@@ -401,6 +440,7 @@ impl Engine {
                 return;
             };
             let lookups_left = self.tree_left(id).1;
+            let verifs_left = self.verifs_left(id);
             let Some(r) = self.resolutions.get_mut(id) else {
                 return;
             };
@@ -413,8 +453,15 @@ impl Engine {
                 policy: &self.policy,
                 glue: &mut self.glue,
                 lookups_left,
+                val: &self.val,
+                verifs_left,
+                verifs_done: 0,
+                failures: &mut self.failures,
             };
-            match r.advance(&mut ctx, deadline) {
+            let step = r.advance(&mut ctx, deadline);
+            let spent = ctx.verifs_done;
+            self.resolutions.charge_verifs(id, spent);
+            match step {
                 // A dependency that cannot be had: its slot is marked failed; go on.
                 Step::Need(dep) => {
                     if self.need(now, id, &dep) {
@@ -436,6 +483,14 @@ impl Engine {
                 l.max_ns_lookups_per_client_query.saturating_sub(s.lookups),
             )
         })
+    }
+
+    /// DNSSEC verifications `id`'s tree may still spend.
+    fn verifs_left(&self, id: Id) -> u32 {
+        let max = self.cfg.limits.dnssec_verifications_per_client_query;
+        self.resolutions
+            .spent(id)
+            .map_or(0, |s| max.saturating_sub(s.verifs))
     }
 
     /// Apply `step`, which resolution `id` returned.
@@ -465,7 +520,17 @@ impl Engine {
                     self.resolutions.push_ready(id);
                 }
             }
-            Step::Done(ans) => self.finish(id, ans),
+            Step::Done(ans) => {
+                if let (Some(ede), true) = (ans.ede, ans.cd_answer.is_some())
+                    && let Some(r) = self.resolutions.get(id)
+                {
+                    // Bogus: kept briefly, like any failure (RFC 9520).
+                    let (name, qtype) = (r.name.clone(), r.qtype);
+                    self.failures
+                        .record_bogus(&self.cfg.limits, now, &name, qtype, ede);
+                }
+                self.finish(id, ans)
+            }
             Step::Fail(ede) => self.fail(now, id, ede),
             Step::Again => self.resolutions.push_ready(id),
         }
@@ -475,7 +540,9 @@ impl Engine {
     /// cannot be one of `id`'s ancestors: depth strictly grows along a waiting chain, so
     /// no cycle can form) or start one. False if neither can be done.
     fn need(&mut self, now: Instant, id: Id, dep: &Dependency) -> bool {
-        let Dependency::NsAddress { name, rtype, .. } = dep;
+        let (name, rtype) = dep.question();
+        let rtype = &rtype;
+        let lookups = u8::from(matches!(dep, Dependency::NsAddress { .. }));
         let Some(depth) = self.resolutions.get(id).map(|r| r.depth) else {
             return false;
         };
@@ -503,7 +570,7 @@ impl Engine {
                 let c = self.start(now, name.clone(), *rtype, depth.saturating_add(1));
                 if let Some(cr) = c.and_then(|c| self.resolutions.get_mut(c)) {
                     cr.root = Some(root);
-                    self.resolutions.charge(id, 0, 1);
+                    self.resolutions.charge(id, 0, lookups);
                 }
                 c
             }
@@ -576,13 +643,22 @@ impl Engine {
         if ans.rcode != ResponseCode::ServFail && !stale {
             self.failures.forget(&r.name, r.qtype);
         }
+
         if let Some(w) = r.waiters.first() {
             // Policy screens what clients get (CNAME cloaking, rebinding); the
             // parents take the addresses as found.
             let qtype = w.query.query_type();
             let screened = self.policy.screen(w.query.name(), qtype, ans.clone());
+            let unchecked = ans
+                .cd_answer
+                .as_ref()
+                .map(|a| self.policy.screen(w.query.name(), qtype, (**a).clone()));
             for w in &r.waiters {
-                self.reply(w, &screened);
+                match &unchecked {
+                    // CD=1: the data without validation (RFC 4035 §3.2.2).
+                    Some(u) if w.cd => self.reply(w, u),
+                    _ => self.reply(w, &screened),
+                }
             }
         }
         let addrs = r.addresses_in(&self.cfg, &ans);
@@ -793,6 +869,7 @@ impl Engine {
         };
         let rtt = now.saturating_duration_since(p.sent_at);
         self.upstream.servers.sample(&p.server, rtt);
+        let verifs_left = self.verifs_left(p.resolution);
         let Some(r) = self.resolutions.get_mut(p.resolution) else {
             return;
         };
@@ -808,8 +885,14 @@ impl Engine {
             policy: &self.policy,
             glue: &mut self.glue,
             lookups_left: 0,
+            val: &self.val,
+            verifs_left,
+            verifs_done: 0,
+            failures: &mut self.failures,
         };
         let step = r.on_response(&mut ctx, &p, &msg);
+        let spent = ctx.verifs_done;
+        self.resolutions.charge_verifs(p.resolution, spent);
         self.apply(now, p.resolution, step);
     }
 }

@@ -33,6 +33,10 @@ pub(crate) enum ZoneKind {
     Static,
     /// Every name at or below it is loopback (`localhost.`).
     Localhost,
+    /// Every name at or below it does not exist, the apex too: Firefox's DoH canary
+    /// `use-application-dns.net`, answered NXDOMAIN as Mozilla asks network operators
+    /// to (and as Pi-hole does), so Firefox keeps using this resolver.
+    Canary,
 }
 
 /// The default locally served zones: RFC 6761 (`localhost`, `invalid`, `test` is left
@@ -44,9 +48,10 @@ fn default_zones() -> Vec<(alloc::string::String, ZoneKind)> {
     use alloc::string::ToString;
     let mut v: Vec<(alloc::string::String, ZoneKind)> = Vec::new();
     v.push(("localhost".to_string(), ZoneKind::Localhost));
-    for z in ["invalid", "onion", "local", "use-application-dns.net"] {
+    for z in ["invalid", "onion", "local"] {
         v.push((z.to_string(), ZoneKind::Static));
     }
+    v.push(("use-application-dns.net".to_string(), ZoneKind::Canary));
     let mut v4 = |z: &str| v.push((format!("{z}.in-addr.arpa"), ZoneKind::Static));
     // RFC 1918, RFC 6303 §4.1-4.3 and 4.5, RFC 7793.
     v4("10");
@@ -353,6 +358,7 @@ impl Local {
         let rec = |rd| Record::from_rdata(name.clone(), ZONE_TTL, rd);
         let localhost = || Name::from_ascii("localhost.").unwrap_or_else(|_| Name::root());
         let a = match (kind, qtype) {
+            (ZoneKind::Canary, _) => Answer::negative(ResponseCode::NXDomain, Vec::new(), soa_rec),
             (_, RecordType::SOA) if apex => Answer::records(soa_rec.into_iter().collect()),
             (_, RecordType::NS) if apex => {
                 Answer::records(alloc::vec![rec(RData::NS(NS(localhost())))])

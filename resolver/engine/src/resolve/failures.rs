@@ -104,17 +104,44 @@ impl Failures {
         qtype: RecordType,
         ede: Ede,
     ) {
+        self.record_from(l, l.failure_backoff_min, now, (name, qtype), ede);
+    }
+
+    /// A bogus answer for `name`/`qtype` (DNSSEC validation failed for `ede`): kept
+    /// like a failure, its first window `Limits::bogus_ttl` capped at 5 minutes (RFC
+    /// 9520 §3.2), doubling on repeats up to `failure_backoff_max`.
+    pub(crate) fn record_bogus(
+        &mut self,
+        l: &Limits,
+        now: Instant,
+        name: &Name,
+        qtype: RecordType,
+        ede: Ede,
+    ) {
+        let first = l.bogus_ttl.min(Duration::from_secs(300));
+        self.record_from(l, first, now, (name, qtype), ede);
+    }
+
+    fn record_from(
+        &mut self,
+        l: &Limits,
+        first: Duration,
+        now: Instant,
+        (name, qtype): (&Name, RecordType),
+        ede: Ede,
+    ) {
         if l.max_failure_entries == 0 || !is_cacheable(ede) {
             return;
         }
         let k = key(name, qtype);
+        let max = l.failure_backoff_max.max(first);
         let window = match self.table.peek(&k) {
             Some(f) if now < f.until.saturating_add(l.failure_backoff_max) => {
                 f.window.saturating_mul(2)
             }
-            _ => l.failure_backoff_min,
+            _ => first,
         };
-        let window = window.clamp(l.failure_backoff_min, l.failure_backoff_max);
+        let window = window.clamp(first, max);
         let f = Failure {
             ede,
             at: now,

@@ -40,15 +40,24 @@ use delegation::{Cause, Delegation, NsState};
 /// gives before it is cached or answered (else the cache's upper clamp would keep
 /// such a record for a day).
 pub(super) fn zero_huge_ttls(m: &mut Meaning) {
-    let lists: [&mut Vec<Record>; 2] = match m {
-        Meaning::Answer { chain, answer } => [chain, answer],
-        Meaning::Referral { ns, glue, .. } => [ns, glue],
-        Meaning::Cname { chain, .. } => [chain, &mut Vec::new()],
-        Meaning::NxDomain { chain, soa, .. } | Meaning::NoData { chain, soa, .. } => {
+    let lists: [&mut Vec<Record>; 3] = match m {
+        Meaning::Answer {
+            chain,
+            answer,
+            proof,
+        } => [chain, answer, proof],
+        Meaning::Referral { ns, glue, ds, .. } => [ns, glue, ds],
+        Meaning::Cname { chain, .. } => [chain, &mut Vec::new(), &mut Vec::new()],
+        Meaning::NxDomain {
+            chain, soa, proof, ..
+        }
+        | Meaning::NoData {
+            chain, soa, proof, ..
+        } => {
             if let Some(r) = soa.as_mut().filter(|r| r.ttl >= 1 << 31) {
                 r.ttl = 0;
             }
-            [chain, &mut Vec::new()]
+            [chain, proof, &mut Vec::new()]
         }
         Meaning::Lame => return,
     };
@@ -127,6 +136,53 @@ pub(crate) enum Dependency {
         /// A or AAAA.
         rtype: RecordType,
     },
+    /// DNSSEC: the DNSKEY set of a signer zone, or the DS set of a zone, that the
+    /// held response's validation needs (see [`crate::validate`]).
+    Key {
+        /// The zone.
+        name: Name,
+        /// DNSKEY or DS.
+        rtype: RecordType,
+    },
+}
+
+impl Dependency {
+    /// The question the dependency resolves.
+    pub(crate) fn question(&self) -> (&Name, RecordType) {
+        match self {
+            Dependency::NsAddress { name, rtype, .. } | Dependency::Key { name, rtype } => {
+                (name, *rtype)
+            }
+        }
+    }
+}
+
+/// A final response held while its validation waits for key lookups.
+#[derive(Debug)]
+pub(crate) struct Held {
+    /// What it says.
+    pub(crate) meaning: Meaning,
+    /// The rank its answer section deserves.
+    pub(crate) rank: crate::cache::Rank,
+    /// Whether its answer RRset may be cached (see `cap_child_ns`).
+    pub(crate) cacheable: bool,
+    /// The zone it came from.
+    pub(crate) zone: Name,
+    /// Whether it came from a forwarder (RD=1): then `zone` says nothing about the
+    /// zone cuts, and validation finds them from the DS sets.
+    pub(crate) forwarded: bool,
+}
+
+/// The validation state of what a resolution has found so far (the worst over its
+/// CNAME hops).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum Sec {
+    /// Every hop secure.
+    Secure,
+    /// A hop insecure.
+    Insecure,
+    /// A hop not validated (no anchor covers it).
+    Unchecked,
 }
 
 /// What a resolution may touch while it advances: the configuration, the cache, the
@@ -149,6 +205,14 @@ pub(crate) struct Ctx<'a> {
     /// Glueless NS lookups the client query's whole tree may still start
     /// (`Limits::max_ns_lookups_per_client_query` less those started).
     pub(crate) lookups_left: u8,
+    /// The DNSSEC validator.
+    pub(crate) val: &'a crate::validate::Validator,
+    /// Signature verifications the client query's tree may still spend.
+    pub(crate) verifs_left: u32,
+    /// Verifications spent in this call (the engine charges the tree).
+    pub(crate) verifs_done: u32,
+    /// Recent failures: a key lookup that came back bogus left its reason here.
+    pub(crate) failures: &'a mut failures::Failures,
 }
 
 /// What a client query's tree of resolutions (the client's or a prefetch's, and the
@@ -160,6 +224,20 @@ pub(crate) struct Spent {
     pub(crate) sent: u16,
     /// Glueless NS lookups started, at most `Limits::max_ns_lookups_per_client_query`.
     pub(crate) lookups: u8,
+    /// DNSSEC signature verifications, at most
+    /// `Limits::dnssec_verifications_per_client_query`.
+    pub(crate) verifs: u32,
+}
+
+impl Sec {
+    /// The worse of `self` and `o`.
+    pub(crate) fn min_with(self, o: Sec) -> Sec {
+        match (self, o) {
+            (Sec::Unchecked, _) | (_, Sec::Unchecked) => Sec::Unchecked,
+            (Sec::Insecure, _) | (_, Sec::Insecure) => Sec::Insecure,
+            _ => Sec::Secure,
+        }
+    }
 }
 
 /// One resolution of one question.
@@ -209,6 +287,21 @@ pub(crate) struct Resolution {
     deleg_cached: bool,
     /// In the wait queue for an upstream slot.
     pub(crate) waiting: bool,
+    /// Refresh a delegation through its parent: a prefetch of a zone's NS set starts
+    /// at the parent's servers, never at the (cached) child's, so only a referral the
+    /// parent still gives renews it (ghost domains, CVE-2012-1033).
+    pub(crate) via_parent: bool,
+    /// The NS TTL of the last referral followed, and the zone it delegates: the most
+    /// a zone's own NS answer may then live (see `cap_child_ns`).
+    pub(super) referral_ttl: Option<(Name, u32)>,
+    /// A final response waiting for its validation's key lookups.
+    pub(super) held: Option<Held>,
+    /// The key lookups its validation made (each at most once).
+    pub(super) asked: Vec<(Name, RecordType)>,
+    /// What validation has concluded over its hops so far.
+    pub(super) sec: Sec,
+    /// An EDE an insecure answer carries (27: NSEC3 iterations, 1/2 unsupported).
+    pub(super) insecure_ede: Option<Ede>,
 }
 
 impl Resolution {
@@ -237,6 +330,12 @@ impl Resolution {
             fallbacks: 0,
             deleg_cached: false,
             waiting: false,
+            via_parent: false,
+            referral_ttl: None,
+            held: None,
+            asked: Vec::new(),
+            sec: Sec::Secure,
+            insecure_ede: None,
         }
     }
 
@@ -257,6 +356,9 @@ impl Resolution {
         }
         if ctx.now >= deadline {
             return Step::Fail(Ede::TIMED_OUT);
+        }
+        if self.held.is_some() {
+            return self.resume(ctx);
         }
         let cfg: &EngineConfig = ctx.cfg;
         let l = &cfg.limits;
@@ -357,7 +459,8 @@ impl Resolution {
     /// Where the search for the zone cut to ask starts: `cur`, or its parent for a
     /// parent-side question, so that a cached delegation of the child is not used.
     fn cut_search_start(&self) -> Name {
-        if self.parent_side() {
+        let refresh = self.via_parent && self.cur == self.name && !self.cur.is_root();
+        if self.parent_side() || refresh {
             self.cur.base_name()
         } else {
             self.cur.clone()
@@ -383,6 +486,7 @@ impl Resolution {
             now: ctx.now,
             qtype: self.qtype,
             links: core::mem::take(&mut self.chain),
+            all_secure: true,
         };
         let cnames = self.qtype != RecordType::CNAME;
         let budget = max_links.saturating_sub(self.links);
@@ -392,7 +496,10 @@ impl Resolution {
         match walk {
             Walk::Data((hit, _)) => {
                 let chain = core::mem::take(&mut self.chain);
-                Err(Step::Done(Answer::from_hit(chain, hit)))
+                let secure = c.all_secure && self.sec == Sec::Secure;
+                let mut a = Answer::from_hit(chain, hit);
+                a.secure &= secure;
+                Err(Step::Done(a))
             }
             Walk::TooLong(_) => Err(Step::Fail(Ede::CHAIN_TOO_LONG)),
             Walk::End(at) if followed > 0 && ctx.policy.cloaks(&self.name, &at) => {
@@ -519,7 +626,9 @@ impl Resolution {
 
     /// Dependency `dep` is resolution `child`, which will wake this one.
     pub(crate) fn dependency_started(&mut self, dep: &Dependency, child: Id) {
-        let Dependency::NsAddress { slot, .. } = dep;
+        let Dependency::NsAddress { slot, .. } = dep else {
+            return;
+        };
         if let Some(s) = self.deleg.as_mut().and_then(|d| d.ns.get_mut(*slot)) {
             s.state = NsState::Resolving(child);
         }
@@ -527,7 +636,9 @@ impl Resolution {
 
     /// Dependency `dep` could not be started (limits, or it would wait on itself).
     pub(crate) fn dependency_failed(&mut self, dep: &Dependency) {
-        let Dependency::NsAddress { slot, .. } = dep;
+        let Dependency::NsAddress { slot, .. } = dep else {
+            return;
+        };
         if let Some(s) = self.deleg.as_mut().and_then(|d| d.ns.get_mut(*slot)) {
             s.state = NsState::Failed;
         }

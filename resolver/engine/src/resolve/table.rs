@@ -120,6 +120,17 @@ impl Resolutions {
         }
     }
 
+    /// Charge `n` DNSSEC signature verifications to `id`'s tree.
+    pub(crate) fn charge_verifs(&mut self, id: Id, n: u32) {
+        if n == 0 {
+            return;
+        }
+        let root = self.root_of(id);
+        if let Some(r) = self.map.get_mut(&root) {
+            r.spent.verifs = r.spent.verifs.saturating_add(n);
+        }
+    }
+
     /// Add `r`, indexed by its question and ready to advance. Its id.
     pub(crate) fn insert(&mut self, r: Resolution) -> Id {
         self.next += 1;

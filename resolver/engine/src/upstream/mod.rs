@@ -214,6 +214,9 @@ impl Upstream {
         if edns {
             let mut e = Edns::new();
             e.set_max_payload(cfg.limits.max_udp_payload.max(512));
+            // DO, as Unbound sets it: RRSIG, NSEC and NSEC3 records come back with the
+            // data, for clients that set DO (RFC 4035 §3.2.1) and the validator.
+            e.set_dnssec_ok(true);
             m.set_edns(e);
         }
         let payload = m.to_vec().ok()?;

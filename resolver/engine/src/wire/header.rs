@@ -41,6 +41,8 @@ pub(crate) mod flag {
     pub(crate) const RA: u16 = 0x0080;
     /// Checking disabled.
     pub(crate) const CD: u16 = 0x0010;
+    /// Authentic data.
+    pub(crate) const AD: u16 = 0x0020;
     /// The RCODE (low 4 bits).
     pub(crate) const RCODE: u16 = 0x000f;
 }
@@ -92,6 +94,11 @@ impl<'a> Header<'a> {
     /// Whether CD is set.
     pub(crate) fn cd(&self) -> bool {
         self.flags() & flag::CD != 0
+    }
+
+    /// Whether AD is set.
+    pub(crate) fn ad(&self) -> bool {
+        self.flags() & flag::AD != 0
     }
 
     /// QDCOUNT.

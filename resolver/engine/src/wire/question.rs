@@ -23,6 +23,10 @@ pub(crate) mod opt {
     pub(crate) const UDP_PAYLOAD: Field = 3..5;
     /// The TTL's second byte: the EDNS version.
     pub(crate) const VERSION: usize = 6;
+    /// The TTL's third byte: DO (RFC 3225) is its top bit.
+    pub(crate) const FLAGS_HI: usize = 7;
+    /// DO in [`FLAGS_HI`].
+    pub(crate) const DO: u8 = 0x80;
     /// RDLENGTH.
     pub(crate) const RDLENGTH: Field = 9..11;
     /// Length of the fixed part.
@@ -49,6 +53,8 @@ pub(crate) struct Question<'a> {
     pub(crate) qtype: u16,
     /// The client's EDNS UDP payload size, if it sent OPT.
     pub(crate) edns: Option<u16>,
+    /// Whether the client set DO (RFC 3225): it wants RRSIG, NSEC and NSEC3 records.
+    pub(crate) dnssec_ok: bool,
 }
 
 impl<'a> Question<'a> {
@@ -73,6 +79,7 @@ impl<'a> Question<'a> {
         }
         let question_end = name_end + 4;
         let mut end = question_end;
+        let mut dnssec_ok = false;
         let edns = if ar == 1 {
             // OPT: root owner, TYPE 41, CLASS = payload, TTL = ext-rcode, version, flags.
             let rr = bytes.get(end..end + opt::LEN)?;
@@ -83,6 +90,7 @@ impl<'a> Question<'a> {
                 return None;
             }
             let payload = super::read_u16(rr, opt::UDP_PAYLOAD)?;
+            dnssec_ok = rr.get(opt::FLAGS_HI).is_some_and(|f| f & opt::DO != 0);
             let rdlen = usize::from(super::read_u16(rr, opt::RDLENGTH)?);
             end += opt::LEN;
             let mut options = bytes.get(end..end + rdlen)?;
@@ -109,6 +117,7 @@ impl<'a> Question<'a> {
             question_end,
             qtype,
             edns,
+            dnssec_ok,
         })
     }
 
@@ -130,6 +139,11 @@ impl<'a> Question<'a> {
     /// Whether the client set CD.
     pub(crate) fn cd(&self) -> bool {
         self.header().is_some_and(|h| h.cd())
+    }
+
+    /// The AD bit (RFC 6840 §5.7: the client understands AD).
+    pub(crate) fn ad(&self) -> bool {
+        self.header().is_some_and(|h| h.ad())
     }
 
     /// The question name as the client wrote it (uncompressed wire form).

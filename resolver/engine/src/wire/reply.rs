@@ -13,7 +13,7 @@ use hickory_proto::op::ResponseCode;
 use super::header::{self, ReplyFlags, field};
 use super::question::{Question, opt};
 use super::write_u16;
-use crate::cache::{TAIL_TTL, Wire};
+use crate::cache::{FullRr, TAIL_TTL, Wire};
 
 /// Offset of the question name, where a compression pointer to it points.
 const QNAME_AT: u16 = header::LEN as u16;
@@ -99,9 +99,43 @@ impl Reply {
         self.out.reserve(n);
     }
 
+    /// Append one whole record (an attachment): its owner a pointer to the question
+    /// name if `owner` says so, else as stored.
+    pub(crate) fn push_full(
+        &mut self,
+        rr: FullRr<'_>,
+        owner: Owner,
+        ttl: u32,
+        authority: bool,
+    ) -> Option<()> {
+        match owner {
+            Owner::Question => self
+                .out
+                .extend_from_slice(&(0xc000 | QNAME_AT).to_be_bytes()),
+            Owner::Stored => self.out.extend_from_slice(rr.owner),
+        }
+        let at = self.out.len() + TAIL_TTL;
+        self.out.extend_from_slice(rr.rr.tail);
+        self.out
+            .get_mut(at..at + 4)?
+            .copy_from_slice(&ttl.to_be_bytes());
+        let n = if authority {
+            &mut self.authority
+        } else {
+            &mut self.answers
+        };
+        *n = n.checked_add(1)?;
+        Some(())
+    }
+
     /// Write the counts, the RCODE and (if the client sent OPT) our OPT record with
-    /// `payload` as the UDP size.
-    pub(crate) fn finish(mut self, rcode: ResponseCode, edns: Option<u16>) -> Vec<u8> {
+    /// `payload` as the UDP size, DO echoed if `dnssec_ok` (RFC 3225).
+    pub(crate) fn finish(
+        mut self,
+        rcode: ResponseCode,
+        edns: Option<u16>,
+        dnssec_ok: bool,
+    ) -> Vec<u8> {
         self.flags.rcode = rcode;
         write_u16(&mut self.out, field::FLAGS, self.flags.bits());
         write_u16(&mut self.out, field::QDCOUNT, 1);
@@ -110,8 +144,9 @@ impl Reply {
         write_u16(&mut self.out, field::ARCOUNT, u16::from(edns.is_some()));
         if let Some(p) = edns {
             let [hi, lo] = p.to_be_bytes();
+            let flags = if dnssec_ok { opt::DO } else { 0 };
             self.out
-                .extend_from_slice(&[0, 0, 41, hi, lo, 0, 0, 0, 0, 0, 0]);
+                .extend_from_slice(&[0, 0, 41, hi, lo, 0, 0, flags, 0, 0, 0]);
         }
         self.out
     }

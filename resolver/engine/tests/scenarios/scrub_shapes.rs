@@ -125,6 +125,31 @@ fn rfc6672_dname_is_kept_in_the_answer() {
     assert!(matches!(&c.data, RData::CNAME(t) if t.0.to_ascii() == "www.example.net."));
 }
 
+/// The answer through a DNAME from the cache has the DNAME too, on the fast path and
+/// the full path, and the same sections as the first answer.
+#[test]
+fn rfc6672_dname_is_kept_in_the_cached_answer() {
+    let mut fast = Net::new(recursive_config());
+    let mut full = Net::new(recursive_config());
+    full.engine.set_fast_path(false);
+    let first = fast.ask("www.old.example.com.", RecordType::A);
+    full.ask("www.old.example.com.", RecordType::A);
+    let types = [RecordType::DNAME, RecordType::CNAME, RecordType::A];
+    for net in [&mut fast, &mut full] {
+        let log = net.log.len();
+        let r = net.ask("www.old.example.com.", RecordType::A);
+        assert_eq!(net.log.len(), log, "answered from the cache");
+        let got: Vec<RecordType> = r.answers.iter().map(|a| a.record_type()).collect();
+        assert_eq!(got, types, "{r}");
+        assert_eq!(r.answers, first.answers);
+        let r = net.ask("www.old.example.com.", RecordType::CNAME);
+        let got: Vec<RecordType> = r.answers.iter().map(|a| a.record_type()).collect();
+        assert_eq!(got, [RecordType::DNAME, RecordType::CNAME], "{r}");
+    }
+    assert!(fast.engine.stats().fast_path_hits >= 2);
+    assert_eq!(full.engine.stats().fast_path_hits, 0);
+}
+
 // ------------------------------------------------------------------ item 5
 
 const NS_CDN: &str = "192.0.2.90";
@@ -357,6 +382,70 @@ fn ghost_domain_is_not_revived_by_the_min_ttl_clamp() {
     net.advance(Duration::from_secs(60));
     let r = net.ask("www.ghost.com.", RecordType::A);
     assert_eq!(r.response_code, ResponseCode::NXDomain, "{r}");
+}
+
+/// Asks `www.ghost.com. A` and `ghost.com. NS` every 10 s for `secs` seconds (each
+/// hit near expiry starts a prefetch); the first time `www` was NXDOMAIN, if it was.
+fn ghost_steady(net: &mut Net, secs: u64) -> Option<u64> {
+    let mut died = None;
+    for t in (10..=secs).step_by(10) {
+        net.advance(Duration::from_secs(10));
+        let www = net.ask("www.ghost.com.", RecordType::A);
+        let nsq = net.ask("ghost.com.", RecordType::NS);
+        if www.response_code == ResponseCode::NXDomain {
+            died.get_or_insert(t);
+        } else {
+            assert!(died.is_none(), "resolving again at {t} s: {www}");
+        }
+        if died.is_none() && nsq.response_code != ResponseCode::NoError {
+            // The NS refresh through the parent saw the removal first.
+            assert_eq!(nsq.response_code, ResponseCode::NXDomain, "{t} s: {nsq}");
+        }
+    }
+    died
+}
+
+/// Issue 14 item 12, the remainder: a prefetch of a delegation's NS set goes through
+/// the parent. Removed at the parent, the domain dies within the parent's NS TTL
+/// (300 s) although both names are asked, and prefetched, all along.
+#[test]
+fn ghost_domain_dies_under_steady_prefetch() {
+    let mut net = Net::with_servers(recursive_config(), ghost_world());
+    net.ask("www.ghost.com.", RecordType::A);
+    net.ask("ghost.com.", RecordType::NS);
+    net.server(GTLD).zones[0]
+        .records
+        .retain(|r| !r.name.to_ascii().ends_with("ghost.com."));
+    let died = ghost_steady(&mut net, 600);
+    assert!(net.engine.stats().prefetches > 0);
+    let died = died.expect("the removed domain kept resolving for 600 s");
+    assert!(died <= 310, "still resolving {died} s after its removal");
+}
+
+/// The other half: while the parent keeps the delegation, the NS set's prefetch asks
+/// the parent and renews it; the domain never stops resolving.
+#[test]
+fn ghost_domain_refresh_goes_through_the_parent() {
+    let mut net = Net::with_servers(recursive_config(), ghost_world());
+    net.ask("www.ghost.com.", RecordType::A);
+    net.ask("ghost.com.", RecordType::NS);
+    let start = net.log.len();
+    assert_eq!(ghost_steady(&mut net, 900), None);
+    let to_parent = net.log[start..]
+        .iter()
+        .filter(|s| {
+            s.server.ip().to_string() == GTLD
+                && s.qname.to_lowercase().to_ascii() == "ghost.com."
+                && s.qtype == RecordType::NS
+        })
+        .count();
+    assert!(
+        to_parent >= 2,
+        "NS refreshed through the parent {to_parent} times"
+    );
+    // Each refresh renewed it: the NS answer's TTL never ran out in 900 s.
+    let r = net.ask("ghost.com.", RecordType::NS);
+    assert!(r.answers.iter().all(|a| a.ttl > 0 && a.ttl <= 300), "{r}");
 }
 
 // ------------------------------------------------------------------ item 14

@@ -43,6 +43,57 @@ pub fn dname(owner: &str, ttl: u32, target: &str) -> Record {
         },
     )
 }
+/// A signed-looking RRSIG over `owner`/`covered` by `signer` (algorithm 13, a fake
+/// 64-byte signature `fill`): right in form, never checked by the engine.
+pub fn rrsig(owner: &str, ttl: u32, covered: RecordType, signer: &str, fill: u8) -> Record {
+    let o = n(owner);
+    let mut b = Vec::new();
+    b.extend_from_slice(&u16::from(covered).to_be_bytes());
+    b.push(13);
+    b.push(o.num_labels());
+    b.extend_from_slice(&ttl.to_be_bytes());
+    b.extend_from_slice(&2_000_000_000u32.to_be_bytes());
+    b.extend_from_slice(&1_700_000_000u32.to_be_bytes());
+    b.extend_from_slice(&12345u16.to_be_bytes());
+    b.extend_from_slice(&n(signer).to_bytes().unwrap());
+    b.extend_from_slice(&[fill; 64]);
+    Record::from_rdata(
+        o,
+        ttl,
+        RData::Unknown {
+            code: RecordType::RRSIG,
+            rdata: NULL::with(b),
+        },
+    )
+}
+/// An NSEC at `owner` pointing at `next`, with a (fake) one-window type bitmap.
+pub fn nsec(owner: &str, ttl: u32, next: &str) -> Record {
+    let mut b = n(next).to_bytes().unwrap();
+    b.extend_from_slice(&[0, 6, 0x40, 0x01, 0x00, 0x00, 0x00, 0x03]);
+    Record::from_rdata(
+        n(owner),
+        ttl,
+        RData::Unknown {
+            code: RecordType::NSEC,
+            rdata: NULL::with(b),
+        },
+    )
+}
+/// Opaque RDATA of `code` (a DNSKEY or DS as far as the engine cares).
+pub fn opaque(owner: &str, ttl: u32, code: RecordType, bytes: &[u8]) -> Record {
+    Record::from_rdata(
+        n(owner),
+        ttl,
+        RData::Unknown {
+            code,
+            rdata: NULL::with(bytes.to_vec()),
+        },
+    )
+}
+/// The type an RRSIG record covers.
+pub fn covers(r: &Record) -> Option<RecordType> {
+    engine::scrub::rrsig_covers(r)
+}
 /// An SOA with record TTL `ttl` and MINIMUM `min`.
 pub fn soa(owner: &str, ttl: u32, min: u32) -> Record {
     let o = n(owner);
@@ -64,6 +115,10 @@ pub fn soa(owner: &str, ttl: u32, min: u32) -> Record {
 pub struct Zone {
     pub origin: Name,
     pub records: Vec<Record>,
+    /// Negative answers carry only the NSEC/NSEC3 records that match or cover the
+    /// name, its ancestors and their wildcards (a real signer's chain); otherwise
+    /// every one of the zone's.
+    pub minimal_denial: bool,
 }
 
 impl Zone {
@@ -71,12 +126,13 @@ impl Zone {
         Self {
             origin: n(origin),
             records,
+            minimal_denial: false,
         }
     }
 
     /// Authoritative logic of RFC 1034 §4.3.2, simplified: referral, answer (with CNAME
     /// and DNAME chasing inside the zone), NODATA, NXDOMAIN.
-    fn answer(&self, q: &Query, resp: &mut Message) {
+    pub fn answer(&self, q: &Query, resp: &mut Message) {
         let qname = q.name().clone();
         let qtype = q.query_type();
         // Delegation: the highest cut below the origin that contains qname.
@@ -162,7 +218,27 @@ impl Zone {
             }
             break;
         }
-        let exists = self.records.iter().any(|r| name.zone_of(&r.name));
+        let exists = self.records.iter().any(|r| {
+            name.zone_of(&r.name)
+                && !matches!(r.record_type(), RecordType::NSEC | RecordType::NSEC3)
+        });
+        if !exists && let Some(w) = self.wildcard_for(&name) {
+            // RFC 4592: synthesised from the wildcard at the closest encloser.
+            let synth: Vec<Record> = self
+                .records
+                .iter()
+                .filter(|r| r.name == w && r.record_type() == qtype)
+                .map(|r| {
+                    let mut r = r.clone();
+                    r.name = name.clone();
+                    r
+                })
+                .collect();
+            if !synth.is_empty() {
+                resp.answers.extend(synth);
+                return;
+            }
+        }
         if !resp.answers.is_empty() && !exists {
             // CNAME into a missing name of the same zone.
             resp.metadata.response_code = ResponseCode::NXDomain;
@@ -177,6 +253,149 @@ impl Zone {
             resp.authorities.push(s.clone());
         }
     }
+
+    /// The wildcard `*.ce` that would synthesise `name`: `ce` its closest encloser
+    /// (the deepest existing ancestor), if that wildcard exists.
+    fn wildcard_for(&self, name: &Name) -> Option<Name> {
+        let mut p = name.base_name();
+        while self.origin.zone_of(&p) {
+            let w = Name::from_ascii("*").ok()?.append_domain(&p).ok()?;
+            if self.records.iter().any(|r| r.name == w) {
+                return Some(w);
+            }
+            let exists = self.records.iter().any(|r| {
+                p.zone_of(&r.name)
+                    && !matches!(r.record_type(), RecordType::NSEC | RecordType::NSEC3)
+            });
+            if exists || p.is_root() {
+                return None;
+            }
+            p = p.base_name();
+        }
+        None
+    }
+
+    /// For a query with DO: the zone's RRSIGs over every RRset in the response, and
+    /// for a negative answer (SOA in authority) every NSEC of the zone and theirs.
+    pub fn sign(&self, resp: &mut Message) {
+        let negative = resp
+            .authorities
+            .iter()
+            .any(|r| r.record_type() == RecordType::SOA && r.name == self.origin);
+        if negative {
+            let qname = resp.queries.first().map(|q| q.name().clone());
+            let nsecs = self
+                .records
+                .iter()
+                .filter(|r| matches!(r.record_type(), RecordType::NSEC | RecordType::NSEC3))
+                .filter(|r| {
+                    !self.minimal_denial
+                        || qname.as_ref().is_none_or(|q| relevant(&self.origin, q, r))
+                })
+                .cloned();
+            resp.authorities.extend(nsecs.collect::<Vec<_>>());
+        }
+        let sigs_for = |section: &[Record]| -> Vec<Record> {
+            let mut sets: Vec<(Name, RecordType)> = Vec::new();
+            for r in section {
+                let k = (r.name.clone(), r.record_type());
+                if k.1 != RecordType::RRSIG && !sets.contains(&k) {
+                    sets.push(k);
+                }
+            }
+            self.records
+                .iter()
+                .filter(|r| covers(r).is_some_and(|c| sets.contains(&(r.name.clone(), c))))
+                .cloned()
+                .collect()
+        };
+        let mut a = sigs_for(&resp.answers);
+        // A synthesised answer: the wildcard's RRSIGs at the name, and the NSEC or
+        // NSEC3 records that show the name itself does not exist.
+        let mut wild = false;
+        for r in resp.answers.clone() {
+            if self.records.iter().any(|z| z.name == r.name) || r.record_type() == RecordType::RRSIG
+            {
+                continue;
+            }
+            if let Some(w) = self.wildcard_for(&r.name) {
+                wild = true;
+                for sig in self
+                    .records
+                    .iter()
+                    .filter(|z| z.name == w && covers(z) == Some(r.record_type()))
+                {
+                    let mut sig = sig.clone();
+                    sig.name = r.name.clone();
+                    if !a.contains(&sig) {
+                        a.push(sig);
+                    }
+                }
+            }
+        }
+        resp.answers.extend(a);
+        if wild && !negative {
+            let qname = resp.queries.first().map(|q| q.name().clone());
+            let nsecs: Vec<Record> = self
+                .records
+                .iter()
+                .filter(|r| matches!(r.record_type(), RecordType::NSEC | RecordType::NSEC3))
+                .filter(|r| qname.as_ref().is_none_or(|q| relevant(&self.origin, q, r)))
+                .cloned()
+                .collect();
+            resp.authorities.extend(nsecs);
+        }
+        let b = sigs_for(&resp.authorities);
+        resp.authorities.extend(b);
+    }
+}
+
+/// Whether denial record `r` (NSEC or NSEC3) of `origin` matches or covers `qname`,
+/// one of its ancestors in the zone, or a wildcard at one of them: the records a
+/// server puts in a denial (RFC 4035 §3.1.3, RFC 5155 §7.2), not the whole chain.
+fn relevant(origin: &Name, qname: &Name, r: &Record) -> bool {
+    let dn = |n: &Name| dnssec::Name::from_ascii(&n.to_ascii()).ok();
+    let Some(d) = dnssec::Record::from_hickory(r).ok() else {
+        return true;
+    };
+    let mut names = Vec::new();
+    let mut x = qname.clone();
+    while origin.zone_of(&x) {
+        if let Some(w) = Name::from_ascii("*")
+            .ok()
+            .and_then(|s| s.append_domain(&x).ok())
+        {
+            names.extend(dn(&w));
+        }
+        names.extend(dn(&x));
+        if x.num_labels() == 0 {
+            break;
+        }
+        x = x.base_name();
+    }
+    if let Ok(ns) = d.nsec() {
+        return names
+            .iter()
+            .any(|x| d.owner == *x || dnssec::nsec_covers(&d.owner, &ns.next, x));
+    }
+    let Ok(n3) = d.nsec3() else {
+        return true;
+    };
+    let first = d.owner.labels().next().unwrap_or_default();
+    let Some(own) = dnssec::base32hex_decode(first) else {
+        return true;
+    };
+    let next = n3.next_hashed;
+    names.iter().any(|x| {
+        let h = dnssec::nsec3_hash(x, n3.salt, n3.iterations);
+        let h = &h[..];
+        h == own.as_slice()
+            || if own.as_slice() < next {
+                own.as_slice() < h && h < next
+            } else {
+                h > own.as_slice() || h < next
+            }
+    })
 }
 
 /// Edits a server's normal response (None drops it).
@@ -233,13 +452,25 @@ impl Server {
             }
             _ => {}
         }
+        // A DS at a zone apex is the parent's (RFC 4035 §3.1.4.1): a server holding
+        // both answers it from the parent.
+        let apex_ds = |z: &Zone| q.query_type() == RecordType::DS && z.origin == *q.name();
+        let has_parent = self
+            .zones
+            .iter()
+            .any(|z| z.origin.zone_of(q.name()) && z.origin != *q.name());
         let zone = self
             .zones
             .iter()
-            .filter(|z| z.origin.zone_of(q.name()))
+            .filter(|z| z.origin.zone_of(q.name()) && !(has_parent && apex_ds(z)))
             .max_by_key(|z| z.origin.num_labels());
         match zone {
-            Some(z) => z.answer(&q, &mut resp),
+            Some(z) => {
+                z.answer(&q, &mut resp);
+                if query.edns.as_ref().is_some_and(|e| e.flags().dnssec_ok) {
+                    z.sign(&mut resp);
+                }
+            }
             None => resp.metadata.response_code = ResponseCode::Refused,
         }
         match &mut self.behavior {
@@ -263,6 +494,8 @@ pub struct Sent {
     pub qtype: RecordType,
     pub tcp: bool,
     pub edns: bool,
+    /// Whether the query's OPT set DO.
+    pub dnssec_ok: bool,
     pub rd: bool,
 }
 
@@ -480,6 +713,7 @@ impl Net {
                         qtype: qq.query_type(),
                         tcp,
                         edns: q.edns.is_some(),
+                        dnssec_ok: q.edns.as_ref().is_some_and(|e| e.flags().dnssec_ok),
                         rd: q.recursion_desired,
                     });
                     let Some(s) = self.servers.get_mut(&server.ip()) else {

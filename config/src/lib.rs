@@ -177,7 +177,7 @@ pub const MAX_DOMAIN_INSECURE: usize = 64;
 /// DNSSEC settings from the command line.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Dnssec {
-    /// Validate (`--dnssec`; default on when recursing, off with `--forward`).
+    /// Validate (`--dnssec`; default on, in both modes).
     pub enabled: bool,
     /// `--trust-anchor` values, in order. The built-in root anchors are the engine's
     /// and apply unless `--root-hints` is given.
@@ -660,10 +660,11 @@ const KEYS: [KeySpec; 39] = [
         name: "--dnssec",
         syntax: "on|off",
         value: Some(EXP_ON_OFF),
-        default: "on when recursing, off with --forward",
+        default: "on",
         help: "validate DNSSEC from the trust anchors: bogus answers are SERVFAIL with an \
                Extended DNS Error, secure ones get AD for clients that set DO or AD \
-               (with --forward, only if asked: the forwarder's answers are trusted)",
+               (also with --forward; a forwarder that ignores DO makes answers insecure, said in a \
+               warning)",
     },
     KeySpec {
         name: "--trust-anchor",
@@ -954,12 +955,6 @@ impl Config {
             (Some(upstreams), None) => Mode::Forward { upstreams },
             (None, root_hints) => Mode::Recursive { root_hints },
         };
-        // Forwarding trusts the forwarder, unless `--dnssec=on` asks to validate its
-        // answers: a home router's forwarder that mishandles DNSSEC records would
-        // otherwise turn names into SERVFAIL (the validator then has no chain to check).
-        if matches!(cfg.mode, Mode::Forward { .. }) && !seen[Key::Dnssec as usize] {
-            cfg.dnssec.enabled = false;
-        }
         Ok(cfg)
     }
 }

@@ -639,16 +639,16 @@ fn readme_lists_the_boot_arguments_as_help_prints_them() {
 }
 
 #[test]
-fn dnssec_defaults_on_when_recursing_and_off_when_forwarding_unless_asked() {
+fn dnssec_defaults_on_in_both_modes() {
     assert!(Config::parse("").unwrap().dnssec.enabled);
     assert!(
-        !Config::parse("--forward=192.0.2.53")
+        Config::parse("--forward=192.0.2.53")
             .unwrap()
             .dnssec
             .enabled
     );
     assert!(
-        Config::parse("--forward=192.0.2.53 --dnssec=on")
+        !Config::parse("--forward=192.0.2.53 --dnssec=off")
             .unwrap()
             .dnssec
             .enabled

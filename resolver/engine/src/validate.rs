@@ -328,6 +328,27 @@ pub(crate) fn check(c: &mut Check<'_>, qtype: RecordType, m: &Meaning) -> Outcom
         ),
         Meaning::Referral { .. } | Meaning::Lame => return Outcome::Insecure(None),
     };
+    if let Some((name, _, _, proof)) = negative
+        && c.forwarded
+        && qtype == RecordType::DNSKEY
+        && groups.is_empty()
+        && c.val.anchors_of(name).next().is_some()
+        && !proof.iter().any(|r| {
+            matches!(
+                r.record_type(),
+                RecordType::RRSIG | RecordType::NSEC | RecordType::NSEC3
+            )
+        })
+    {
+        // A trust anchor's key set denied without a signature or proof: a forwarder
+        // that ignores DO (or knows no root at all, as the smallest ones do). As for
+        // an unsigned key set: insecure below the anchor, said loudly.
+        log::warn!(
+            "dnssec: forwarder denied {name} DNSKEY without signatures (DO ignored): answers below it are insecure"
+        );
+        c.forwarder_unsigned = true;
+        return Outcome::Insecure(None);
+    }
     let Some(wall) = c.val.wall(c.now) else {
         log::warn!("dnssec: wall clock unset, answers are insecure (--dnssec-clock=trust)");
         return Outcome::Insecure(None);
@@ -687,7 +708,21 @@ fn denial(
     };
     let nsec_missing = || Outcome::Bogus(Ede::dnssec(&dnssec::Failure::NsecMissing));
     let Some(soa) = soa else {
-        return nsec_missing();
+        // Nothing names the zone: it is the one that holds `name`, found as for an
+        // unsigned RRset. Unproven in a signed zone is bogus; in an unsigned one (or
+        // below a forwarder that ignores DO) it is insecure.
+        let base = if c.forwarded || !anchor.zone_of(c.zone) {
+            anchor
+        } else {
+            c.zone.clone()
+        };
+        if let Err(o) = zone_keys(c, &base) {
+            return o;
+        }
+        return match cut_above(c, &base, name, qtype == Some(RecordType::DS)) {
+            Err(o) => o,
+            Ok(_) => nsec_missing(),
+        };
     };
     let soa_sigs: Vec<Record> = proof
         .iter()

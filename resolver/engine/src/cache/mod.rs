@@ -492,6 +492,23 @@ impl<S: BuildHasher> Cache<S> {
         self.insert(now, name, kind, (data, attached), rank, ttl);
     }
 
+    /// Store that `name` has no `rtype` for `ttl` seconds without an SOA to prove it:
+    /// only for what the validator decided itself (a forwarder's unsigned denial of a
+    /// trust anchor's key set, kept briefly as insecure).
+    pub fn insert_unproven_nodata(
+        &mut self,
+        now: Instant,
+        name: &Name,
+        rtype: RecordType,
+        ttl: u32,
+        attached: Attached,
+        rank: Rank,
+    ) {
+        let ttl = ttl.min(self.policy.max_negative_ttl);
+        let data = (Data::NoData(None), attached);
+        self.insert(now, name, Kind::Type(rtype), data, rank, ttl);
+    }
+
     /// Whether `e` has not expired.
     fn is_fresh(e: &Entry, now: Instant) -> bool {
         now < e.expires

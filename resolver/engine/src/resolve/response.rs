@@ -152,10 +152,30 @@ impl Resolution {
             ctx.stats.dnssec_forwarder_unsigned += 1;
             // Kept briefly: one forged or passing answer must not switch validation
             // off for the key set's whole TTL (two days for the root's).
-            if let Meaning::Answer { answer, .. } = &mut held.meaning {
-                for r in answer.iter_mut() {
-                    r.ttl = r.ttl.min(FORWARDER_UNSIGNED_TTL);
+            match &mut held.meaning {
+                Meaning::Answer { answer, .. } => {
+                    for r in answer.iter_mut() {
+                        r.ttl = r.ttl.min(FORWARDER_UNSIGNED_TTL);
+                    }
                 }
+                // Denied without an SOA: nothing would be cached, and the resolution
+                // waiting for the keys would find none. The absence is kept as
+                // insecure (for the key type only: the name itself may well exist).
+                Meaning::NxDomain { name, .. } | Meaning::NoData { name, .. } => {
+                    let attached = Attached {
+                        security: Security::Insecure,
+                        ..Attached::default()
+                    };
+                    ctx.cache.insert_unproven_nodata(
+                        ctx.now,
+                        name,
+                        RecordType::DNSKEY,
+                        FORWARDER_UNSIGNED_TTL,
+                        attached,
+                        held.rank,
+                    );
+                }
+                _ => {}
             }
         }
         let done = budget.verifications_done();

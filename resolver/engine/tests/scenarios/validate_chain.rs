@@ -688,3 +688,50 @@ fn wildcard_answer_whose_proof_is_dropped_is_insecure_and_a_wrong_proof_bogus() 
     let r = ask_do(&mut net, "other.wild.example.com.", RecordType::A);
     assert!(r.authentic_data, "a real expansion still secure");
 }
+
+/// A forwarder as small as the one of the arm64 boot test (`tests/src/bin/stub-dns.rs`):
+/// no OPT in any answer, AA set, one listed A record, NXDOMAIN without SOA for every
+/// other name — the root's DNSKEY question included.
+fn bare_forwarder() -> Server {
+    Server {
+        ip: FWD.parse().unwrap(),
+        zones: Vec::new(),
+        behavior: Behavior::Edit(Box::new(|q: &Message, mut m: Message| {
+            let qq: &Query = &q.queries[0];
+            m.edns = None;
+            m.metadata.authoritative = true;
+            m.metadata.recursion_available = true;
+            if *qq.name() == n("www.example.net.") {
+                if qq.query_type() == RecordType::A {
+                    m.answers.push(a("www.example.net.", 300, "192.0.2.80"));
+                }
+                m.metadata.response_code = ResponseCode::NoError;
+            } else {
+                m.metadata.response_code = ResponseCode::NXDomain;
+            }
+            Some(m)
+        })),
+    }
+}
+
+#[test]
+fn forwarding_through_a_forwarder_that_knows_no_root_keeps_answering() {
+    let mut net = Net::with_servers(
+        root_anchored(EngineConfig {
+            mode: Mode::Forward {
+                upstreams: vec![SocketAddr::new(FWD.parse().unwrap(), 53)],
+            },
+            ..EngineConfig::default()
+        }),
+        vec![bare_forwarder()],
+    );
+    net.engine.set_wall_clock(net.now, NOW);
+    let r = net.ask("www.example.net.", RecordType::A);
+    assert_eq!(r.response_code, ResponseCode::NoError);
+    assert_eq!(ips(&r).len(), 1);
+    let r = ask_do(&mut net, "www.example.net.", RecordType::A);
+    assert_eq!(r.response_code, ResponseCode::NoError);
+    assert!(!r.authentic_data);
+    let r = net.ask("nope.example.net.", RecordType::A);
+    assert_eq!(r.response_code, ResponseCode::NXDomain);
+}

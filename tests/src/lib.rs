@@ -8,6 +8,7 @@ pub mod aarch64;
 pub mod dig;
 pub mod guest;
 pub mod lab;
+pub mod lists;
 pub mod netns;
 pub mod packages;
 pub mod quirk;

@@ -272,9 +272,21 @@ impl Netns {
         &self,
         f: impl FnOnce() -> T + Send + 'static,
     ) -> Result<T> {
+        self.spawn_inside(f)?
+            .join()
+            .map_err(|_| "the thread inside the lab panicked".to_string())?
+    }
+
+    /// [`Netns::run_inside`] without waiting: the thread's handle, to be joined once the
+    /// test has done what must happen meanwhile (a client that keeps asking while the
+    /// resolver loads a list).
+    pub fn spawn_inside<T: Send + 'static>(
+        &self,
+        f: impl FnOnce() -> T + Send + 'static,
+    ) -> Result<std::thread::JoinHandle<Result<T>>> {
         let path = format!("/var/run/netns/{}", self.name);
         let file = File::open(&path).map_err(|e| format!("{path}: {e}"))?;
-        let handle = std::thread::spawn(move || {
+        Ok(std::thread::spawn(move || {
             use std::os::fd::AsRawFd;
             // SAFETY: setns on a valid namespace fd; CLONE_NEWNET moves only this thread.
             let rc = unsafe { setns(file.as_raw_fd(), CLONE_NEWNET) };
@@ -285,10 +297,7 @@ impl Netns {
                 ));
             }
             Ok(f())
-        });
-        handle
-            .join()
-            .map_err(|_| "the thread inside the lab panicked".to_string())?
+        }))
     }
 }
 

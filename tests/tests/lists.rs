@@ -9,196 +9,14 @@
 //! rebinding filter.
 
 use std::path::Path;
-use std::process::Command;
 use std::time::{Duration, Instant};
 
-use e2e::guest::{Guest, Kind, Resolver, boot_both, lab_addresses};
+use e2e::guest::{Kind, Resolver, boot_both};
 use e2e::lab::{Lab, LabOptions};
-use e2e::netns::Proc;
-
-/// The list server's address: a documentation address on the lab's loopback, like the
-/// authoritative servers (reached through the lab gateway), named `lists.shop.test`.
-const LIST_SERVER: &str = "203.0.113.90";
-const LIST_HOST: &str = "lists.shop.test";
+use e2e::lists::{LIST_HOST, LIST_SERVER, ListServer};
 
 fn write(p: &Path, text: &str) -> e2e::Result<()> {
     std::fs::write(p, text).map_err(|e| format!("{}: {e}", p.display()))
-}
-
-fn openssl(dir: &Path, args: &[&str]) -> e2e::Result<()> {
-    let out = Command::new("openssl")
-        .current_dir(dir)
-        .args(args)
-        .output()
-        .map_err(|e| format!("cannot run openssl: {e}"))?;
-    if !out.status.success() {
-        return Err(format!(
-            "openssl {}: {}",
-            args.join(" "),
-            String::from_utf8_lossy(&out.stderr)
-        ));
-    }
-    Ok(())
-}
-
-/// A CA (`NAME-ca.pem`) and a server certificate for [`LIST_HOST`] signed by it
-/// (`NAME.pem`, `NAME.key`), all P-256.
-fn make_pki(dir: &Path, name: &str) -> e2e::Result<()> {
-    let ca = format!("{name}-ca");
-    openssl(
-        dir,
-        &[
-            "ecparam",
-            "-name",
-            "prime256v1",
-            "-genkey",
-            "-noout",
-            "-out",
-            &format!("{ca}.key"),
-        ],
-    )?;
-    openssl(
-        dir,
-        &[
-            "req",
-            "-x509",
-            "-new",
-            "-key",
-            &format!("{ca}.key"),
-            "-sha256",
-            "-days",
-            "2",
-            "-subj",
-            &format!("/CN=lab {name} CA"),
-            "-addext",
-            "basicConstraints=critical,CA:TRUE",
-            "-addext",
-            "keyUsage=critical,keyCertSign,cRLSign",
-            "-out",
-            &format!("{ca}.pem"),
-        ],
-    )?;
-    openssl(
-        dir,
-        &[
-            "ecparam",
-            "-name",
-            "prime256v1",
-            "-genkey",
-            "-noout",
-            "-out",
-            &format!("{name}.key"),
-        ],
-    )?;
-    openssl(
-        dir,
-        &[
-            "req",
-            "-new",
-            "-key",
-            &format!("{name}.key"),
-            "-subj",
-            &format!("/CN={LIST_HOST}"),
-            "-out",
-            &format!("{name}.csr"),
-        ],
-    )?;
-    write(
-        &dir.join(format!("{name}.ext")),
-        &format!(
-            "subjectAltName=DNS:{LIST_HOST}\nbasicConstraints=CA:FALSE\nextendedKeyUsage=serverAuth\n"
-        ),
-    )?;
-    openssl(
-        dir,
-        &[
-            "x509",
-            "-req",
-            "-in",
-            &format!("{name}.csr"),
-            "-CA",
-            &format!("{ca}.pem"),
-            "-CAkey",
-            &format!("{ca}.key"),
-            "-CAcreateserial",
-            "-days",
-            "2",
-            "-sha256",
-            "-extfile",
-            &format!("{name}.ext"),
-            "-out",
-            &format!("{name}.pem"),
-        ],
-    )?;
-    Ok(())
-}
-
-/// `--tls-ca=` for the CA of `name`: base64 of its DER form.
-fn ca_arg(dir: &Path, name: &str) -> e2e::Result<String> {
-    openssl(
-        dir,
-        &[
-            "x509",
-            "-in",
-            &format!("{name}-ca.pem"),
-            "-outform",
-            "der",
-            "-out",
-            &format!("{name}-ca.der"),
-        ],
-    )?;
-    let out = Command::new("openssl")
-        .current_dir(dir)
-        .args(["base64", "-A", "-in", &format!("{name}-ca.der")])
-        .output()
-        .map_err(|e| format!("openssl base64: {e}"))?;
-    Ok(format!(
-        "--tls-ca={}",
-        String::from_utf8_lossy(&out.stdout).trim()
-    ))
-}
-
-/// nginx in the lab: plain HTTP on 8080, HTTPS with the good certificate on 8443 and
-/// with one from another CA on 8444; `/loop` redirects to itself.
-fn start_nginx(lab: &Lab, www: &Path) -> e2e::Result<Proc> {
-    let d = lab.dir().join("nginx");
-    std::fs::create_dir_all(&d).map_err(|e| e.to_string())?;
-    let conf = format!(
-        "daemon off;\nmaster_process off;\nworker_processes 1;\npid {d}/nginx.pid;\n\
-         error_log {d}/error.log info;\nevents {{ worker_connections 64; }}\n\
-         http {{\n  access_log {d}/access.log;\n  client_body_temp_path {d}/body;\n  \
-         proxy_temp_path {d}/proxy;\n  fastcgi_temp_path {d}/fastcgi;\n  uwsgi_temp_path {d}/uwsgi;\n  \
-         scgi_temp_path {d}/scgi;\n  default_type text/plain;\n  root {www};\n  \
-         server {{ listen {LIST_SERVER}:8080; location = /loop {{ return 302 /loop; }} }}\n  \
-         server {{ listen {LIST_SERVER}:8443 ssl; ssl_certificate {d}/../pki/good.pem; \
-         ssl_certificate_key {d}/../pki/good.key; }}\n  \
-         server {{ listen {LIST_SERVER}:8444 ssl; ssl_certificate {d}/../pki/rogue.pem; \
-         ssl_certificate_key {d}/../pki/rogue.key; }}\n}}\n",
-        d = d.display(),
-        www = www.display()
-    );
-    let conf_path = d.join("nginx.conf");
-    write(&conf_path, &conf)?;
-    let nginx = e2e::packages::which("nginx").ok_or("nginx is not installed")?;
-    let mut cmd = lab.command(&nginx.to_string_lossy());
-    cmd.arg("-c").arg(&conf_path).arg("-p").arg(&d);
-    let p = Proc::spawn("nginx", cmd, &d.join("nginx.out"))?;
-    let deadline = Instant::now() + Duration::from_secs(10);
-    loop {
-        let ok = lab
-            .command("bash")
-            .args(["-c", &format!("exec 3<>/dev/tcp/{LIST_SERVER}/8080")])
-            .status()
-            .map(|s| s.success())
-            .unwrap_or(false);
-        if ok {
-            return Ok(p);
-        }
-        if Instant::now() > deadline {
-            return Err(format!("nginx does not listen (logs in {})", d.display()));
-        }
-        std::thread::sleep(Duration::from_millis(100));
-    }
 }
 
 /// Waits (bounded) until `f` holds for `r`'s answer to `name`.
@@ -234,16 +52,9 @@ fn blocked(d: &e2e::dig::Dig) -> bool {
 #[test]
 fn blocklists_from_urls_and_local_policy() -> e2e::Result<()> {
     let t = Instant::now();
-    e2e::packages::require(&["nginx", "openssl"])?;
     let lab = Lab::start_delayed(LabOptions::default(), Duration::from_millis(1))?;
-    lab.ns()
-        .ip(&["addr", "add", &format!("{LIST_SERVER}/32"), "dev", "lo"])?;
-    let pki = lab.dir().join("pki");
-    std::fs::create_dir_all(&pki).map_err(|e| e.to_string())?;
-    make_pki(&pki, "good")?;
-    make_pki(&pki, "rogue")?;
-    let www = lab.dir().join("www");
-    std::fs::create_dir_all(&www).map_err(|e| e.to_string())?;
+    let lists = ListServer::start(&lab)?;
+    let www = lists.www.clone();
     // A hosts file with junk (counted as rejected), a domain list with AdBlock lines.
     write(
         &www.join("hosts.txt"),
@@ -254,10 +65,9 @@ fn blocklists_from_urls_and_local_policy() -> e2e::Result<()> {
         &www.join("ads.txt"),
         "tls-blocked.example\nmail.shop.test\n",
     )?;
-    let _nginx = start_nginx(&lab, &www)?;
 
     let hints = format!("--root-hints={}", lab.root_hints());
-    let ca = ca_arg(&pki, "good")?;
+    let ca = lists.ca_arg("good")?;
     let urls = [
         format!("--dns-blocklist-url=http://{LIST_HOST}:8080/hosts.txt"),
         format!("--dns-blocklist-url=https://{LIST_HOST}:8443/ads.txt"),
@@ -460,103 +270,47 @@ fn blocklists_from_urls_and_local_policy() -> e2e::Result<()> {
 /// time from the resolver's own log line and the answer latencies seen meanwhile.
 #[test]
 fn a_million_line_list_loads_while_answers_flow() -> e2e::Result<()> {
-    e2e::packages::require(&["nginx", "openssl"])?;
     let lab = Lab::start(LabOptions::default())?;
-    lab.ns()
-        .ip(&["addr", "add", &format!("{LIST_SERVER}/32"), "dev", "lo"])?;
-    let pki = lab.dir().join("pki");
-    std::fs::create_dir_all(&pki).map_err(|e| e.to_string())?;
-    make_pki(&pki, "good")?;
-    make_pki(&pki, "rogue")?;
-    let www = lab.dir().join("www");
-    std::fs::create_dir_all(&www).map_err(|e| e.to_string())?;
-    let mut big = String::with_capacity(32 << 20);
-    for i in 0..1_000_000u32 {
-        big.push_str(&format!("0.0.0.0 ad{i:07}.tracker{}.example\n", i % 97));
-    }
-    write(&www.join("big.txt"), &big)?;
+    let lists = ListServer::start(&lab)?;
+    let big = e2e::lists::big_list(1_000_000);
     let size = big.len();
+    lists.put("big.txt", &big)?;
     drop(big);
-    let _nginx = start_nginx(&lab, &www)?;
-    let hints = format!("--root-hints={}", lab.root_hints());
-    let url = format!("--dns-blocklist-url=http://{LIST_SERVER}:8080/big.txt");
+    let url = format!("http://{LIST_SERVER}:8080/big.txt");
     // One resolver at a time, so each load has the machine to itself.
     for kind in Kind::ALL {
-        let (tap, v4, _) = lab_addresses(kind);
-        let a4 = format!("--ipv4={v4}/24");
-        let mut guest = Guest::boot(
-            &lab,
-            kind,
-            tap,
-            &[&a4, "--ipv4-gateway=10.53.0.1", &hints, &url],
-        )?;
-        guest.wait_for("ready: serving DNS", Duration::from_secs(30))?;
-        let r = &mut Resolver { guest, v4, v6: "" };
+        let (run, guest) =
+            e2e::lists::measure_load(&lab, kind, &url, &[], Duration::from_secs(60))?;
+        let (_, v4, _) = e2e::guest::lab_addresses(kind);
         let kind = kind.name();
-        // Warm the cache, then ask for the cached name while the list loads.
-        let d = lab.dig(r.v4, &["www.cdn.example", "A"])?;
-        assert_eq!(d.status, "NOERROR", "{kind}:\n{}", d.raw);
-        let mut lat = Vec::new();
-        let start = Instant::now();
-        while !r.guest.output().contains("blocklist 1: loaded") {
-            if start.elapsed() > Duration::from_secs(60) {
-                return Err(format!(
-                    "{kind}: the list did not load:\n{}",
-                    r.guest.proc.tail(20)
-                ));
-            }
-            let d = lab.dig(r.v4, &["www.cdn.example", "A"])?;
-            assert_eq!(
-                d.status, "NOERROR",
-                "{kind}: an answer during the load:\n{}",
-                d.raw
-            );
-            lat.push(Duration::from_millis(d.query_ms.unwrap_or(u64::MAX / 2)));
-        }
-        // The same questions with the list in force and nothing loading.
-        let mut idle = Vec::new();
-        for _ in 0..20 {
-            let d = lab.dig(r.v4, &["www.cdn.example", "A"])?;
-            idle.push(Duration::from_millis(d.query_ms.unwrap_or(u64::MAX / 2)));
-        }
-        idle.sort();
-        let line = r
-            .guest
-            .wait_for("blocklist 1: loaded", Duration::from_secs(1))?;
-        assert!(line.contains("loaded 1000000 domains"), "{kind}: {line}");
-        let ms: u64 = line
-            .split(" in ")
-            .nth(1)
-            .and_then(|s| s.split(" ms").next())
-            .and_then(|s| s.parse().ok())
-            .ok_or(format!("{kind}: no load time in {line:?}"))?;
-        lat.sort();
-        let pct = |p: usize| {
-            lat.get((lat.len() * p / 100).min(lat.len().saturating_sub(1)))
-                .copied()
-                .unwrap_or_default()
-        };
         eprintln!(
-            "{kind}: {size} bytes, 1000000 lines fetched, parsed and live in {ms} ms; {} answers \
-             during the load: p50 {:?} p99 {:?} max {:?}; idle after: p50 {:?} max {:?} (dig's \
-             query time, ms resolution)",
-            lat.len(),
-            pct(50),
-            pct(99),
-            lat.last().copied().unwrap_or_default(),
-            idle.get(idle.len() / 2).copied().unwrap_or_default(),
-            idle.last().copied().unwrap_or_default()
+            "{kind}: {size} bytes, {} domains fetched, parsed and live in {} ms; {} answers \
+             during the load: p50 {:?} p99 {:?} max {:?}, {} failed; idle after: p50 {:?} \
+             max {:?}",
+            run.domains,
+            run.load_ms,
+            run.during.len(),
+            run.during_pct(50),
+            run.during_pct(99),
+            run.during_pct(100),
+            run.failed,
+            run.idle_pct(50),
+            run.idle_pct(100),
         );
-        assert!(
-            lat.last().is_some_and(|m| *m < Duration::from_secs(1)),
-            "{kind}: an answer took a second or more during the load"
+        assert_eq!(run.domains, 1_000_000, "{kind}");
+        assert_eq!(
+            run.failed, 0,
+            "{kind}: questions unanswered during the load"
         );
-        let d = lab.dig(
-            r.v4,
-            &[&format!("ad0123456.tracker{}.example", 123_456 % 97), "A"],
-        )?;
+        assert!(!run.during.is_empty(), "{kind}: no answer during the load");
+        let d = lab.dig(v4, &[&e2e::lists::big_list_name(123_456), "A"])?;
         assert!(blocked(&d), "{kind}:\n{}", d.raw);
-        assert!(ms <= 30_000, "{kind}: {ms} ms to load a million lines");
+        assert!(
+            run.load_ms <= 30_000,
+            "{kind}: {} ms to load a million lines",
+            run.load_ms
+        );
+        drop(guest);
     }
     Ok(())
 }

@@ -16,7 +16,7 @@ use e2e::lab::{Lab, LabOptions, UNBOUND_ADDR};
 use e2e::netns::Proc;
 use e2e::zones::BENCH_ZONE;
 
-use super::report::{CachedRow, ColdRow, Exits, Footprint, Report};
+use super::report::{CachedRow, ColdRow, Exits, Footprint, ListRow, Report};
 use super::{Artifacts, Options};
 use crate::{Result, error};
 
@@ -674,6 +674,74 @@ pub fn cold(opts: &Options, r: &mut Report) -> Result<()> {
     }
     drop(hvt);
     drop(unix);
+    Ok(())
+}
+
+/// Part "lists": each build boots with a big list on the lab's list server and loads it
+/// `list_runs` times while a client asks for a cached name (`e2e::lists::measure_load`).
+pub fn lists(opts: &Options, r: &mut Report) -> Result<()> {
+    e2e::packages::require(&["nginx", "openssl"]).map_err(err)?;
+    let lab = Lab::start(LabOptions {
+        unbound: false,
+        dhcp: false,
+    })
+    .map_err(err)?;
+    let server = e2e::lists::ListServer::start(&lab).map_err(err)?;
+    let list = e2e::lists::big_list(opts.list_lines);
+    let bytes = list.len();
+    server.put("big.txt", &list).map_err(err)?;
+    drop(list);
+    let url = format!("http://{}:8080/big.txt", e2e::lists::LIST_SERVER);
+    for (label, kind) in [("hvt (tender)", Kind::Hvt), ("unix (tap)", Kind::Unix)] {
+        let (mut load_ms, mut during, mut idle, mut failed) =
+            (Vec::new(), Vec::new(), Vec::new(), 0);
+        for _ in 0..opts.list_runs {
+            // One system at a time, each load with the machine to itself.
+            let (run, guest) =
+                e2e::lists::measure_load(&lab, kind, &url, &[], Duration::from_secs(60))
+                    .map_err(err)?;
+            if run.domains != u64::from(opts.list_lines) {
+                return Err(error(format_args!(
+                    "{label}: loaded {} domains of {}",
+                    run.domains, opts.list_lines
+                )));
+            }
+            load_ms.push(run.load_ms as f64);
+            failed += run.failed;
+            let ms = |d: &Duration| d.as_secs_f64() * 1e3;
+            during.extend(run.during.iter().map(ms));
+            idle.extend(run.idle.iter().map(ms));
+            drop(guest);
+        }
+        during.sort_by(f64::total_cmp);
+        idle.sort_by(f64::total_cmp);
+        let row = ListRow {
+            system: label.to_string(),
+            lines: opts.list_lines,
+            bytes,
+            load_ms,
+            during_p50_ms: percentile(&during, 0.5),
+            during_p99_ms: percentile(&during, 0.99),
+            during_max_ms: during.last().copied().unwrap_or(0.0),
+            answered: during.len(),
+            failed,
+            idle_p50_ms: percentile(&idle, 0.5),
+        };
+        println!(
+            "  {label:<20} {} lines ({:.1} MB): live in {:.0} ms (median of {}); {} answers meanwhile: p50 {:.3} ms, p99 {:.3} ms, max {:.3} ms, {} unanswered; idle p50 {:.3} ms",
+            row.lines,
+            bytes as f64 / 1e6,
+            row.load_median_ms(),
+            row.load_ms.len(),
+            row.answered,
+            row.during_p50_ms,
+            row.during_p99_ms,
+            row.during_max_ms,
+            row.failed,
+            row.idle_p50_ms
+        );
+        r.lists.push(row);
+    }
     Ok(())
 }
 

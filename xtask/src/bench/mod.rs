@@ -5,6 +5,8 @@
 //!    at several cache sizes: median ns and allocations per hit;
 //!    and **policy**, the criterion policy-hit benchmark (`benches/policy_hit.rs`): what
 //!    the policy stage adds to a cache hit, with nothing, the defaults, 1 M blocked domains;
+//!    and **lists**: a million-line block list served by the lab's nginx, fetched, parsed
+//!    and made live by each build while a client keeps asking (load time, answer times);
 //! 2. **cached** — dnsperf against every system on the same lab and the same query file
 //!    of cached names, at several client counts: qps, p50/p99 latency, ratio to Unbound;
 //! 3. **exits** — VM exits per answered query (the tender's counters) and the cost of one
@@ -30,7 +32,15 @@ use crate::{Result, build, build_tender, cargo, dist, error};
 pub use report::Report;
 
 /// The parts, in the order they run and print.
-pub const PARTS: [&str; 6] = ["engine", "policy", "cached", "exits", "cold", "footprint"];
+pub const PARTS: [&str; 7] = [
+    "engine",
+    "policy",
+    "lists",
+    "cached",
+    "exits",
+    "cold",
+    "footprint",
+];
 
 /// What to measure and for how long.
 #[derive(Debug, Clone)]
@@ -62,6 +72,9 @@ pub struct Options {
     pub mem_up: Vec<u32>,
     /// Hypercalls the guest times at boot.
     pub hypercalls: u32,
+    /// Lines of the big block list, and loads measured per system.
+    pub list_lines: u32,
+    pub list_runs: u32,
     /// Where the outputs go.
     pub out_dir: PathBuf,
 }
@@ -83,6 +96,8 @@ impl Options {
             mem_down: vec![32, 16, 8, 4, 2],
             mem_up: vec![48, 64, 128],
             hypercalls: 20_000,
+            list_lines: 1_000_000,
+            list_runs: 3,
             out_dir: crate::cargo::workspace_root().join("target").join("bench"),
         }
     }
@@ -101,6 +116,8 @@ impl Options {
             mem_down: vec![32],
             mem_up: vec![],
             hypercalls: 2_000,
+            list_lines: 100_000,
+            list_runs: 1,
             ..Options::default_run()
         }
     }
@@ -160,6 +177,8 @@ pub fn parse(args: &[String]) -> Result<Options> {
             "--delay" => o.delay = Duration::from_millis(u64::from(num(&value)?)),
             "--cold-names" => o.cold_names = num(&value)?.max(1),
             "--boots" => o.boots = num(&value)?.max(1),
+            "--list-lines" => o.list_lines = num(&value)?.max(1),
+            "--list-runs" => o.list_runs = num(&value)?.max(1),
             "--out" => o.out_dir = PathBuf::from(value),
             _ => {
                 return Err(error(format_args!(
@@ -185,7 +204,7 @@ pub fn run(args: &[String]) -> Result<()> {
     let needs_lab = opts
         .parts
         .iter()
-        .any(|p| ["cached", "exits", "cold", "footprint"].contains(&p.as_str()));
+        .any(|p| ["lists", "cached", "exits", "cold", "footprint"].contains(&p.as_str()));
     if needs_lab {
         e2e::netns::require_root().map_err(error)?;
         e2e::packages::require(&["ip", "nsd", "unbound", "dig", "dnsperf"]).map_err(error)?;
@@ -218,6 +237,13 @@ pub fn measure(opts: &Options, artifacts: &Artifacts) -> Result<Report> {
     if opts.wants("policy") {
         println!("\n== policy: what the policy stage adds to a cache hit");
         r.policy = engine::policy(opts)?;
+    }
+    if opts.wants("lists") {
+        println!(
+            "\n== lists: a {}-line block list loads while a client asks",
+            opts.list_lines
+        );
+        lab::lists(opts, &mut r)?;
     }
     if opts.wants("cached") || opts.wants("exits") || opts.wants("footprint") {
         lab::cached_exits_footprint(opts, artifacts, &mut r)?;

@@ -23,6 +23,35 @@ pub struct PolicyRow {
     pub median_ns: f64,
 }
 
+/// Part "lists", one system: a big block list fetched, parsed and made live while a
+/// client keeps asking for a cached name (issue 15).
+#[derive(Debug, Clone)]
+pub struct ListRow {
+    pub system: String,
+    /// Lines (distinct domains) of the list and its size.
+    pub lines: u32,
+    pub bytes: usize,
+    /// Each load's time (the resolver's own log line), ms.
+    pub load_ms: Vec<f64>,
+    /// Answer times during the loads (all runs), ms: p50, p99, max.
+    pub during_p50_ms: f64,
+    pub during_p99_ms: f64,
+    pub during_max_ms: f64,
+    /// Answers during the loads, and questions without one within a second.
+    pub answered: usize,
+    pub failed: u32,
+    /// The same question with nothing loading, p50 ms.
+    pub idle_p50_ms: f64,
+}
+
+impl ListRow {
+    pub fn load_median_ms(&self) -> f64 {
+        let mut v = self.load_ms.clone();
+        v.sort_by(f64::total_cmp);
+        super::lab::percentile(&v, 0.5)
+    }
+}
+
 /// Part 2, one system at one client count.
 #[derive(Debug, Clone)]
 pub struct CachedRow {
@@ -125,6 +154,7 @@ pub struct Report {
     pub settings: String,
     pub engine: Vec<EngineRow>,
     pub policy: Vec<PolicyRow>,
+    pub lists: Vec<ListRow>,
     pub cached: Vec<CachedRow>,
     pub exits: Option<Exits>,
     pub cold: Vec<ColdRow>,
@@ -158,6 +188,7 @@ impl Report {
             ),
             engine: Vec::new(),
             policy: Vec::new(),
+            lists: Vec::new(),
             cached: Vec::new(),
             exits: None,
             cold: Vec::new(),
@@ -253,6 +284,51 @@ impl Report {
                     verdict(l - b <= 150.0),
                 ));
             }
+            s.push('\n');
+        }
+
+        if !self.lists.is_empty() {
+            let _ = writeln!(
+                s,
+                "## 1c. Block list: a big list fetched, parsed and live while a client asks\n"
+            );
+            let _ = writeln!(
+                s,
+                "| system | lines | MB | load ms, median (runs) | answers during | p50 ms | p99 ms | max ms | unanswered | idle p50 ms |"
+            );
+            let _ = writeln!(s, "|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|");
+            for l in &self.lists {
+                let runs: Vec<String> = l.load_ms.iter().map(|t| format!("{t:.0}")).collect();
+                let _ = writeln!(
+                    s,
+                    "| {} | {} | {:.1} | {:.0} ({}) | {} | {:.3} | {:.3} | {:.3} | {} | {:.3} |",
+                    l.system,
+                    l.lines,
+                    l.bytes as f64 / 1e6,
+                    l.load_median_ms(),
+                    runs.join(" "),
+                    l.answered,
+                    l.during_p50_ms,
+                    l.during_p99_ms,
+                    l.during_max_ms,
+                    l.failed,
+                    l.idle_p50_ms
+                );
+            }
+            let worst = self
+                .lists
+                .iter()
+                .map(ListRow::load_median_ms)
+                .fold(0.0, f64::max);
+            let lines = self.lists.iter().map(|l| l.lines).min().unwrap_or(0);
+            targets.push((
+                format!("a {lines}-line list live within 10 s, answers flowing"),
+                format!(
+                    "{worst:.0} ms worst median; {} unanswered",
+                    self.lists.iter().map(|l| l.failed).sum::<u32>()
+                ),
+                verdict(worst <= 10_000.0 && self.lists.iter().all(|l| l.failed == 0)),
+            ));
             s.push('\n');
         }
 
@@ -506,6 +582,28 @@ impl Report {
             })
             .collect();
         let _ = writeln!(s, "  \"policy\": [{}],", policy.join(", "));
+        let lists: Vec<String> = self
+            .lists
+            .iter()
+            .map(|l| {
+                let runs: Vec<String> = l.load_ms.iter().map(|t| num(*t)).collect();
+                format!(
+                    "{{\"system\": {}, \"lines\": {}, \"bytes\": {}, \"load_ms\": [{}], \"load_median_ms\": {}, \"answered\": {}, \"failed\": {}, \"during_p50_ms\": {}, \"during_p99_ms\": {}, \"during_max_ms\": {}, \"idle_p50_ms\": {}}}",
+                    q(&l.system),
+                    l.lines,
+                    l.bytes,
+                    runs.join(", "),
+                    num(l.load_median_ms()),
+                    l.answered,
+                    l.failed,
+                    num(l.during_p50_ms),
+                    num(l.during_p99_ms),
+                    num(l.during_max_ms),
+                    num(l.idle_p50_ms)
+                )
+            })
+            .collect();
+        let _ = writeln!(s, "  \"lists\": [{}],", lists.join(", "));
         let cached: Vec<String> = self
             .cached
             .iter()

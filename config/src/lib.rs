@@ -189,6 +189,8 @@ pub struct Dnssec {
     /// `--dnssec-clock-skew`: seconds of clock error allowed on either side of a
     /// signature's validity window (at most [`MAX_DNSSEC_CLOCK_SKEW`]).
     pub clock_skew_secs: u32,
+    /// `--aggressive-nsec` (RFC 8198; default on).
+    pub aggressive_nsec: bool,
 }
 
 /// Largest `--dnssec-clock-skew` (one day).
@@ -202,6 +204,7 @@ impl Default for Dnssec {
             domain_insecure: Vec::new(),
             trust_clock: false,
             clock_skew_secs: 300,
+            aggressive_nsec: true,
         }
     }
 }
@@ -296,6 +299,7 @@ enum Key {
     DomainInsecure,
     DnssecClock,
     DnssecClockSkew,
+    AggressiveNsec,
     DnsBlocklistUrl,
     TlsCa,
     BlocklistRefresh,
@@ -303,7 +307,7 @@ enum Key {
 }
 
 impl Key {
-    const ALL: [Key; 39] = [
+    const ALL: [Key; 40] = [
         Key::Ipv4,
         Key::Ipv4Gateway,
         Key::Ipv6,
@@ -339,6 +343,7 @@ impl Key {
         Key::DomainInsecure,
         Key::DnssecClock,
         Key::DnssecClockSkew,
+        Key::AggressiveNsec,
         Key::DnsBlocklistUrl,
         Key::TlsCa,
         Key::BlocklistRefresh,
@@ -426,7 +431,7 @@ const EXP_NODEFAULT: &str = "one of the built-in locally served zones, e.g. 10.i
 
 /// The key table; index with [`Key`]. Defaults here are the text `--help` shows and
 /// `tests::help_lists_the_real_defaults` keeps them honest.
-const KEYS: [KeySpec; 39] = [
+const KEYS: [KeySpec; 40] = [
     KeySpec {
         name: "--ipv4",
         syntax: "ADDR/PREFIX",
@@ -699,6 +704,14 @@ const KEYS: [KeySpec; 39] = [
                (at most 86400)",
     },
     KeySpec {
+        name: "--aggressive-nsec",
+        syntax: "on|off",
+        value: Some(EXP_ON_OFF),
+        default: "on",
+        help: "answer NXDOMAIN and NODATA from validated NSEC records already cached instead \
+               of asking again (RFC 8198, as Unbound's aggressive-nsec)",
+    },
+    KeySpec {
         name: "--dns-blocklist-url",
         syntax: "URL",
         value: Some(EXP_BLOCKLIST_URL),
@@ -845,6 +858,7 @@ impl Config {
                 | Key::TlsCa
                 | Key::BlocklistRefresh => parse_policy(&mut cfg.policy, key, value)?,
                 Key::Dnssec => cfg.dnssec.enabled = parse_on_off(key, value)?,
+                Key::AggressiveNsec => cfg.dnssec.aggressive_nsec = parse_on_off(key, value)?,
                 Key::TrustAnchor => {
                     if cfg.dnssec.trust_anchors.len() >= MAX_TRUST_ANCHORS {
                         return Err(bad(key, value, "too many trust anchors"));

@@ -508,6 +508,7 @@ fn engine_config(cfg: &Config) -> EngineConfig {
             negative_anchors: cfg.dnssec.domain_insecure.clone(),
             trust_clock: cfg.dnssec.trust_clock,
             clock_skew: core::time::Duration::from_secs(u64::from(cfg.dnssec.clock_skew_secs)),
+            aggressive_nsec: cfg.dnssec.aggressive_nsec,
             ..engine::DnssecConfig::default()
         },
         ..EngineConfig::default()
@@ -843,11 +844,12 @@ mod tests {
             stats_line(&e, &n, Some((2048, 65536))),
             "stats: queries 10 hits 0 misses 0 upstream 0 timeouts 0 servfail 2 refused 0 \
              formerr 0 dropped 0 cache 4096 B in 0 entries, frames in 0 out 0, tcp open 0, \
-             heap 2 of 64 KiB, in flight: upstream 32 resolutions 120 waiting 88"
+             dnssec secure 0 insecure 0 bogus 0 synthesised 0, heap 2 of 64 KiB, in flight: \
+             upstream 32 resolutions 120 waiting 88"
         );
         assert!(
             stats_line(&e, &n, None)
-                .ends_with("tcp open 0, in flight: upstream 32 resolutions 120 waiting 88")
+                .ends_with("synthesised 0, in flight: upstream 32 resolutions 120 waiting 88")
         );
     }
 }

@@ -183,6 +183,13 @@ metrics! {
     cache_bytes, Gauge, "Bytes accounted in the cache.", |s| Some(s.engine.cache_bytes);
     cache_entries, Gauge, "Entries in the cache.", |s| Some(s.engine.cache_entries);
     cache_evictions, Counter, "Cache entries evicted for the byte cap.", |s| Some(s.engine.cache_evictions);
+    dnssec_secure, Counter, "DNSSEC: responses validated secure.", |s| Some(s.engine.dnssec_secure);
+    dnssec_insecure, Counter, "DNSSEC: responses found insecure under a trust anchor.", |s| Some(s.engine.dnssec_insecure);
+    dnssec_bogus, Counter, "DNSSEC: responses found bogus (answered SERVFAIL).", |s| Some(s.engine.dnssec_bogus);
+    dnssec_forwarder_unsigned, Counter, "DNSSEC: a forwarder sent a trust anchor's keys unsigned (DO ignored); answers below it insecure.", |s| Some(s.engine.dnssec_forwarder_unsigned);
+    dnssec_verifications, Counter, "DNSSEC: signature verifications done.", |s| Some(s.engine.dnssec_verifications);
+    dnssec_aggressive, Counter, "DNSSEC: NXDOMAIN/NODATA answers synthesised from validated NSEC records (RFC 8198).", |s| Some(s.engine.dnssec_aggressive);
+    aggressive_nsec_records, Gauge, "DNSSEC: validated NSEC records held for synthesis.", |s| Some(s.engine.aggressive_nsec_records);
     frames_in, Counter, "Frames read from the network device.", |s| Some(s.net.frames_in);
     frames_out, Counter, "Frames written to the network device.", |s| Some(s.net.frames_out);
     tcp_open, Gauge, "Client TCP connections open.", |s| Some(s.net.tcp_open);
@@ -226,6 +233,10 @@ const LOG_LINE: &[(&str, &str)] = &[
     (" entries, frames in ", "frames_in"),
     (" out ", "frames_out"),
     (", tcp open ", "tcp_open"),
+    (", dnssec secure ", "dnssec_secure"),
+    (" insecure ", "dnssec_insecure"),
+    (" bogus ", "dnssec_bogus"),
+    (" synthesised ", "dnssec_aggressive"),
 ];
 
 /// The periodic `stats:` log line.

@@ -186,6 +186,9 @@ pub struct Limits {
     pub dnssec_ds_digests_per_response: u32,
     /// DNSSEC: DNSKEY and DS lookups one resolution may start. Default 8.
     pub dnssec_key_fetches_per_resolution: u8,
+    /// Validated NSEC records (and as many zone SOAs) kept for RFC 8198 synthesis;
+    /// when full, the one that expires first goes.
+    pub aggressive_nsec_records: u32,
     /// How long a bogus answer's SERVFAIL is kept (RFC 9520 §3.2 says at most 5
     /// minutes; the failure table's backoff starts here). Default 30 s.
     pub bogus_ttl: Duration,
@@ -245,6 +248,7 @@ impl Default for Limits {
             dnssec_nsec3_hashes_per_response: 32,
             dnssec_ds_digests_per_response: 8,
             dnssec_key_fetches_per_resolution: 8,
+            aggressive_nsec_records: 4096,
             bogus_ttl: Duration::from_secs(30),
         }
     }
@@ -346,6 +350,9 @@ pub struct DnssecConfig {
     /// Seconds since the epoch before which the wall clock counts as unset (the
     /// build date). Default 2026-01-01.
     pub clock_floor: u64,
+    /// RFC 8198 (`--aggressive-nsec`): answer NXDOMAIN and NODATA from the validated
+    /// NSEC records already held, as Unbound does by default. Default true.
+    pub aggressive_nsec: bool,
 }
 
 impl Default for DnssecConfig {
@@ -358,6 +365,7 @@ impl Default for DnssecConfig {
             clock_skew: Duration::from_secs(300),
             trust_clock: false,
             clock_floor: 1_767_225_600,
+            aggressive_nsec: true,
         }
     }
 }

@@ -96,6 +96,7 @@ extern crate std;
 #[cfg(test)]
 use critical_section as _;
 
+mod aggressive;
 mod answer;
 pub mod cache;
 mod chain;

@@ -1,7 +1,8 @@
 //! Plain counters; the app prints or exports them as it likes.
 
 /// Counters kept by the engine. All are monotonic except the gauges
-/// (`cache_bytes`, `cache_entries`, `in_flight_*`, `waiting`), which describe the current
+/// (`cache_bytes`, `cache_entries`, `aggressive_nsec_records`, `in_flight_*`, `waiting`),
+/// which describe the current
 /// state.
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
 #[non_exhaustive]
@@ -20,6 +21,9 @@ pub struct Stats {
     pub dnssec_forwarder_unsigned: u64,
     /// DNSSEC: signature verifications (public-key operations) done.
     pub dnssec_verifications: u64,
+    /// DNSSEC: NXDOMAIN and NODATA answers synthesised from validated NSEC records
+    /// already held (RFC 8198), instead of a query upstream.
+    pub dnssec_aggressive: u64,
     /// Client queries answered from the cache without upstream traffic.
     pub cache_hits: u64,
     /// Of `cache_hits`, those answered by the fast path (no `Message` built).
@@ -77,6 +81,8 @@ pub struct Stats {
     pub cache_bytes: u64,
     /// Entries currently in the cache.
     pub cache_entries: u64,
+    /// Validated NSEC records held for RFC 8198 synthesis.
+    pub aggressive_nsec_records: u64,
     /// Entries evicted from the cache to respect its byte cap.
     pub cache_evictions: u64,
     /// Resolutions currently in flight (client, sub-resolution and prefetch).

@@ -60,6 +60,8 @@ pub struct Engine {
     pub(crate) lookups: crate::lookup::Lookups,
     /// The DNSSEC validator: anchors, policy, the wall clock.
     val: Validator,
+    /// Validated NSEC records kept for RFC 8198 synthesis.
+    denials: crate::aggressive::Denials,
 }
 
 impl Engine {
@@ -102,6 +104,11 @@ impl Engine {
             cache: Cache::new(config.cache_bytes, policy, h1),
             upstream: Upstream::new(&config, seed, h2),
             failures: Failures::new(config.limits.max_failure_entries, h3),
+            denials: crate::aggressive::Denials::new(if config.dnssec.aggressive_nsec {
+                config.limits.aggressive_nsec_records as usize
+            } else {
+                0
+            }),
             glue: ParentGlue::new(config.limits.max_parent_glue, h4),
             cfg: config,
             resolutions: Resolutions::default(),
@@ -457,6 +464,7 @@ impl Engine {
                 verifs_left,
                 verifs_done: 0,
                 failures: &mut self.failures,
+                denials: &mut self.denials,
             };
             let step = r.advance(&mut ctx, deadline);
             let spent = ctx.verifs_done;
@@ -723,6 +731,7 @@ impl Engine {
     fn update_gauges(&mut self) {
         self.stats.cache_bytes = self.cache.bytes() as u64;
         self.stats.cache_entries = self.cache.len() as u64;
+        self.stats.aggressive_nsec_records = self.denials.len() as u64;
         self.stats.cache_evictions = self.cache.evictions();
         self.stats.in_flight_resolutions = self.resolutions.len() as u64;
         self.stats.in_flight_upstream = self.upstream.len() as u64;
@@ -889,6 +898,7 @@ impl Engine {
             verifs_left,
             verifs_done: 0,
             failures: &mut self.failures,
+            denials: &mut self.denials,
         };
         let step = r.on_response(&mut ctx, &p, &msg);
         let spent = ctx.verifs_done;

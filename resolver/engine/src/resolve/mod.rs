@@ -213,6 +213,8 @@ pub(crate) struct Ctx<'a> {
     pub(crate) verifs_done: u32,
     /// Recent failures: a key lookup that came back bogus left its reason here.
     pub(crate) failures: &'a mut failures::Failures,
+    /// Validated NSEC records for RFC 8198 synthesis.
+    pub(crate) denials: &'a mut crate::aggressive::Denials,
 }
 
 /// What a client query's tree of resolutions (the client's or a prefetch's, and the
@@ -364,7 +366,7 @@ impl Resolution {
         let l = &cfg.limits;
         loop {
             if !self.skip_cache {
-                match self.walk_cache(ctx) {
+                match self.walk_cache(ctx, true) {
                     Ok(()) => {}
                     Err(step) => return step,
                 }
@@ -478,7 +480,7 @@ impl Resolution {
     /// Follow the chain through the cache from `cur` (the one CNAME walker): `Err`
     /// with the step if that ends the resolution, else `cur` is where the cache's
     /// knowledge ends.
-    fn walk_cache(&mut self, ctx: &mut Ctx<'_>) -> Result<(), Step> {
+    fn walk_cache(&mut self, ctx: &mut Ctx<'_>, synthesize: bool) -> Result<(), Step> {
         let max_links = ctx.cfg.limits.max_cname_chain;
         let before = self.chain.len();
         let mut c = CachedChain {
@@ -513,6 +515,18 @@ impl Resolution {
                     self.links = self.links.saturating_add(n);
                     self.cur = at;
                     self.deleg = None;
+                }
+                // RFC 8198: a validated NSEC already held may answer it. The entry it
+                // puts in the cache is then what the walk finds.
+                if synthesize
+                    && self.sec == Sec::Secure
+                    && ctx.val.anchor_for(&self.cur).is_some()
+                    && ctx
+                        .denials
+                        .synthesize(ctx.cache, ctx.now, &self.cur, self.qtype)
+                {
+                    ctx.stats.dnssec_aggressive += 1;
+                    return self.walk_cache(ctx, false);
                 }
                 Ok(())
             }

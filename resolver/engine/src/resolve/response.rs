@@ -229,6 +229,20 @@ impl Resolution {
             (self.qtype, held.rank, sec, ede),
             held.cacheable,
         );
+        if sec == Security::Secure
+            && let Meaning::NxDomain {
+                soa: Some(soa),
+                proof,
+                ..
+            }
+            | Meaning::NoData {
+                soa: Some(soa),
+                proof,
+                ..
+            } = &held.meaning
+        {
+            ctx.denials.learn(ctx.now, soa, proof);
+        }
         self.conclude(ctx, held.meaning)
     }
 

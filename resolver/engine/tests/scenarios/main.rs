@@ -29,5 +29,6 @@ mod scrub_shapes;
 mod signer;
 mod stale;
 mod validate;
+mod validate_aggressive;
 mod validate_budget;
 mod validate_chain;

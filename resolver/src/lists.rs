@@ -554,15 +554,22 @@ impl Lists {
         let outcome = match engine.set_blocklist(job.id, &job.source, builder) {
             Ok(domains) => {
                 let ms = (stack.nic().platform.now().saturating_sub(a.started_ns)) / 1_000_000;
+                let table = engine
+                    .policy_stats()
+                    .lists
+                    .iter()
+                    .find(|l| l.id == job.id)
+                    .map_or(0, |l| l.heap_bytes);
                 log::info!(
-                    "blocklist {}: loaded {} domains from {} lines ({} bytes) in {} ms; skipped \
-                     {} comments, {} invalid, {} unsupported, {} too long, {} over the cap, {} \
-                     local names, {} refused",
+                    "blocklist {}: loaded {} domains from {} lines ({} bytes) in {} ms, table {} \
+                     KiB; skipped {} comments, {} invalid, {} unsupported, {} too long, {} over \
+                     the cap, {} local names, {} refused",
                     job.id,
                     domains,
                     ps.lines,
                     bytes,
                     ms,
+                    table.div_ceil(1024),
                     ps.comments,
                     ps.invalid,
                     ps.unsupported,

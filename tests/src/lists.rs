@@ -86,6 +86,8 @@ pub struct LoadRun {
     pub domains: u64,
     /// Milliseconds from the fetch's start to the list being live (its own log line).
     pub load_ms: u64,
+    /// KiB of heap the loaded list's table takes (the same line).
+    pub table_kib: u64,
     /// Answer times of the cached name while the list loaded.
     pub during: Vec<Duration>,
     /// Questions during the load that got no answer within a second, or not NOERROR.
@@ -163,10 +165,13 @@ pub fn measure_load(
         .ok_or_else(|| format!("{}: no domain count in {line:?}", kind.name()))?;
     let load_ms = number(" in ", " ms")
         .ok_or_else(|| format!("{}: no load time in {line:?}", kind.name()))?;
+    let table_kib = number(", table ", " KiB")
+        .ok_or_else(|| format!("{}: no table size in {line:?}", kind.name()))?;
     Ok((
         LoadRun {
             domains,
             load_ms,
+            table_kib,
             during,
             failed,
             idle,

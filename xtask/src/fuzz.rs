@@ -44,6 +44,11 @@ pub const TARGETS: &[Target] = &[
         malloc_limit_mb: Some(2),
     },
     Target {
+        dir: "resolver/engine/fuzz",
+        name: "validated_response",
+        malloc_limit_mb: Some(2),
+    },
+    Target {
         dir: "resolver/dnssec/fuzz",
         name: "rdata",
         malloc_limit_mb: None,

@@ -53,7 +53,7 @@ commands:
   fuzz          run the fuzz targets of the engine, the DNSSEC validator and the
                 tender's loader (nightly + cargo-fuzz); `test` runs each for 20 s
                   --seconds N (default 600)  [client_query] [upstream_response]
-                  [rdata] [validate] [elf_image] [manifest]
+                  [validated_response] [rdata] [validate] [elf_image] [manifest]
   bench         the performance table: builds release images, starts the lab, runs
                 the engine's criterion benches (cache hit, policy), a million-line block
                 list loading in each build while a client asks, dnsperf against hvt (tender, and

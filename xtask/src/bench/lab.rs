@@ -693,8 +693,8 @@ pub fn lists(opts: &Options, r: &mut Report) -> Result<()> {
     drop(list);
     let url = format!("http://{}:8080/big.txt", e2e::lists::LIST_SERVER);
     for (label, kind) in [("hvt (tender)", Kind::Hvt), ("unix (tap)", Kind::Unix)] {
-        let (mut load_ms, mut during, mut idle, mut failed) =
-            (Vec::new(), Vec::new(), Vec::new(), 0);
+        let (mut load_ms, mut during, mut idle, mut failed, mut table_kib) =
+            (Vec::new(), Vec::new(), Vec::new(), 0, 0);
         for _ in 0..opts.list_runs {
             // One system at a time, each load with the machine to itself.
             let (run, guest) =
@@ -707,6 +707,7 @@ pub fn lists(opts: &Options, r: &mut Report) -> Result<()> {
                 )));
             }
             load_ms.push(run.load_ms as f64);
+            table_kib = table_kib.max(run.table_kib);
             failed += run.failed;
             let ms = |d: &Duration| d.as_secs_f64() * 1e3;
             during.extend(run.during.iter().map(ms));
@@ -720,6 +721,7 @@ pub fn lists(opts: &Options, r: &mut Report) -> Result<()> {
             lines: opts.list_lines,
             bytes,
             load_ms,
+            table_kib,
             during_p50_ms: percentile(&during, 0.5),
             during_p99_ms: percentile(&during, 0.99),
             during_max_ms: during.last().copied().unwrap_or(0.0),
@@ -728,9 +730,10 @@ pub fn lists(opts: &Options, r: &mut Report) -> Result<()> {
             idle_p50_ms: percentile(&idle, 0.5),
         };
         println!(
-            "  {label:<20} {} lines ({:.1} MB): live in {:.0} ms (median of {}); {} answers meanwhile: p50 {:.3} ms, p99 {:.3} ms, max {:.3} ms, {} unanswered; idle p50 {:.3} ms",
+            "  {label:<20} {} lines ({:.1} MB, table {:.1} MiB): live in {:.0} ms (median of {}); {} answers meanwhile: p50 {:.3} ms, p99 {:.3} ms, max {:.3} ms, {} unanswered; idle p50 {:.3} ms",
             row.lines,
             bytes as f64 / 1e6,
+            row.table_kib as f64 / 1024.0,
             row.load_median_ms(),
             row.load_ms.len(),
             row.answered,

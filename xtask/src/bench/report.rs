@@ -33,6 +33,8 @@ pub struct ListRow {
     pub bytes: usize,
     /// Each load's time (the resolver's own log line), ms.
     pub load_ms: Vec<f64>,
+    /// Heap the loaded table takes (the same line), KiB.
+    pub table_kib: u64,
     /// Answer times during the loads (all runs), ms: p50, p99, max.
     pub during_p50_ms: f64,
     pub during_p99_ms: f64,
@@ -294,17 +296,18 @@ impl Report {
             );
             let _ = writeln!(
                 s,
-                "| system | lines | MB | load ms, median (runs) | answers during | p50 ms | p99 ms | max ms | unanswered | idle p50 ms |"
+                "| system | lines | MB | table MiB | load ms, median (runs) | answers during | p50 ms | p99 ms | max ms | unanswered | idle p50 ms |"
             );
-            let _ = writeln!(s, "|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|");
+            let _ = writeln!(s, "|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|");
             for l in &self.lists {
                 let runs: Vec<String> = l.load_ms.iter().map(|t| format!("{t:.0}")).collect();
                 let _ = writeln!(
                     s,
-                    "| {} | {} | {:.1} | {:.0} ({}) | {} | {:.3} | {:.3} | {:.3} | {} | {:.3} |",
+                    "| {} | {} | {:.1} | {:.1} | {:.0} ({}) | {} | {:.3} | {:.3} | {:.3} | {} | {:.3} |",
                     l.system,
                     l.lines,
                     l.bytes as f64 / 1e6,
+                    l.table_kib as f64 / 1024.0,
                     l.load_median_ms(),
                     runs.join(" "),
                     l.answered,
@@ -328,6 +331,14 @@ impl Report {
                     self.lists.iter().map(|l| l.failed).sum::<u32>()
                 ),
                 verdict(worst <= 10_000.0 && self.lists.iter().all(|l| l.failed == 0)),
+            ));
+            // 16 MiB for a million domains, scaled to the list measured.
+            let table = self.lists.iter().map(|l| l.table_kib).max().unwrap_or(0) as f64 / 1024.0;
+            let cap = 16.0 * f64::from(lines) / 1e6;
+            targets.push((
+                format!("the {lines}-domain table in ≤ {cap:.1} MiB (16 MiB per million)"),
+                format!("{table:.1} MiB"),
+                verdict(table <= cap),
             ));
             s.push('\n');
         }
@@ -588,10 +599,11 @@ impl Report {
             .map(|l| {
                 let runs: Vec<String> = l.load_ms.iter().map(|t| num(*t)).collect();
                 format!(
-                    "{{\"system\": {}, \"lines\": {}, \"bytes\": {}, \"load_ms\": [{}], \"load_median_ms\": {}, \"answered\": {}, \"failed\": {}, \"during_p50_ms\": {}, \"during_p99_ms\": {}, \"during_max_ms\": {}, \"idle_p50_ms\": {}}}",
+                    "{{\"system\": {}, \"lines\": {}, \"bytes\": {}, \"table_kib\": {}, \"load_ms\": [{}], \"load_median_ms\": {}, \"answered\": {}, \"failed\": {}, \"during_p50_ms\": {}, \"during_p99_ms\": {}, \"during_max_ms\": {}, \"idle_p50_ms\": {}}}",
                     q(&l.system),
                     l.lines,
                     l.bytes,
+                    l.table_kib,
                     runs.join(", "),
                     num(l.load_median_ms()),
                     l.answered,

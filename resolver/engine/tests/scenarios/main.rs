@@ -31,3 +31,4 @@ mod stale;
 mod validate;
 mod validate_budget;
 mod validate_chain;
+mod validate_lab;

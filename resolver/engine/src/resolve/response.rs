@@ -177,7 +177,10 @@ impl Resolution {
                 ctx.stats.dnssec_bogus += 1;
                 log::debug!("dnssec: bogus {} {:?}: {:?}", self.cur, self.qtype, ede);
                 return match self.conclude(ctx, held.meaning) {
-                    Step::Done(raw) => {
+                    Step::Done(mut raw) => {
+                        // The data of a bogus answer, unchecked for CD=1 clients: never
+                        // AD (RFC 4035 §3.2.3), whatever the hops before it proved.
+                        raw.secure = false;
                         let mut a = Answer::servfail(ede);
                         a.cd_answer = Some(alloc::boxed::Box::new(raw));
                         Step::Done(a)

@@ -3,7 +3,7 @@
 //! RRSIGs are all stripped (its DNSKEY set too), CD=1 on a bogus answer, a wildcard
 //! answer's proof.
 
-use hickory_proto::op::ResponseCode;
+use hickory_proto::op::{Message, ResponseCode};
 use hickory_proto::rr::RecordType;
 
 use crate::signer::*;
@@ -33,4 +33,33 @@ fn zone_with_its_rrsigs_stripped_is_bogus_ede_10_not_9() {
     let r = ask_do(&mut net, "example.com.", RecordType::DNSKEY);
     assert_eq!(r.response_code, ResponseCode::ServFail);
     assert_eq!(ede(&r), Some(10));
+}
+
+/// A query with DO, CD and AD set (what `dig +dnssec +cd` sends).
+fn ask_cd(net: &mut Net, id: u16, name: &str) -> Message {
+    let mut m = Message::from_vec(&query_bytes(id, name, RecordType::A, Some(1232))).unwrap();
+    m.edns.as_mut().unwrap().set_dnssec_ok(true);
+    m.metadata.checking_disabled = true;
+    m.metadata.authentic_data = true;
+    net.ask_as(client(), &m.to_vec().unwrap())
+}
+
+#[test]
+fn cd_gets_bogus_data_without_ad() {
+    // RFC 4035 §3.2.3 / RFC 6840 §5.9: AD only for data the resolver found secure.
+    // The unchecked data a CD=1 client gets of a bogus answer is not (Unbound: no AD).
+    let mut net = net_with(signed_world(Shape {
+        bad_ds: true,
+        ..Shape::default()
+    }));
+    let r = ask_cd(&mut net, 9, "www.example.com.");
+    assert_eq!(r.response_code, ResponseCode::NoError);
+    assert_eq!(ips(&r), ["192.0.2.1"]);
+    assert!(!r.authentic_data, "bogus data answered to CD=1 has no AD");
+    // After a client without CD got the SERVFAIL, CD=1 again: data, still no AD.
+    let r = ask_do(&mut net, "www.example.com.", RecordType::A);
+    assert_eq!(r.response_code, ResponseCode::ServFail);
+    let r = ask_cd(&mut net, 10, "www.example.com.");
+    assert_eq!(r.response_code, ResponseCode::NoError);
+    assert!(!r.authentic_data);
 }

@@ -1,7 +1,6 @@
 //! Shapes where the lab's validating Unbound (tests/tests/dnssec.rs, issue 17) and our
 //! resolver answered differently, reproduced on the simulated network: a zone whose
-//! RRSIGs are all stripped (its DNSKEY set too), CD=1 on a bogus answer, a wildcard
-//! answer's proof.
+//! RRSIGs are all stripped (its DNSKEY set too), and CD=1 on a bogus answer.
 
 use hickory_proto::op::{Message, ResponseCode};
 use hickory_proto::rr::RecordType;
@@ -62,4 +61,55 @@ fn cd_gets_bogus_data_without_ad() {
     let r = ask_cd(&mut net, 10, "www.example.com.");
     assert_eq!(r.response_code, ResponseCode::NoError);
     assert!(!r.authentic_data);
+}
+
+/// The NSEC/NSEC3 records (and their RRSIGs) of `m`'s authority section.
+fn denial_in_authority(m: &Message) -> (usize, usize) {
+    let is_denial = |t: RecordType| matches!(t, RecordType::NSEC | RecordType::NSEC3);
+    let recs = m
+        .authorities
+        .iter()
+        .filter(|r| is_denial(r.record_type()))
+        .count();
+    let sigs = m
+        .authorities
+        .iter()
+        .filter(|r| covers(r).is_some_and(is_denial))
+        .count();
+    (recs, sigs)
+}
+
+#[test]
+fn wildcard_answer_keeps_its_proof_for_do_clients_fresh_and_cached() {
+    // RFC 4035 §3.1.3.3 / RFC 5155 §7.2.6: a wildcard expansion comes with the proof
+    // that the name itself does not exist, so a validating stub can check it. Unbound
+    // passes it on; we dropped it (answer section only), fresh and from the cache.
+    for denial in [
+        Denial::Nsec,
+        Denial::Nsec3 {
+            iterations: 0,
+            opt_out: false,
+        },
+    ] {
+        let mut net = net_with(crate::validate_chain::wildcard_world(denial));
+        let r = ask_do(&mut net, "host.wild.example.com.", RecordType::A);
+        assert!(r.authentic_data);
+        let (recs, sigs) = denial_in_authority(&r);
+        assert!(recs >= 1 && sigs == recs, "fresh: {:?}", r.authorities);
+        let sent = net.log.len();
+        let again = ask_do(&mut net, "host.wild.example.com.", RecordType::A);
+        assert_eq!(net.log.len(), sent, "answered from the cache");
+        assert!(again.authentic_data);
+        assert_eq!(
+            denial_in_authority(&again),
+            (recs, sigs),
+            "cached: {:?}",
+            again.authorities
+        );
+        assert_eq!(ips(&again), ["192.0.2.99"]);
+        // Without DO: no DNSSEC records at all.
+        let plain = net.ask("host.wild.example.com.", RecordType::A);
+        assert_eq!(denial_in_authority(&plain), (0, 0));
+        assert!(plain.authorities.is_empty());
+    }
 }

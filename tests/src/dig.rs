@@ -21,6 +21,9 @@ pub struct Dig {
     pub additional: Vec<String>,
     /// Whether the OPT pseudo-record came back.
     pub edns: bool,
+    /// The INFO-CODEs of the Extended DNS Error options (RFC 8914) in the OPT record,
+    /// in order.
+    pub ede: Vec<u16>,
     /// TTLs of the answer records, in order.
     pub answer_ttls: Vec<u32>,
     /// Wall time dig took, as measured around the process.
@@ -100,6 +103,16 @@ pub fn parse(raw: &str) -> Dig {
             d.edns = true;
             continue;
         }
+        if let Some(rest) = line.strip_prefix("; EDE: ") {
+            let code = rest
+                .split(|c: char| !c.is_ascii_digit())
+                .next()
+                .unwrap_or("");
+            if let Ok(code) = code.parse() {
+                d.ede.push(code);
+            }
+            continue;
+        }
         if let Some(rest) = line.strip_prefix(";; Query time: ") {
             d.query_ms = rest.split_whitespace().next().and_then(|n| n.parse().ok());
             continue;
@@ -158,6 +171,7 @@ mod tests {
 \n\
 ;; OPT PSEUDOSECTION:\n\
 ; EDNS: version: 0, flags:; udp: 1232\n\
+; EDE: 7 (Signature Expired): (validation failure)\n\
 ;; QUESTION SECTION:\n\
 ;www.Shop.test.\t\tIN\tA\n\
 \n\
@@ -172,6 +186,7 @@ test.\t\t299\tIN\tSOA\tns1.nic.test. hostmaster.test. 1 1800 900 604800 300\n\
         assert_eq!(d.status, "NXDOMAIN");
         assert!(d.has_flag("ra") && !d.has_flag("aa"));
         assert!(d.edns);
+        assert_eq!(d.ede, [7]);
         assert_eq!(d.answer, ["www.shop.test. IN CNAME www.cdn.example."]);
         assert_eq!(d.answer_ttls, [300]);
         assert_eq!(

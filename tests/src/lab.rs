@@ -12,6 +12,11 @@
 //!       and a black hole (203.0.113.102) where a counting sink takes every datagram
 //! ```
 //!
+//! The zones of [`zones::SIGNED`] (the root, `test.` and DNSSEC zones below) are signed
+//! at start, in well under a second; [`Lab::ds`] of `.` is the lab's private root trust
+//! anchor ([`Lab::trust_anchor_arg`] for our resolver, [`Lab::start_validating_unbound`]
+//! for the reference).
+//!
 //! Every NSD has its control socket on (a Unix socket in its folder), so a test can
 //! read the servers' own query counters ([`Lab::server_queries`]).
 
@@ -23,7 +28,7 @@ use crate::netns::{Netns, Proc};
 use crate::quirk::AaProxy;
 use crate::relay::Relay;
 use crate::sink::Sink;
-use crate::zones::{self, Quirk, Server};
+use crate::zones::{self, Denial, Fault, Quirk, Server};
 use crate::{Result, dig::Dig};
 
 /// Gateway and client address of the lab LAN.
@@ -414,20 +419,50 @@ impl Lab {
             .map(|(_, d)| d.as_str())
     }
 
+    /// The boot argument that makes signed zone `origin` (`.` for the lab's private
+    /// root) a trust anchor of our resolver: `--trust-anchor=ZONE:DS:KEYTAG:ALG:DIGESTTYPE:HEX`.
+    pub fn trust_anchor_arg(&self, origin: &str) -> Result<String> {
+        let ds = self
+            .ds(origin)
+            .ok_or_else(|| format!("the lab has no DS for {origin}"))?;
+        let f: Vec<&str> = ds.split_whitespace().collect();
+        let at = f
+            .iter()
+            .position(|w| *w == "DS")
+            .ok_or_else(|| format!("not a DS record: {ds}"))?;
+        let field = |i: usize| {
+            f.get(at + i)
+                .copied()
+                .ok_or_else(|| format!("a DS record with too few fields: {ds}"))
+        };
+        let (tag, alg, digest_type, hex) = (field(1)?, field(2)?, field(3)?, field(4)?);
+        let zone = origin
+            .strip_suffix('.')
+            .filter(|z| !z.is_empty())
+            .unwrap_or(".");
+        Ok(format!(
+            "--trust-anchor={zone}:DS:{tag}:{alg}:{digest_type}:{hex}"
+        ))
+    }
+
     /// Starts a second Unbound on `addr` (added to the lab's loopback) that validates
     /// DNSSEC from `anchors` (DS records as [`Lab::ds`] gives them) and nothing else:
     /// the reference for validation tests. It runs until the lab is dropped.
     pub fn start_validating_unbound(&mut self, addr: &str, anchors: &[&str]) -> Result<()> {
         self.ns
             .ip(&["addr", "add", &format!("{addr}/32"), "dev", "lo"])?;
-        let mut extra = String::from("  module-config: \"validator iterator\"\n");
+        // EDE on (RFC 8914: Unbound sends none unless told) and the validation
+        // failures in its log, to read when an answer differs.
+        let mut extra = String::from(
+            "  module-config: \"validator iterator\"\n  ede: yes\n  val-log-level: 2\n",
+        );
         for a in anchors {
             extra.push_str(&format!(
                 "  trust-anchor: \"{}\"\n",
                 a.split_whitespace().collect::<Vec<_>>().join(" ")
             ));
         }
-        self.spawn_unbound("unbound-validating", &[addr], &extra)
+        self.spawn_unbound(&format!("unbound-validating-{addr}"), &[addr], &extra)
     }
 
     /// Runs Unbound (config dir `name` under the lab's) on `interfaces` with the lab's
@@ -586,50 +621,83 @@ pub fn server_dev(addr: &str) -> &'static str {
     if zones::on_link(addr) { "br0" } else { "lo" }
 }
 
-/// Signs the zones of [`zones::SIGNED`] (deepest first) with a fresh ECDSA P-256 key each
-/// (`ldns-keygen`, `ldns-signzone`: NSEC, signatures valid from now for four weeks) and
-/// adds each one's DS record to the zone above it.
+/// Signs the zones of [`zones::SIGNED`] in order (children before parents), each with
+/// a fresh key of its algorithm (`ldns-keygen`; RSA 2048 bits) as KSK and ZSK in one
+/// (`ldns-signzone`: signatures valid from now for four weeks unless the zone's
+/// [`Fault`] says otherwise), breaks the broken ones, and adds each one's DS record to
+/// the zone above it.
 fn sign_zones(dir: &Path, mut servers: Vec<Server>) -> Result<(Vec<Server>, Vec<DsRecord>)> {
     let mut ds_records = Vec::new();
     let keys = dir.join("keys");
     std::fs::create_dir_all(&keys).map_err(|e| format!("{}: {e}", keys.display()))?;
-    for &origin in zones::SIGNED {
+    let now = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_err(|e| format!("the clock is before 1970: {e}"))?
+        .as_secs();
+    const WEEK: u64 = 7 * 86_400;
+    for spec in zones::SIGNED {
+        let origin = spec.origin;
         let text = servers
             .iter()
             .flat_map(|s| s.zones.iter())
             .find(|(o, _)| *o == origin)
             .map(|(_, t)| t.clone())
             .ok_or_else(|| format!("signed zone {origin} is not served by any lab server"))?;
-        let base = crate::run_output(Command::new("ldns-keygen").current_dir(&keys).args([
-            "-a",
-            "ECDSAP256SHA256",
-            "-k",
-            origin,
-        ]))?;
-        let base = base.trim();
-        let unsigned = keys.join(format!("{origin}zone"));
+        let base = keygen(&keys, spec.algorithm, origin)?;
+        let stem = if origin == "." { "root." } else { origin };
+        let unsigned = keys.join(format!("{stem}zone"));
+        let signed_path = keys.join(format!("{stem}zone.signed"));
         write(&unsigned, &text)?;
-        crate::run_checked(
-            Command::new("ldns-signzone")
-                .current_dir(&keys)
-                .args(["-o", origin])
-                .arg(&unsigned)
-                .arg(base),
-        )?;
-        let signed_path = keys.join(format!("{origin}zone.signed"));
+        let mut cmd = Command::new("ldns-signzone");
+        cmd.current_dir(&keys)
+            .args(["-o", origin])
+            .arg("-f")
+            .arg(&signed_path);
+        if let Denial::Nsec3 {
+            salt,
+            iterations,
+            opt_out,
+        } = spec.denial
+        {
+            cmd.args(["-n", "-s", salt, "-t", &iterations.to_string()]);
+            if opt_out {
+                cmd.arg("-p");
+            }
+        }
+        let window = match spec.fault {
+            Some(Fault::Expired) => Some((now - 2 * WEEK, now - WEEK)),
+            Some(Fault::NotYetValid) => Some((now + WEEK, now + 5 * WEEK)),
+            _ => None,
+        };
+        if let Some((inception, expiration)) = window {
+            cmd.args(["-i", &inception.to_string(), "-e", &expiration.to_string()]);
+        }
+        crate::run_checked(cmd.arg(&unsigned).arg(&base))?;
         let signed = std::fs::read_to_string(&signed_path)
             .map_err(|e| format!("{}: {e}", signed_path.display()))?;
-        let ds_path = keys.join(format!("{base}.ds"));
+        let signed = match spec.fault {
+            Some(Fault::NoRrsigs) => strip_rrsigs(&signed),
+            Some(Fault::BadSignature) => corrupt_signature(&signed, &format!("www.{origin}"), "A")
+                .ok_or_else(|| format!("{origin}: no RRSIG over www A to corrupt"))?,
+            _ => signed,
+        } + &zones::added_after_signing(origin);
+        // The DS of a key the zone does not have, for a DS that matches none of its own.
+        let ds_base = if spec.fault == Some(Fault::DsMismatch) {
+            keygen(&keys, spec.algorithm, origin)?
+        } else {
+            base
+        };
+        let ds_path = keys.join(format!("{ds_base}.ds"));
         let ds =
             std::fs::read_to_string(&ds_path).map_err(|e| format!("{}: {e}", ds_path.display()))?;
-        let parent = origin.split_once('.').map_or(".", |(_, p)| p);
+        let parent = origin.split_once('.').map_or("", |(_, p)| p);
         let parent = if parent.is_empty() { "." } else { parent };
-        let mut found = false;
+        let mut found = origin == ".";
         for s in &mut servers {
             for (o, t) in &mut s.zones {
                 if *o == origin {
                     *t = signed.clone();
-                } else if *o == parent {
+                } else if *o == parent && origin != "." {
                     t.push_str(&ds);
                     t.push('\n');
                     found = true;
@@ -646,6 +714,145 @@ fn sign_zones(dir: &Path, mut servers: Vec<Server>) -> Result<(Vec<Server>, Vec<
     Ok((servers, ds_records))
 }
 
+/// A fresh key for `origin` in `keys` (KSK flags, as the one key of its zone), by
+/// `ldns-keygen`; returns its base name (`K<origin>+<alg>+<tag>`).
+fn keygen(keys: &Path, algorithm: &str, origin: &str) -> Result<String> {
+    let mut cmd = Command::new("ldns-keygen");
+    cmd.current_dir(keys).args(["-a", algorithm, "-k"]);
+    if algorithm.starts_with("RSA") {
+        cmd.args(["-b", "2048"]);
+    }
+    let base = crate::run_output(cmd.arg(origin))?;
+    Ok(base.trim().to_string())
+}
+
+/// The fields of one zone-file line as `ldns-signzone` writes it: owner, TTL, class,
+/// type, RDATA fields.
+fn fields(line: &str) -> Vec<&str> {
+    line.split_whitespace().collect()
+}
+
+/// `zone` without its RRSIG records.
+fn strip_rrsigs(zone: &str) -> String {
+    zone.lines()
+        .filter(|l| fields(l).get(3) != Some(&"RRSIG"))
+        .flat_map(|l| [l, "\n"])
+        .collect()
+}
+
+/// `zone` with the signature of the RRSIG over `owner`'s `rtype` RRset changed in one
+/// base64 character (so it still parses, and no longer verifies); `None` without such
+/// an RRSIG.
+fn corrupt_signature(zone: &str, owner: &str, rtype: &str) -> Option<String> {
+    let mut done = false;
+    let mut out = String::with_capacity(zone.len());
+    for line in zone.lines() {
+        let f = fields(line);
+        if !done
+            && f.len() > 12
+            && f[0].eq_ignore_ascii_case(owner)
+            && f[3] == "RRSIG"
+            && f[4] == rtype
+            && f[f.len() - 1].len() > 10
+        {
+            let sig = f[f.len() - 1];
+            let mut chars: Vec<char> = sig.chars().collect();
+            chars[10] = if chars[10] == 'A' { 'B' } else { 'A' };
+            let bad: String = chars.into_iter().collect();
+            out.push_str(&format!("{} {bad}\n", f[..f.len() - 1].join(" ")));
+            done = true;
+        } else {
+            out.push_str(line);
+            out.push('\n');
+        }
+    }
+    done.then_some(out)
+}
+
 fn write(path: &Path, text: &str) -> Result<()> {
     std::fs::write(path, text).map_err(|e| format!("{}: {e}", path.display()))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Each zone of [`zones::SIGNED`] comes out signed as its spec says (or broken as
+    /// it says), with its DS in its parent, in a few seconds for the whole lab.
+    #[test]
+    fn signs_the_lab_zones_as_specified() -> Result<()> {
+        crate::packages::require(&["ldns-signzone", "ldns-keygen"])?;
+        let dir = std::env::temp_dir().join(format!("e2e-sign-{}", std::process::id()));
+        let _ = std::fs::remove_dir_all(&dir);
+        std::fs::create_dir_all(&dir).map_err(|e| format!("{}: {e}", dir.display()))?;
+        let t = Instant::now();
+        let signed = sign_zones(&dir, zones::servers());
+        let took = t.elapsed();
+        let _ = std::fs::remove_dir_all(&dir);
+        let (servers, ds) = signed?;
+        eprintln!("signed {} zones in {took:?}", zones::SIGNED.len());
+        let text = |origin: &str| {
+            servers
+                .iter()
+                .flat_map(|s| s.zones.iter())
+                .find(|(o, _)| *o == origin)
+                .map(|(_, t)| t.clone())
+                .unwrap_or_default()
+        };
+        let has = |zone: &str, owner: &str, rtype: &str| {
+            zone.lines().any(|l| {
+                let f = fields(l);
+                f.len() > 4 && f[0].eq_ignore_ascii_case(owner) && f[3] == rtype
+            })
+        };
+        for spec in zones::SIGNED {
+            let z = text(spec.origin);
+            assert!(has(&z, spec.origin, "DNSKEY"), "{}: no DNSKEY", spec.origin);
+            let sigs = has(&z, spec.origin, "RRSIG");
+            assert_eq!(
+                sigs,
+                spec.fault != Some(Fault::NoRrsigs),
+                "{}: RRSIGs",
+                spec.origin
+            );
+            let nsec3 = has(&z, spec.origin, "NSEC3PARAM");
+            assert_eq!(
+                nsec3,
+                matches!(spec.denial, Denial::Nsec3 { .. }),
+                "{}: NSEC3PARAM",
+                spec.origin
+            );
+            assert!(
+                ds.iter().any(|(o, _)| o == spec.origin),
+                "{}: no DS",
+                spec.origin
+            );
+            if spec.origin != "." {
+                let parent = spec.origin.split_once('.').map_or(".", |(_, p)| p);
+                let parent = if parent.is_empty() { "." } else { parent };
+                assert!(
+                    has(&text(parent), spec.origin, "DS"),
+                    "{}: no DS in {parent}",
+                    spec.origin
+                );
+            }
+        }
+        // The DS matching no key: its key tag is not the one the zone signs with.
+        let (_, bad) = ds
+            .iter()
+            .find(|(o, _)| o == "badds.test.")
+            .ok_or("no DS for badds.test.")?;
+        let ds_tag = fields(bad).get(4).copied().unwrap_or("none");
+        let zone = text("badds.test.");
+        let sig_tag = zone
+            .lines()
+            .map(fields)
+            .find(|f| f.len() > 10 && f[3] == "RRSIG")
+            .map(|f| f[10].to_string())
+            .ok_or("badds.test. is not signed")?;
+        assert_ne!(ds_tag, sig_tag, "{bad}");
+        // The corrupted signature differs from a fresh signing's only there: it parses.
+        assert!(text("badsig.test.").contains("RRSIG"));
+        Ok(())
+    }
 }

@@ -5,6 +5,7 @@
 //! Used by the tests in `tests/tests/` and by `cargo xtask demo`.
 
 pub mod aarch64;
+pub mod compare;
 pub mod dig;
 pub mod guest;
 pub mod lab;

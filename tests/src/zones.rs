@@ -14,7 +14,13 @@
 //! into a delegated child of the same zone (`cdnalias.example`), a reverse IPv6 zone
 //! four cuts and 34 labels deep (`ip6.arpa`), four zones whose servers sit on the LAN
 //! itself with a CNAME chain across them (`on1.test`..`on4.test`, first contact by
-//! ARP/NDP), and a signed zone (`secure.test`, DS in `test.`).
+//! ARP/NDP).
+//!
+//! And DNSSEC (issue 17, see [`SIGNED`]): the root and `test.` are signed, with secure
+//! zones below for algorithms 8, 13 and 15, NSEC and NSEC3 (one with opt-out and an
+//! unsigned child), wildcards and CNAMEs into unsigned zones, and deliberately broken
+//! zones (expired, not yet valid, DS matching no key, RRSIGs stripped, a bad
+//! signature).
 //!
 //! And an attacker for the NXNSAttack and NRDelegation shapes (issue 14, item 11):
 //! `attack.test` delegates many names, each to [`ATTACK_FANOUT`] glueless NS names in
@@ -49,9 +55,141 @@ pub enum Quirk {
     },
 }
 
-/// Zones the lab signs at start (with `ldns-signzone`, one ECDSA P-256 key each, NSEC),
-/// deepest first; each one's DS record is added to the zone above it.
-pub const SIGNED: &[&str] = &["secure.test."];
+/// How the lab signs one zone at start ([`SIGNED`]).
+#[derive(Debug, Clone, Copy)]
+pub struct Signing {
+    /// The zone's origin.
+    pub origin: &'static str,
+    /// The key's algorithm, as `ldns-keygen -a` names it.
+    pub algorithm: &'static str,
+    /// How the zone denies existence.
+    pub denial: Denial,
+    /// How the zone is deliberately broken, if it is.
+    pub fault: Option<Fault>,
+}
+
+/// NSEC or NSEC3 (RFC 5155) for a signed zone.
+#[derive(Debug, Clone, Copy)]
+pub enum Denial {
+    /// NSEC records.
+    Nsec,
+    /// NSEC3 records with this hex salt and these extra iterations; with `opt_out`,
+    /// unsigned delegations get no NSEC3 record of their own (RFC 5155 §6).
+    Nsec3 {
+        /// Salt, hex.
+        salt: &'static str,
+        /// Additional hash iterations.
+        iterations: u16,
+        /// The opt-out flag on every NSEC3 record.
+        opt_out: bool,
+    },
+}
+
+/// A deliberately broken signed zone: what a validator must call bogus.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Fault {
+    /// Every signature expired a week ago (valid from two weeks ago).
+    Expired,
+    /// Every signature becomes valid only in a week.
+    NotYetValid,
+    /// The parent's DS is the digest of another key, one the zone does not carry.
+    DsMismatch,
+    /// Signed, then every RRSIG taken out again (DNSKEY and NSEC records stay).
+    NoRrsigs,
+    /// The RRSIG over `www`'s A RRset has one character of its signature changed.
+    BadSignature,
+}
+
+/// The lab's DNSSEC (issue 17): the root, `test.` and the zones below, signed at lab
+/// start with `ldns-keygen`/`ldns-signzone` (one key each, used as KSK and ZSK),
+/// deepest first, so that each one's DS record lands in its parent before the parent
+/// is signed. The root's DS ([`crate::lab::Lab::ds`] of `.`) is the lab's private
+/// trust anchor: a resolver given it validates the whole tree; one given none (and
+/// `--root-hints`) treats all of it as insecure, and the lab's plain Unbound does not
+/// validate at all. `example.`, `arpa.` and every other zone stay unsigned: insecure
+/// delegations proven by the NSEC records of the signed root and `test.`.
+pub const SIGNED: &[Signing] = &[
+    signed("secure.test.", "ECDSAP256SHA256"),
+    signed("rsa.test.", "RSASHA256"),
+    signed("ed.test.", "ED25519"),
+    Signing {
+        origin: "nsec3.test.",
+        algorithm: "ECDSAP256SHA256",
+        denial: Denial::Nsec3 {
+            salt: "c0ffee42",
+            iterations: 5,
+            opt_out: false,
+        },
+        fault: None,
+    },
+    Signing {
+        origin: "optout.test.",
+        algorithm: "ECDSAP256SHA256",
+        denial: Denial::Nsec3 {
+            salt: "5a17",
+            iterations: 2,
+            opt_out: true,
+        },
+        fault: None,
+    },
+    Signing {
+        // Above RFC 9276's limit of 150 (and Unbound's): insecure, EDE 27.
+        origin: "manyiter.test.",
+        algorithm: "ECDSAP256SHA256",
+        denial: Denial::Nsec3 {
+            salt: "ab",
+            iterations: 200,
+            opt_out: false,
+        },
+        fault: None,
+    },
+    broken("expired.test.", Fault::Expired),
+    broken("future.test.", Fault::NotYetValid),
+    broken("badds.test.", Fault::DsMismatch),
+    broken("nosig.test.", Fault::NoRrsigs),
+    broken("badsig.test.", Fault::BadSignature),
+    signed("test.", "ECDSAP256SHA256"),
+    signed(".", "RSASHA256"),
+];
+
+const fn signed(origin: &'static str, algorithm: &'static str) -> Signing {
+    Signing {
+        origin,
+        algorithm,
+        denial: Denial::Nsec,
+        fault: None,
+    }
+}
+
+const fn broken(origin: &'static str, fault: Fault) -> Signing {
+    Signing {
+        origin,
+        algorithm: "ECDSAP256SHA256",
+        denial: Denial::Nsec,
+        fault: Some(fault),
+    }
+}
+
+/// The zones of the lab's DNSSEC server (203.0.113.66): secure zones per algorithm,
+/// NSEC3 zones and the broken ones of [`SIGNED`], all delegated from `test.`.
+pub const DNSSEC_ZONES: &[&str] = &[
+    "rsa.test.",
+    "ed.test.",
+    "nsec3.test.",
+    "optout.test.",
+    "manyiter.test.",
+    "expired.test.",
+    "future.test.",
+    "badds.test.",
+    "nosig.test.",
+    "badsig.test.",
+];
+
+/// The DNSSEC server's address.
+pub const DNSSEC_SERVER: &str = "203.0.113.66";
+/// The unsigned zone below the NSEC3 opt-out zone (an insecure delegation without a
+/// NSEC3 record of its own), on its own server.
+pub const OPT_OUT_CHILD: &str = "unsigned.optout.test.";
 
 /// Whether a lab address sits on the LAN itself (the bridge) rather than behind the
 /// gateway: the servers of the `on1.test`..`on4.test` zones, which a resolver reaches
@@ -133,6 +271,45 @@ fn attack_zone() -> String {
     body
 }
 
+/// `test.`'s delegations of [`DNSSEC_ZONES`] to [`DNSSEC_SERVER`] (their DS records
+/// are added when they are signed).
+fn dnssec_delegations() -> String {
+    let mut out = format!("ns1.dnssec IN A {DNSSEC_SERVER}\n");
+    for z in DNSSEC_ZONES {
+        out.push_str(&format!("{z} IN NS ns1.dnssec.test.\n"));
+    }
+    out
+}
+
+/// One zone of the DNSSEC server: an address, a wildcard, a CNAME into an unsigned
+/// zone (the NSEC3 opt-out zone's delegation comes in [`added_after_signing`]).
+fn dnssec_zone(origin: &str) -> String {
+    let body = String::from(
+        "@ IN NS ns1.dnssec.test.\n\
+         www IN A 203.0.113.92\n\
+         www IN TXT \"signed\"\n\
+         *.wild IN A 203.0.113.94\n\
+         cdn IN CNAME www.cdn.example.\n",
+    );
+    zone(origin, "ns1.dnssec.test.", &body)
+}
+
+/// Records the lab adds to signed zone `origin` after signing it: the opt-out zone's
+/// unsigned delegation to [`OPT_OUT_CHILD`]. `ldns-signzone -p` sets the opt-out flag
+/// but still gives an unsigned delegation an NSEC3 record of its own (a plain NODATA
+/// proof for its DS); added after signing, the delegation has none, and the NSEC3
+/// record covering its hash (opt-out set) is all that speaks for it, as in an opt-out
+/// zone (RFC 5155 §6).
+pub fn added_after_signing(origin: &str) -> String {
+    if origin == "optout.test." {
+        format!(
+            "{OPT_OUT_CHILD} 3600 IN NS ns1.{OPT_OUT_CHILD}\nns1.{OPT_OUT_CHILD} 3600 IN A 203.0.113.67\n"
+        )
+    } else {
+        String::new()
+    }
+}
+
 const SOA_TIMES: &str = "1 1800 900 604800 300";
 
 fn zone(origin: &str, ns: &str, body: &str) -> String {
@@ -186,7 +363,8 @@ pub fn servers() -> Vec<Server> {
                 zone(
                     "test.",
                     "ns1.nic.test.",
-                    "@ IN NS ns1.nic.test.\n\
+                    &format!(
+                        "@ IN NS ns1.nic.test.\n\
                      @ IN NS ns2.nic.test.\n\
                      ns1.nic IN A 198.51.100.10\n\
                      ns1.nic IN AAAA 2001:db8::10\n\
@@ -223,7 +401,9 @@ pub fn servers() -> Vec<Server> {
                      nxvictim IN NS ns1.nxvictim.test.\n\
                      ns1.nxvictim IN A 203.0.113.101\n\
                      bhvictim IN NS ns1.bhvictim.test.\n\
-                     ns1.bhvictim IN A 203.0.113.102\n",
+                     ns1.bhvictim IN A 203.0.113.102\n{}",
+                        dnssec_delegations()
+                    ),
                 ),
             )],
         },
@@ -501,7 +681,35 @@ pub fn servers() -> Vec<Server> {
                     "@ IN NS ns1\n\
                      ns1 IN A 203.0.113.65\n\
                      www IN A 203.0.113.90\n\
-                     @ IN MX 10 www\n",
+                     @ IN MX 10 www\n\
+                     *.wild IN A 203.0.113.91\n\
+                     cdn IN CNAME www.cdn.example.\n",
+                ),
+            )],
+        },
+        Server {
+            // The signed zones of [`DNSSEC_ZONES`] (see [`SIGNED`]): one server, many zones.
+            name: "dnssec",
+            quirk: None,
+            addrs: &[DNSSEC_SERVER],
+            zones: DNSSEC_ZONES
+                .iter()
+                .map(|&origin| (origin, dnssec_zone(origin)))
+                .collect(),
+        },
+        Server {
+            // Unsigned, below the NSEC3 opt-out zone.
+            name: "optout-child",
+            quirk: None,
+            addrs: &["203.0.113.67"],
+            zones: vec![(
+                OPT_OUT_CHILD,
+                zone(
+                    OPT_OUT_CHILD,
+                    "ns1.unsigned.optout.test.",
+                    "@ IN NS ns1\n\
+                     ns1 IN A 203.0.113.67\n\
+                     www IN A 203.0.113.93\n",
                 ),
             )],
         },

@@ -427,6 +427,10 @@ fn rrset_outcome(
     }
     let signer = match signer_of(owner, sigs) {
         Some(s) => s,
+        // A DNSKEY set is its own zone's, signed or not: checked against the DS set
+        // (or anchor) of that zone, so an unsigned one whose key the DS names is
+        // RRSIGs Missing (EDE 10), not DNSKEY Missing (RFC 8914 §4.10, §4.11).
+        None if t == RecordType::DNSKEY => owner.clone(),
         None => {
             // Unsigned. A forwarder's response names no cut: start at the anchor. A
             // server's may come from a zone below the one asked (parent and child on

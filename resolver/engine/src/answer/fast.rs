@@ -192,13 +192,17 @@ fn push_sigs(
         return Some(());
     }
     let a = wire.attachments();
-    for rr in a.sigs.iter().chain(a.proof.iter()) {
+    for rr in a.sigs.iter() {
         let owner = if authority {
             Owner::Stored
         } else {
             owner_of(rr.owner, qname)
         };
         r.push_full(rr, owner, ttl, authority)?;
+    }
+    // The denial (of a negative entry, or a wildcard expansion's proof): authority.
+    for rr in a.proof.iter() {
+        r.push_full(rr, Owner::Stored, ttl, true)?;
     }
     Some(())
 }

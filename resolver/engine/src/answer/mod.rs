@@ -135,7 +135,10 @@ impl Answer {
                 chain.extend(lead);
                 chain.extend(r);
                 chain.extend(sigs);
-                Self::records(chain)
+                let mut a = Self::records(chain);
+                // A wildcard expansion's NSEC/NSEC3 proof.
+                a.authority = proof;
+                a
             }
             Data::NoData(soa) => neg(ResponseCode::NoError, chain, soa),
             Data::NxDomain(soa) => neg(ResponseCode::NXDomain, chain, soa),

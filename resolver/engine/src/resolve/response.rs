@@ -197,7 +197,10 @@ impl Resolution {
                 ctx.stats.dnssec_bogus += 1;
                 log::debug!("dnssec: bogus {} {:?}: {:?}", self.cur, self.qtype, ede);
                 return match self.conclude(ctx, held.meaning) {
-                    Step::Done(raw) => {
+                    Step::Done(mut raw) => {
+                        // The data of a bogus answer, unchecked for CD=1 clients: never
+                        // AD (RFC 4035 §3.2.3), whatever the hops before it proved.
+                        raw.secure = false;
                         let mut a = Answer::servfail(ede);
                         a.cd_answer = Some(alloc::boxed::Box::new(raw));
                         Step::Done(a)
@@ -260,11 +263,19 @@ impl Resolution {
         };
         match m {
             Meaning::Lame | Meaning::Referral { .. } => Step::Again,
-            Meaning::Answer { chain, answer, .. } => {
+            Meaning::Answer {
+                chain,
+                answer,
+                proof,
+            } => {
                 self.chain.extend(chain);
                 let mut answers = core::mem::take(&mut self.chain);
                 answers.extend(answer);
-                done(Answer::records(answers))
+                // A wildcard expansion's NSEC/NSEC3 proof stays in the authority
+                // section, for a validating client (RFC 4035 §3.1.3.3).
+                let mut a = Answer::records(answers);
+                a.authority = proof;
+                done(a)
             }
             Meaning::Cname { chain, target } => {
                 // Links counted once per hop (their RRSIGs aside); exceeding the limit
@@ -426,7 +437,11 @@ fn store(
         }
     };
     match m {
-        Meaning::Answer { chain, answer, .. } => {
+        Meaning::Answer {
+            chain,
+            answer,
+            proof,
+        } => {
             cache_chain(cache, chain);
             if let Some(first) = answer.first().filter(|_| cacheable) {
                 let owner = first.name.clone();
@@ -436,6 +451,8 @@ fn store(
                     .partition(|r| r.record_type() == qtype);
                 let attached = Attached {
                     sigs,
+                    // A wildcard expansion's proof, answered with it from the cache.
+                    proof: proof.clone(),
                     security,
                     insecure_ede,
                     ..Attached::default()

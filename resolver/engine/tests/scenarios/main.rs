@@ -32,3 +32,4 @@ mod validate;
 mod validate_aggressive;
 mod validate_budget;
 mod validate_chain;
+mod validate_lab;

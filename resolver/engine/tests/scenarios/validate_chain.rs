@@ -592,7 +592,7 @@ fn a_self_signed_key_set_at_a_name_that_is_no_zone_is_bogus_not_insecure() {
 
 // Wildcards (RFC 4035 §5.3.4, RFC 5155 §8.8).
 
-fn wildcard_world(denial: Denial) -> Vec<Server> {
+pub fn wildcard_world(denial: Denial) -> Vec<Server> {
     let mut servers = world();
     for z in zone_mut(&mut servers, "example.com.") {
         z.records.push(a("*.wild.example.com.", 300, "192.0.2.99"));

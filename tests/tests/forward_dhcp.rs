@@ -1,4 +1,6 @@
 //! Forwarding mode with Unbound as the upstream, and an address from DHCP (dnsmasq).
+//! The forwarding resolvers validate (the default) from the lab's root anchor: the
+//! forwarder passes signatures, so signed zones are secure and a broken one is bogus.
 
 use std::time::{Duration, Instant};
 
@@ -13,7 +15,8 @@ fn forwarding_to_unbound() -> e2e::Result<()> {
         dhcp: false,
     })?;
     let forward = format!("--forward={UNBOUND_ADDR}");
-    for r in boot_both(&lab, &[&forward])? {
+    let anchor = lab.trust_anchor_arg(".")?;
+    for r in boot_both(&lab, &[&forward, &anchor])? {
         let kind = r.kind().name();
         r.guest
             .output()
@@ -36,6 +39,14 @@ fn forwarding_to_unbound() -> e2e::Result<()> {
         );
         let nx = lab.dig(r.v4, &["nothing.shop.test", "A"])?;
         assert_eq!(nx.status, "NXDOMAIN", "{kind}:\n{}", nx.raw);
+        let d = lab.dig(r.v4, &["+dnssec", "www.secure.test", "A"])?;
+        assert!(
+            d.status == "NOERROR" && d.has_flag("ad"),
+            "{kind}: validated through the forwarder:\n{}",
+            d.raw
+        );
+        let d = lab.dig(r.v4, &["+dnssec", "www.badsig.test", "A"])?;
+        assert_eq!(d.status, "SERVFAIL", "{kind}: bogus:\n{}", d.raw);
     }
     eprintln!("forward group: {:?}", t.elapsed());
     Ok(())

@@ -449,6 +449,17 @@ impl Lab {
     /// DNSSEC from `anchors` (DS records as [`Lab::ds`] gives them) and nothing else:
     /// the reference for validation tests. It runs until the lab is dropped.
     pub fn start_validating_unbound(&mut self, addr: &str, anchors: &[&str]) -> Result<()> {
+        self.start_validating_unbound_with(addr, anchors, "")
+    }
+
+    /// [`Lab::start_validating_unbound`] with `more` lines for its `server:` clause
+    /// (e.g. `  aggressive-nsec: no\n`).
+    pub fn start_validating_unbound_with(
+        &mut self,
+        addr: &str,
+        anchors: &[&str],
+        more: &str,
+    ) -> Result<()> {
         self.ns
             .ip(&["addr", "add", &format!("{addr}/32"), "dev", "lo"])?;
         // EDE on (RFC 8914: Unbound sends none unless told) and the validation
@@ -456,6 +467,7 @@ impl Lab {
         let mut extra = String::from(
             "  module-config: \"validator iterator\"\n  ede: yes\n  val-log-level: 2\n",
         );
+        extra.push_str(more);
         for a in anchors {
             extra.push_str(&format!(
                 "  trust-anchor: \"{}\"\n",

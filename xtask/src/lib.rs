@@ -55,12 +55,13 @@ commands:
                   --seconds N (default 600)  [client_query] [upstream_response]
                   [validated_response] [rdata] [validate] [elf_image] [manifest]
   bench         the performance table: builds release images, starts the lab, runs
-                the engine's criterion benches (cache hit, policy), a million-line block
+                the engine's criterion benches (cache hit, policy), one DNSSEC verification per
+                algorithm, a million-line block
                 list loading in each build while a client asks, dnsperf against hvt (tender, and
                 solo5-hvt if on PATH), unix and Unbound, the exit-cost limit, cold
                 recursion over delayed links and the footprint; prints one table and
                 writes target/bench/bench.{md,json,svg} (root, no internet)
-                  --parts engine,policy,lists,cached,exits,cold,footprint   (default: all)
+                  --parts engine,policy,dnssec,lists,cached,exits,cold,footprint   (default: all)
                   --duration S  --clients 1,4,16,64  --names N  --engine-names 1000,…
                   --delay MS  --cold-names N  --boots N  --out DIR
                   --list-lines N (default 1000000)  --list-runs N (default 3)

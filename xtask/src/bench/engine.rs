@@ -110,6 +110,60 @@ pub fn policy(opts: &Options) -> Result<Vec<PolicyRow>> {
     Ok(rows)
 }
 
+/// The DNSSEC bench's cases (`resolver/dnssec/benches/verify.rs`), criterion ids:
+/// one RRset verification per algorithm, an NSEC3 hash, a DS digest.
+pub const DNSSEC_CASES: [&str; 9] = [
+    "verify/5-rsasha1",
+    "verify/8-rsasha256",
+    "verify/10-rsasha512",
+    "verify/13-ecdsap256",
+    "verify/14-ecdsap384",
+    "verify/15-ed25519",
+    "nsec3_hash/0",
+    "nsec3_hash/150",
+    "ds_digest/sha256",
+];
+
+/// Part "dnssec": `cargo bench -p dnssec --bench verify`, the cost of one signature
+/// verification per algorithm (issue 17), each case's criterion median.
+pub fn dnssec(opts: &Options) -> Result<Vec<PolicyRow>> {
+    let (warm, measure) = opts.engine_secs;
+    let mut cmd = cargo::tool("cargo");
+    cmd.current_dir(cargo::workspace_root())
+        .args(["bench", "-p", "dnssec", "--bench", "verify", "--"])
+        .arg("--noplot")
+        .arg(format!("--warm-up-time={warm}"))
+        .arg(format!("--measurement-time={measure}"));
+    println!("running: cargo bench -p dnssec --bench verify");
+    let out = cmd
+        .output()
+        .map_err(|e| error(format_args!("cannot run cargo bench: {e}")))?;
+    if !out.status.success() {
+        return Err(error(format_args!(
+            "the DNSSEC benchmark failed ({}):\n{}\n{}",
+            out.status,
+            String::from_utf8_lossy(&out.stdout),
+            String::from_utf8_lossy(&out.stderr)
+        )));
+    }
+    let criterion = cargo::workspace_root().join("target").join("criterion");
+    let mut rows = Vec::new();
+    for case in DNSSEC_CASES {
+        // A function id (not a group) is criterion's directory with `/` as `_`.
+        let file = criterion
+            .join(case.replace('/', "_"))
+            .join("new")
+            .join("estimates.json");
+        let json = std::fs::read_to_string(&file)
+            .map_err(|e| error(format_args!("{}: {e}", file.display())))?;
+        let median_ns = median_point_estimate(&json)
+            .ok_or_else(|| error(format_args!("{}: no median estimate", file.display())))?;
+        println!("  {case:>22}: median {median_ns:.0} ns");
+        rows.push(PolicyRow { case, median_ns });
+    }
+    Ok(rows)
+}
+
 /// `engine-bench: names=N allocs_per_hit=A bytes_per_hit=B` → (A, B).
 fn alloc_line(stdout: &str, n: u32) -> Option<(f64, f64)> {
     let prefix = format!("engine-bench: names={n} ");

@@ -607,9 +607,12 @@ fn smallest_mem(lab: &Lab, file: &Path, opts: &Options) -> Result<Vec<(u32, bool
     Ok(tried)
 }
 
-/// Part 4: cold names through a lab with a per-hop delay.
+/// Part 4: cold names through a lab with a per-hop delay: first unvalidated (no trust
+/// anchor: the bench zone), then validating from the lab's root anchor (names under
+/// the signed wildcard of `secure.test.`, AD asked for and required) next to an
+/// Unbound validating from the same anchor (issue 17), RFC 8198 off on both sides.
 pub fn cold(opts: &Options, r: &mut Report) -> Result<()> {
-    let lab = Lab::start_delayed(
+    let mut lab = Lab::start_delayed(
         LabOptions {
             unbound: true,
             dhcp: false,
@@ -617,64 +620,118 @@ pub fn cold(opts: &Options, r: &mut Report) -> Result<()> {
         opts.delay,
     )
     .map_err(err)?;
-    let mut hvt = boot(&lab, Kind::Hvt, 64, &[])?;
+    let run = std::process::id();
+    {
+        let mut hvt = boot(&lab, Kind::Hvt, 64, &[])?;
+        hvt.wait_for("ready: serving DNS", READY_TIMEOUT)
+            .map_err(err)?;
+        let mut unix = boot(&lab, Kind::Unix, 64, &[])?;
+        unix.wait_for("ready: serving DNS", READY_TIMEOUT)
+            .map_err(err)?;
+        let systems = [
+            ("hvt (tender)", lab_addresses(Kind::Hvt).1),
+            ("unix (tap)", lab_addresses(Kind::Unix).1),
+            ("unbound (1 thread)", UNBOUND_ADDR),
+        ];
+        for (label, addr) in systems {
+            let names = |i: Option<u32>| match i {
+                None => format!("first-{run}.{BENCH_ZONE}"),
+                Some(i) => format!("c{i}-{run}.{BENCH_ZONE}"),
+            };
+            r.cold
+                .push(cold_row(&lab, opts, label, addr, &names, false)?);
+        }
+    }
+    let root_ds = lab
+        .ds(".")
+        .ok_or("the lab has no root DS")
+        .map_err(error)?
+        .to_string();
+    let anchor = lab.trust_anchor_arg(".").map_err(err)?;
+    // Each fresh name a resolution: no answers synthesised from held NSEC records and
+    // wildcards (RFC 8198) on either side, or the part would time the cache.
+    lab.start_validating_unbound_with(VALIDATING_UNBOUND, &[&root_ds], "  aggressive-nsec: no\n")
+        .map_err(err)?;
+    let args = [anchor, "--aggressive-nsec=off".to_string()];
+    let mut hvt = boot(&lab, Kind::Hvt, 64, &args)?;
     hvt.wait_for("ready: serving DNS", READY_TIMEOUT)
         .map_err(err)?;
-    let mut unix = boot(&lab, Kind::Unix, 64, &[])?;
+    let mut unix = boot(&lab, Kind::Unix, 64, &args)?;
     unix.wait_for("ready: serving DNS", READY_TIMEOUT)
         .map_err(err)?;
     let systems = [
-        ("hvt (tender)", lab_addresses(Kind::Hvt).1),
-        ("unix (tap)", lab_addresses(Kind::Unix).1),
-        ("unbound (1 thread)", UNBOUND_ADDR),
+        ("hvt (tender), validating", lab_addresses(Kind::Hvt).1),
+        ("unix (tap), validating", lab_addresses(Kind::Unix).1),
+        ("unbound (1 thread), validating", VALIDATING_UNBOUND),
     ];
-    let run = std::process::id();
     for (label, addr) in systems {
-        let target: SocketAddr = format!("{addr}:53").parse().map_err(error)?;
-        // The first name meets an empty cache: root, example., bench.example.
-        let before = lab.upstream_queries().unwrap_or(0);
-        let first = ask(&lab, target, &format!("first-{run}.{BENCH_ZONE}"))?;
-        let first_upstream = lab.upstream_queries().unwrap_or(0) - before;
-        let mut times = Vec::new();
-        let mut failed = 0;
-        let before = lab.upstream_queries().unwrap_or(0);
-        for i in 0..opts.cold_names {
-            match ask(&lab, target, &format!("c{i}-{run}.{BENCH_ZONE}")) {
-                Ok(t) => times.push(t * 1e3),
-                Err(_) => failed += 1,
-            }
-        }
-        let upstream = lab.upstream_queries().unwrap_or(0) - before;
-        times.sort_by(f64::total_cmp);
-        let row = ColdRow {
-            system: label.to_string(),
-            names: opts.cold_names,
-            failed,
-            first_ms: first * 1e3,
-            first_upstream,
-            median_ms: percentile(&times, 0.5),
-            p99_ms: percentile(&times, 0.99),
-            upstream_per_answer: upstream as f64 / f64::from(opts.cold_names.max(1)),
+        let names = |i: Option<u32>| match i {
+            None => format!("first-{run}.{VALIDATED_ZONE}"),
+            Some(i) => format!("c{i}-{run}.{VALIDATED_ZONE}"),
         };
-        println!(
-            "  {label:<20} empty cache {:>7.1} ms ({} upstream); {} names: median {:.1} ms, p99 {:.1} ms, {:.2} upstream per answer{}",
-            row.first_ms,
-            row.first_upstream,
-            row.names,
-            row.median_ms,
-            row.p99_ms,
-            row.upstream_per_answer,
-            if failed > 0 {
-                format!(", {failed} failed")
-            } else {
-                String::new()
-            }
-        );
-        r.cold.push(row);
+        r.cold
+            .push(cold_row(&lab, opts, label, addr, &names, true)?);
     }
-    drop(hvt);
-    drop(unix);
     Ok(())
+}
+
+/// Where the validating Unbound of the cold part listens (on the lab's loopback).
+const VALIDATING_UNBOUND: &str = "10.53.0.250";
+/// A signed wildcard (ECDSA P-256, NSEC) under the lab's signed root: every fresh name
+/// is one upstream query and a validated answer with its wildcard proof.
+const VALIDATED_ZONE: &str = "wild.secure.test";
+
+/// One system's cold row: the first name on an empty cache, then `cold_names` fresh
+/// ones; `names(None)` is the first, `names(Some(i))` the others. `ad`: ask with AD set
+/// and count an answer without AD as failed.
+fn cold_row(
+    lab: &Lab,
+    opts: &Options,
+    label: &str,
+    addr: &str,
+    names: &dyn Fn(Option<u32>) -> String,
+    ad: bool,
+) -> Result<ColdRow> {
+    let target: SocketAddr = format!("{addr}:53").parse().map_err(error)?;
+    let before = lab.upstream_queries().unwrap_or(0);
+    let first = ask(lab, target, &names(None), ad)?;
+    let first_upstream = lab.upstream_queries().unwrap_or(0) - before;
+    let mut times = Vec::new();
+    let mut failed = 0;
+    let before = lab.upstream_queries().unwrap_or(0);
+    for i in 0..opts.cold_names {
+        match ask(lab, target, &names(Some(i)), ad) {
+            Ok(t) => times.push(t * 1e3),
+            Err(_) => failed += 1,
+        }
+    }
+    let upstream = lab.upstream_queries().unwrap_or(0) - before;
+    times.sort_by(f64::total_cmp);
+    let row = ColdRow {
+        system: label.to_string(),
+        names: opts.cold_names,
+        failed,
+        first_ms: first * 1e3,
+        first_upstream,
+        median_ms: percentile(&times, 0.5),
+        p99_ms: percentile(&times, 0.99),
+        upstream_per_answer: upstream as f64 / f64::from(opts.cold_names.max(1)),
+    };
+    println!(
+        "  {label:<32} empty cache {:>7.1} ms ({} upstream); {} names: median {:.1} ms, p99 {:.1} ms, {:.2} upstream per answer{}",
+        row.first_ms,
+        row.first_upstream,
+        row.names,
+        row.median_ms,
+        row.p99_ms,
+        row.upstream_per_answer,
+        if failed > 0 {
+            format!(", {failed} failed")
+        } else {
+            String::new()
+        }
+    );
+    Ok(row)
 }
 
 /// Part "lists": each build boots with a big list on the lab's list server and loads it
@@ -748,9 +805,13 @@ pub fn lists(opts: &Options, r: &mut Report) -> Result<()> {
     Ok(())
 }
 
-/// One query from inside the lab; seconds until the answer.
-fn ask(lab: &Lab, target: SocketAddr, name: &str) -> Result<f64> {
-    let q = e2e::wire::query(0x0c01, name, e2e::wire::A);
+/// One query from inside the lab; seconds until the answer. `ad`: the query sets AD
+/// (RFC 6840 §5.7) and the answer must have it (validated secure).
+fn ask(lab: &Lab, target: SocketAddr, name: &str, ad: bool) -> Result<f64> {
+    let mut q = e2e::wire::query(0x0c01, name, e2e::wire::A);
+    if ad {
+        q[3] |= 0x20;
+    }
     let name = name.to_string();
     lab.ns()
         .run_inside(move || -> Result<f64> {
@@ -772,6 +833,9 @@ fn ask(lab: &Lab, target: SocketAddr, name: &str) -> Result<f64> {
                             "{name} @{target}: rcode {} with {} answers",
                             h.rcode, h.ancount
                         )));
+                    }
+                    if ad && buf[3] & 0x20 == 0 {
+                        return Err(error(format_args!("{name} @{target}: no AD")));
                     }
                     return Ok(start.elapsed().as_secs_f64());
                 }

@@ -5,6 +5,8 @@
 //!    at several cache sizes: median ns and allocations per hit;
 //!    and **policy**, the criterion policy-hit benchmark (`benches/policy_hit.rs`): what
 //!    the policy stage adds to a cache hit, with nothing, the defaults, 1 M blocked domains;
+//!    **dnssec**, the DNSSEC crate's criterion bench (`resolver/dnssec/benches/verify.rs`):
+//!    one RRset verification per algorithm, an NSEC3 hash, a DS digest;
 //!    and **lists**: a million-line block list served by the lab's nginx, fetched, parsed
 //!    and made live by each build while a client keeps asking (load time, answer times);
 //! 2. **cached** — dnsperf against every system on the same lab and the same query file
@@ -32,9 +34,10 @@ use crate::{Result, build, build_tender, cargo, dist, error};
 pub use report::Report;
 
 /// The parts, in the order they run and print.
-pub const PARTS: [&str; 7] = [
+pub const PARTS: [&str; 8] = [
     "engine",
     "policy",
+    "dnssec",
     "lists",
     "cached",
     "exits",
@@ -237,6 +240,10 @@ pub fn measure(opts: &Options, artifacts: &Artifacts) -> Result<Report> {
     if opts.wants("policy") {
         println!("\n== policy: what the policy stage adds to a cache hit");
         r.policy = engine::policy(opts)?;
+    }
+    if opts.wants("dnssec") {
+        println!("\n== dnssec: one signature verification per algorithm");
+        r.dnssec = engine::dnssec(opts)?;
     }
     if opts.wants("lists") {
         println!(

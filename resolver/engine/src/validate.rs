@@ -215,6 +215,64 @@ fn keys(cache: &mut Cache<KeyedHasher>, now: Instant, name: &Name, t: RecordType
     }
 }
 
+/// The DS set at `name` as [`keys`] finds it; when none has been validated, the copy a
+/// parent's referral left in the cache (with its RRSIGs, `Rank::Referral`) is
+/// validated now under the parent's keys, instead of asking the parent again for what
+/// it already sent (RFC 4035 §3.1.4: a signed referral carries the DS set). Secure:
+/// cached as such; bogus or a key lookup needed: that outcome.
+fn ds_set(c: &mut Check<'_>, name: &Name) -> Result<Keys, Outcome> {
+    let found = keys(c.cache, c.now, name, RecordType::DS);
+    if !matches!(found, Keys::Missing) {
+        return Ok(found);
+    }
+    let Some(hit) = c
+        .cache
+        .lookup(c.now, name, RecordType::DS, Rank::Referral, false)
+        .filter(|h| h.attached.security == Security::Unchecked)
+    else {
+        return Ok(Keys::Missing);
+    };
+    let Data::Records(set) = hit.data else {
+        return Ok(Keys::Missing);
+    };
+    let sigs: Vec<Record> = hit
+        .attached
+        .sigs
+        .into_iter()
+        .filter(|r| r.name == *name && rrsig_covers(r) == Some(RecordType::DS))
+        .collect();
+    let Some(wall) = c.val.wall(c.now) else {
+        return Ok(Keys::Missing);
+    };
+    if set.is_empty() || sigs.is_empty() {
+        return Ok(Keys::Missing);
+    }
+    match rrset_outcome(c, wall, name, RecordType::DS, &set, &sigs) {
+        Outcome::Secure => {
+            let attached = crate::cache::Attached {
+                sigs,
+                security: Security::Secure,
+                ..crate::cache::Attached::default()
+            };
+            let ttl = set.iter().map(|r| r.ttl).min().unwrap_or(0);
+            if ttl > 0 {
+                c.cache.insert_rrset_with(
+                    c.now,
+                    name,
+                    RecordType::DS,
+                    set.clone(),
+                    attached,
+                    Rank::NonAuthAnswer,
+                );
+            }
+            Ok(Keys::Secure(set))
+        }
+        // Signed by nothing we can check (above the anchor): ask as before.
+        Outcome::Insecure(_) => Ok(Keys::Missing),
+        o => Err(o),
+    }
+}
+
 /// Whether the (validated) denial `proof` for DS at `name` shows a delegation
 /// there: the NSEC or NSEC3 matching `name` has NS and neither SOA nor DS (RFC 4035
 /// §5.2, RFC 5155 §8.9). Without NS the name is no cut: the parent's own data.
@@ -561,7 +619,7 @@ fn wildcard_proof(
 /// signatures naming it are bogus (not a downgrade to insecure).
 fn zone_keys(c: &mut Check<'_>, zone: &Name) -> Result<Vec<Record>, Outcome> {
     if c.val.anchors_of(zone).next().is_none() {
-        match keys(c.cache, c.now, zone, RecordType::DS) {
+        match ds_set(c, zone)? {
             Keys::Secure(_) => {}
             Keys::Insecure(why) => return Err(Outcome::Insecure(why)),
             Keys::SecureAbsent { cut: true } => return Err(Outcome::Insecure(None)),
@@ -596,7 +654,7 @@ fn cut_above(c: &mut Check<'_>, anchor: &Name, owner: &Name, ds: bool) -> Result
         .saturating_sub(u8::from(ds));
     for i in 1..=below {
         let n = owner.trim_to(usize::from(anchor.num_labels() + i));
-        match keys(c.cache, c.now, &n, RecordType::DS) {
+        match ds_set(c, &n)? {
             Keys::Secure(_) => zone = n,
             Keys::Insecure(why) => return Err(Outcome::Insecure(why)),
             Keys::SecureAbsent { cut: true } => return Err(Outcome::Insecure(None)),
@@ -639,17 +697,18 @@ fn dnskey_outcome(
     let anchors: Vec<dnssec::TrustAnchor> = c.val.anchors_of(zone).cloned().collect();
     let policy = c.val.policy;
     let res = if anchors.is_empty() {
-        let ds = match keys(c.cache, c.now, zone, RecordType::DS) {
-            Keys::Secure(ds) => ds,
-            Keys::Insecure(why) => return Outcome::Insecure(why),
-            Keys::SecureAbsent { cut: true } => return Outcome::Insecure(None),
+        let ds = match ds_set(c, zone) {
+            Err(o) => return o,
+            Ok(Keys::Secure(ds)) => ds,
+            Ok(Keys::Insecure(why)) => return Outcome::Insecure(why),
+            Ok(Keys::SecureAbsent { cut: true }) => return Outcome::Insecure(None),
             // The parent proves no cut here: a key set at a name that is no zone.
-            Keys::SecureAbsent { cut: false } => {
+            Ok(Keys::SecureAbsent { cut: false }) => {
                 return Outcome::Bogus(Ede::dnssec(&dnssec::Failure::Bogus(
                     dnssec::BogusReason::WrongZone,
                 )));
             }
-            Keys::Missing => return need(c, zone, RecordType::DS),
+            Ok(Keys::Missing) => return need(c, zone, RecordType::DS),
         };
         let ds_recs = convert(&ds);
         let views: Vec<dnssec::Ds<'_>> = ds_recs.iter().filter_map(|r| r.ds().ok()).collect();

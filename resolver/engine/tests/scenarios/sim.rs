@@ -345,6 +345,22 @@ impl Zone {
                 .collect();
             resp.authorities.extend(nsecs);
         }
+        // A signed referral carries the DS set at the cut (RFC 4035 §3.1.4).
+        if resp.answers.is_empty() && !resp.metadata.authoritative {
+            let cuts: Vec<Name> = resp
+                .authorities
+                .iter()
+                .filter(|r| r.record_type() == RecordType::NS)
+                .map(|r| r.name.clone())
+                .collect();
+            let ds: Vec<Record> = self
+                .records
+                .iter()
+                .filter(|r| r.record_type() == RecordType::DS && cuts.contains(&r.name))
+                .cloned()
+                .collect();
+            resp.authorities.extend(ds);
+        }
         let b = sigs_for(&resp.authorities);
         resp.authorities.extend(b);
     }

@@ -191,14 +191,15 @@ fn nsec3_hashes_per_response_cap() {
 
 #[test]
 fn key_fetches_per_resolution_cap() {
-    // www.example.com. asks for 2 key sets itself (the DS and DNSKEY of its zone).
+    // www.example.com. asks for 3 key sets itself: the DNSKEY sets of ., com. and
+    // example.com., to validate the DS sets the signed referrals brought and its answer.
     let mut net = net_limits(signed_world(Shape::default()), |l| {
-        l.dnssec_key_fetches_per_resolution = 1;
+        l.dnssec_key_fetches_per_resolution = 2;
     });
     let r = ask_do(&mut net, "www.example.com.", RecordType::A);
     assert_eq!(r.response_code, ResponseCode::ServFail);
     let mut net = net_limits(signed_world(Shape::default()), |l| {
-        l.dnssec_key_fetches_per_resolution = 2;
+        l.dnssec_key_fetches_per_resolution = 3;
     });
     let r = ask_do(&mut net, "www.example.com.", RecordType::A);
     assert!(r.authentic_data);

@@ -735,3 +735,23 @@ fn forwarding_through_a_forwarder_that_knows_no_root_keeps_answering() {
     let r = net.ask("nope.example.net.", RecordType::A);
     assert_eq!(r.response_code, ResponseCode::NXDomain);
 }
+
+#[test]
+fn the_ds_sets_of_signed_referrals_are_validated_not_asked_for_again() {
+    // Root and com. send signed DS sets with their referrals (RFC 4035 §3.1.4): the
+    // chain of trust to example.com. needs the two DNSKEY sets below the anchor
+    // (com., example.com.) and the root's, and no DS query at all.
+    let mut net = net_with(signed_world(Shape::default()));
+    let r = ask_do(&mut net, "www.example.com.", RecordType::A);
+    assert_eq!(r.response_code, ResponseCode::NoError);
+    assert!(r.authentic_data);
+    let ds_queries = net.log.iter().filter(|s| s.qtype == RecordType::DS).count();
+    assert_eq!(ds_queries, 0, "{:?}", net.log);
+    // A DS set that fails under the parent's keys is bogus, from the referral too.
+    let mut net = net_with(signed_world(Shape {
+        bad_ds: true,
+        ..Shape::default()
+    }));
+    let r = ask_do(&mut net, "www.example.com.", RecordType::A);
+    assert_eq!(r.response_code, ResponseCode::ServFail);
+}

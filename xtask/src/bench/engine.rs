@@ -74,40 +74,62 @@ pub const POLICY_CASES: [&str; 3] = ["no_policy", "defaults", "defaults_1m_block
 /// Part "policy": `cargo bench -p engine --bench policy_hit`, what the policy stage
 /// adds to a cache hit (issue 15), each case's criterion median.
 pub fn policy(opts: &Options) -> Result<Vec<PolicyRow>> {
-    let (warm, measure) = opts.engine_secs;
-    let mut cmd = cargo::tool("cargo");
-    cmd.current_dir(cargo::workspace_root())
-        .args(["bench", "-p", "engine", "--bench", "policy_hit", "--"])
-        .args(["policy_hit", "--noplot"])
-        .arg(format!("--warm-up-time={warm}"))
-        .arg(format!("--measurement-time={measure}"));
-    println!("running: cargo bench -p engine --bench policy_hit -- policy_hit");
-    let out = cmd
-        .output()
-        .map_err(|e| error(format_args!("cannot run cargo bench: {e}")))?;
-    if !out.status.success() {
-        return Err(error(format_args!(
-            "the policy benchmark failed ({}):\n{}\n{}",
-            out.status,
-            String::from_utf8_lossy(&out.stdout),
-            String::from_utf8_lossy(&out.stderr)
-        )));
-    }
+    bench(
+        opts,
+        "engine",
+        "policy_hit",
+        &["policy_hit"],
+        "the policy benchmark",
+    )?;
     let criterion = cargo::workspace_root()
         .join("target")
         .join("criterion")
         .join("policy_hit");
     let mut rows = Vec::new();
     for case in POLICY_CASES {
-        let file = criterion.join(case).join("new").join("estimates.json");
-        let json = std::fs::read_to_string(&file)
-            .map_err(|e| error(format_args!("{}: {e}", file.display())))?;
-        let median_ns = median_point_estimate(&json)
-            .ok_or_else(|| error(format_args!("{}: no median estimate", file.display())))?;
+        let median_ns = median_of(&criterion.join(case))?;
         println!("  {case:>20}: median {median_ns:.0} ns per hit");
         rows.push(PolicyRow { case, median_ns });
     }
     Ok(rows)
+}
+
+/// Runs `cargo bench -p PKG --bench BENCH -- FILTER… --noplot` with the run's criterion
+/// times; `what` names it in the error.
+fn bench(opts: &Options, pkg: &str, bench: &str, filter: &[&str], what: &str) -> Result<()> {
+    let (warm, measure) = opts.engine_secs;
+    let mut cmd = cargo::tool("cargo");
+    cmd.current_dir(cargo::workspace_root())
+        .args(["bench", "-p", pkg, "--bench", bench, "--"])
+        .args(filter)
+        .arg("--noplot")
+        .arg(format!("--warm-up-time={warm}"))
+        .arg(format!("--measurement-time={measure}"));
+    println!(
+        "running: cargo bench -p {pkg} --bench {bench} -- {}",
+        filter.join(" ")
+    );
+    let out = cmd
+        .output()
+        .map_err(|e| error(format_args!("cannot run cargo bench: {e}")))?;
+    if !out.status.success() {
+        return Err(error(format_args!(
+            "{what} failed ({}):\n{}\n{}",
+            out.status,
+            String::from_utf8_lossy(&out.stdout),
+            String::from_utf8_lossy(&out.stderr)
+        )));
+    }
+    Ok(())
+}
+
+/// Criterion's median for the benchmark whose directory is `dir`.
+fn median_of(dir: &std::path::Path) -> Result<f64> {
+    let file = dir.join("new").join("estimates.json");
+    let json = std::fs::read_to_string(&file)
+        .map_err(|e| error(format_args!("{}: {e}", file.display())))?;
+    median_point_estimate(&json)
+        .ok_or_else(|| error(format_args!("{}: no median estimate", file.display())))
 }
 
 /// The DNSSEC bench's cases (`resolver/dnssec/benches/verify.rs`), criterion ids:
@@ -127,37 +149,12 @@ pub const DNSSEC_CASES: [&str; 9] = [
 /// Part "dnssec": `cargo bench -p dnssec --bench verify`, the cost of one signature
 /// verification per algorithm (issue 17), each case's criterion median.
 pub fn dnssec(opts: &Options) -> Result<Vec<PolicyRow>> {
-    let (warm, measure) = opts.engine_secs;
-    let mut cmd = cargo::tool("cargo");
-    cmd.current_dir(cargo::workspace_root())
-        .args(["bench", "-p", "dnssec", "--bench", "verify", "--"])
-        .arg("--noplot")
-        .arg(format!("--warm-up-time={warm}"))
-        .arg(format!("--measurement-time={measure}"));
-    println!("running: cargo bench -p dnssec --bench verify");
-    let out = cmd
-        .output()
-        .map_err(|e| error(format_args!("cannot run cargo bench: {e}")))?;
-    if !out.status.success() {
-        return Err(error(format_args!(
-            "the DNSSEC benchmark failed ({}):\n{}\n{}",
-            out.status,
-            String::from_utf8_lossy(&out.stdout),
-            String::from_utf8_lossy(&out.stderr)
-        )));
-    }
+    bench(opts, "dnssec", "verify", &[], "the DNSSEC benchmark")?;
     let criterion = cargo::workspace_root().join("target").join("criterion");
     let mut rows = Vec::new();
     for case in DNSSEC_CASES {
         // A function id (not a group) is criterion's directory with `/` as `_`.
-        let file = criterion
-            .join(case.replace('/', "_"))
-            .join("new")
-            .join("estimates.json");
-        let json = std::fs::read_to_string(&file)
-            .map_err(|e| error(format_args!("{}: {e}", file.display())))?;
-        let median_ns = median_point_estimate(&json)
-            .ok_or_else(|| error(format_args!("{}: no median estimate", file.display())))?;
+        let median_ns = median_of(&criterion.join(case.replace('/', "_")))?;
         println!("  {case:>22}: median {median_ns:.0} ns");
         rows.push(PolicyRow { case, median_ns });
     }

@@ -106,6 +106,10 @@ pub struct Limits {
     /// Questions whose resolution failed that are remembered (RFC 9520), LRU. Default
     /// 1024; 0 turns failure caching off.
     pub max_failure_entries: usize,
+    /// Names QNAME minimisation found to exist (data or NODATA for a minimised
+    /// question), so later resolutions below them skip that question; LRU. Default
+    /// 4096; 0 turns it off (each resolution asks every step again).
+    pub max_known_names: usize,
     /// How long a failure is first remembered: a retry inside the window is answered
     /// SERVFAIL at once, without upstream queries. Default 5 s (RFC 9520 §3.2: at
     /// least 1 s).
@@ -221,6 +225,7 @@ impl Default for Limits {
             max_ns_resolutions_per_delegation: 3,
             max_parent_glue: 4096,
             max_failure_entries: 1024,
+            max_known_names: 4096,
             failure_backoff_min: Duration::from_secs(5),
             failure_backoff_max: Duration::from_secs(300),
             stale_answer_timeout: Duration::from_millis(1800),

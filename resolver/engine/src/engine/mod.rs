@@ -62,6 +62,8 @@ pub struct Engine {
     val: Validator,
     /// Validated NSEC records kept for RFC 8198 synthesis.
     denials: crate::aggressive::Denials,
+    /// Names QNAME minimisation found to exist.
+    known: crate::resolve::known::KnownNames,
 }
 
 impl Engine {
@@ -88,6 +90,7 @@ impl Engine {
         let h1 = KeyedHasher::new(key(0), key(1));
         let h2 = KeyedHasher::new(key(2), key(3));
         let h3 = KeyedHasher::new(key(4), key(5));
+        let h5 = KeyedHasher::new(key(8), key(9));
         let h4 = KeyedHasher::new(key(6), key(7));
         let policy = Policy::new(
             config.min_ttl,
@@ -110,6 +113,7 @@ impl Engine {
                 0
             }),
             glue: ParentGlue::new(config.limits.max_parent_glue, h4),
+            known: crate::resolve::known::KnownNames::new(config.limits.max_known_names, h5),
             cfg: config,
             resolutions: Resolutions::default(),
             timers: TimerTable::default(),
@@ -228,6 +232,7 @@ impl Engine {
             && self.cache.bytes() <= self.cfg.cache_bytes
             && self.glue.len() <= l.max_parent_glue.max(1)
             && self.failures.len() <= l.max_failure_entries.max(1)
+            && self.known.len() <= l.max_known_names.max(1)
     }
 
     // ----------------------------------------------------------------- clients
@@ -465,6 +470,7 @@ impl Engine {
                 verifs_done: 0,
                 failures: &mut self.failures,
                 denials: &mut self.denials,
+                known: &mut self.known,
             };
             let step = r.advance(&mut ctx, deadline);
             let spent = ctx.verifs_done;
@@ -899,6 +905,7 @@ impl Engine {
             verifs_done: 0,
             failures: &mut self.failures,
             denials: &mut self.denials,
+            known: &mut self.known,
         };
         let step = r.on_response(&mut ctx, &p, &msg);
         let spent = ctx.verifs_done;

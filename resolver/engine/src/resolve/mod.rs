@@ -31,6 +31,7 @@ use crate::upstream::{Ask, Pick, Upstream};
 
 pub(crate) mod delegation;
 pub(crate) mod failures;
+pub(crate) mod known;
 mod response;
 pub(crate) mod table;
 
@@ -215,6 +216,8 @@ pub(crate) struct Ctx<'a> {
     pub(crate) failures: &'a mut failures::Failures,
     /// Validated NSEC records for RFC 8198 synthesis.
     pub(crate) denials: &'a mut crate::aggressive::Denials,
+    /// Names QNAME minimisation found to exist.
+    pub(crate) known: &'a mut known::KnownNames,
 }
 
 /// What a client query's tree of resolutions (the client's or a prefetch's, and the
@@ -376,6 +379,7 @@ impl Resolution {
                 self.deleg = Some(Delegation::find(ctx, &at));
                 self.deleg_cached = true;
             }
+            self.skip_known(ctx);
             if self.sent >= l.max_upstream_per_query {
                 return Step::Fail(Ede::BUDGET);
             }
@@ -556,6 +560,25 @@ impl Resolution {
         if let Some(q) = self.qmin.as_mut() {
             q.steps = q.steps.saturating_add(1);
             q.known = q.known.max(asked.num_labels());
+        }
+    }
+
+    /// Move QNAME minimisation past the ancestors of `cur` that earlier resolutions
+    /// found to exist ([`known::KnownNames`]): asking them again would only repeat
+    /// their NODATA. Not a step of RFC 9156's count: nothing is sent.
+    fn skip_known(&mut self, ctx: &mut Ctx<'_>) {
+        while self.qmin.is_some() {
+            let ask = self.next_question();
+            if ask.name == self.cur || !ctx.known.contains(ctx.now, &ask.name) {
+                return;
+            }
+            let labels = ask.name.num_labels();
+            if let Some(q) = self.qmin.as_mut() {
+                if q.known >= labels {
+                    return; // no progress (cannot happen: the next name is deeper)
+                }
+                q.known = labels;
+            }
         }
     }
 

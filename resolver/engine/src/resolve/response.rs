@@ -117,6 +117,9 @@ impl Resolution {
                     self.qmin = None;
                 } else {
                     self.minimise_past(&p.qname);
+                    if let Some(ttl) = existence_ttl(ctx.cfg, &c.meaning) {
+                        ctx.known.learn(ctx.now, &p.qname, ttl);
+                    }
                 }
                 // The same delegation answered: ask it again right away.
                 if let Some(d) = self.deleg.as_mut() {
@@ -344,6 +347,25 @@ impl Resolution {
 
 /// A negative answer: RFC 2308 §3, the SOA in it carries the negative TTL, and so do
 /// its RRSIGs and the denial's records after it (as the cache would serve them).
+/// How long a minimised question's answer shows its name to exist: the answer's TTL
+/// or NODATA's negative TTL, within the engine's bounds; `None` when it shows nothing
+/// that may be kept (a CNAME, a denial without an SOA).
+fn existence_ttl(cfg: &EngineConfig, m: &Meaning) -> Option<u32> {
+    let secs = |d: core::time::Duration| u32::try_from(d.as_secs()).unwrap_or(u32::MAX);
+    let ttl = match m {
+        Meaning::Answer { chain, answer, .. } if chain.is_empty() => {
+            answer.iter().map(|r| r.ttl).min()?.min(secs(cfg.max_ttl))
+        }
+        Meaning::NoData {
+            chain,
+            soa: Some(soa),
+            ..
+        } if chain.is_empty() => negative_ttl(Some(soa)).min(secs(cfg.max_negative_ttl)),
+        _ => return None,
+    };
+    Some(ttl)
+}
+
 fn negative(
     cfg: &EngineConfig,
     rcode: ResponseCode,

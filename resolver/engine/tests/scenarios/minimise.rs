@@ -169,3 +169,132 @@ fn reverse_policy() -> engine::PolicyConfig {
         ..engine::PolicyConfig::default()
     }
 }
+
+/// `world()` with a wildcard under the empty non-terminal `wild.example.com.`.
+fn wildcard_world() -> Vec<Server> {
+    let mut servers = world();
+    for z in crate::signer::zone_mut(&mut servers, "example.com.") {
+        z.records.push(a("*.wild.example.com.", 300, "192.0.2.77"));
+    }
+    servers
+}
+
+/// The upstream queries that asking `names` in turn costs, one count per name.
+fn costs(net: &mut Net, names: &[&str], dnssec: bool) -> Vec<usize> {
+    names
+        .iter()
+        .map(|name| {
+            let before = net.log.len();
+            let r = if dnssec {
+                crate::validate_chain::ask_do(net, name, RecordType::A)
+            } else {
+                net.ask(name, RecordType::A)
+            };
+            assert_eq!(r.response_code, ResponseCode::NoError, "{r}");
+            assert_eq!(ips(&r), ["192.0.2.77"], "{r}");
+            if dnssec {
+                assert!(r.metadata.authentic_data, "{name}: no AD\n{r}");
+            }
+            net.traffic(before).len()
+        })
+        .collect()
+}
+
+const FRESH: [&str; 3] = [
+    "n1.wild.example.com.",
+    "n2.wild.example.com.",
+    "n3.wild.example.com.",
+];
+
+#[test]
+fn a_known_empty_non_terminal_is_not_asked_again() {
+    let cfg = EngineConfig {
+        qname_minimisation: true,
+        ..recursive_config()
+    };
+    let mut net = Net::with_servers(cfg.clone(), wildcard_world());
+    let c = costs(&mut net, &FRESH, false);
+    let t = net.traffic(0);
+    // The first name asks `wild.example.com.` (NODATA) before itself; the next ones
+    // start below it: one query each, the full name.
+    assert_eq!(c[1..], [1, 1], "{c:?} {t:?}");
+    assert_eq!(
+        t.iter().filter(|q| q.1 == "wild.example.com.").count(),
+        1,
+        "{t:?}"
+    );
+    // With the table off, every fresh name asks the empty non-terminal again.
+    let mut off = Net::with_servers(
+        EngineConfig {
+            limits: engine::Limits {
+                max_known_names: 0,
+                ..engine::Limits::default()
+            },
+            ..cfg
+        },
+        wildcard_world(),
+    );
+    let c = costs(&mut off, &FRESH, false);
+    assert_eq!(c[1..], [2, 2], "{c:?}");
+}
+
+#[test]
+fn a_known_empty_non_terminal_is_not_asked_again_under_a_trust_anchor() {
+    use crate::validate_chain::{Shape, root_anchored, sign_world};
+    let mut net = Net::with_servers(
+        root_anchored(EngineConfig {
+            qname_minimisation: true,
+            ..recursive_config()
+        }),
+        sign_world(wildcard_world(), Shape::default()),
+    );
+    net.engine.set_wall_clock(net.now, crate::signer::NOW);
+    let c = costs(&mut net, &FRESH, true);
+    let t = net.traffic(0);
+    eprintln!("validated wildcard names under an empty non-terminal: {c:?} upstream");
+    assert_eq!(c[1..], [1, 1], "{c:?} {t:?}");
+}
+
+#[test]
+fn a_known_name_does_not_hide_a_cut_below_it() {
+    // `b.c.example.com.` exists (an empty non-terminal above `a.b.c`); learnt, then
+    // the zone delegates `x.b.c.example.com.`: the full question meets the referral.
+    let mut servers = world();
+    for z in crate::signer::zone_mut(&mut servers, "example.com.") {
+        z.records
+            .push(ns("x.b.c.example.com.", 3600, "ns.x.b.c.example.com."));
+        z.records
+            .push(a("ns.x.b.c.example.com.", 3600, "192.0.2.90"));
+    }
+    servers.push(Server {
+        ip: "192.0.2.90".parse().unwrap(),
+        zones: vec![Zone::new(
+            "x.b.c.example.com.",
+            vec![
+                soa("x.b.c.example.com.", 3600, 300),
+                ns("x.b.c.example.com.", 3600, "ns.x.b.c.example.com."),
+                a("www.x.b.c.example.com.", 300, "192.0.2.91"),
+            ],
+        )],
+        behavior: Behavior::Normal,
+    });
+    let mut net = Net::with_servers(
+        EngineConfig {
+            qname_minimisation: true,
+            ..recursive_config()
+        },
+        servers,
+    );
+    let r = net.ask("a.b.c.example.com.", RecordType::A);
+    assert_eq!(ips(&r), ["192.0.2.9"], "{r}");
+    let before = net.log.len();
+    let r = net.ask("www.x.b.c.example.com.", RecordType::A);
+    assert_eq!(ips(&r), ["192.0.2.91"], "{r}");
+    let t = net.traffic(before);
+    // c. and b.c. are known: not asked again.
+    assert!(
+        t.iter()
+            .all(|q| q.1 != "c.example.com." && q.1 != "b.c.example.com."),
+        "{t:?}"
+    );
+}

@@ -48,7 +48,11 @@ impl Default for Shape {
 /// `.`, `com.` and `example.com.` signed with DS links; `net.`, `example.net.` and
 /// `glueless.com.` unsigned, their delegations without DS (proven by NSEC).
 pub fn signed_world(s: Shape) -> Vec<Server> {
-    let mut servers = world();
+    sign_world(world(), s)
+}
+
+/// [`signed_world`] from another unsigned world of the same zones (records added).
+pub fn sign_world(mut servers: Vec<Server>, s: Shape) -> Vec<Server> {
     for z in zone_mut(&mut servers, ".") {
         z.records.push(com_key().ds("com."));
         sign_zone(z, &root_key(), valid(), Denial::Nsec);

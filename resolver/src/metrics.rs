@@ -189,6 +189,7 @@ metrics! {
     dnssec_forwarder_unsigned, Counter, "DNSSEC: a forwarder sent a trust anchor's keys unsigned (DO ignored); answers below it insecure.", |s| Some(s.engine.dnssec_forwarder_unsigned);
     dnssec_verifications, Counter, "DNSSEC: signature verifications done.", |s| Some(s.engine.dnssec_verifications);
     dnssec_aggressive, Counter, "DNSSEC: NXDOMAIN/NODATA answers synthesised from validated NSEC records (RFC 8198).", |s| Some(s.engine.dnssec_aggressive);
+    dnssec_key_primes, Counter, "DNSSEC: DNSKEY fetches started beside a query to a signed zone.", |s| Some(s.engine.dnssec_key_primes);
     aggressive_nsec_records, Gauge, "DNSSEC: validated NSEC records held for synthesis.", |s| Some(s.engine.aggressive_nsec_records);
     frames_in, Counter, "Frames read from the network device.", |s| Some(s.net.frames_in);
     frames_out, Counter, "Frames written to the network device.", |s| Some(s.net.frames_out);

@@ -24,6 +24,9 @@ pub struct Stats {
     /// DNSSEC: NXDOMAIN and NODATA answers synthesised from validated NSEC records
     /// already held (RFC 8198), instead of a query upstream.
     pub dnssec_aggressive: u64,
+    /// DNSSEC: DNSKEY fetches started beside a query to a signed zone, before the
+    /// answer's validation asked for them.
+    pub dnssec_key_primes: u64,
     /// Client queries answered from the cache without upstream traffic.
     pub cache_hits: u64,
     /// Of `cache_hits`, those answered by the fast path (no `Message` built).

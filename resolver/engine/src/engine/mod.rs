@@ -471,10 +471,15 @@ impl Engine {
                 failures: &mut self.failures,
                 denials: &mut self.denials,
                 known: &mut self.known,
+                prime: None,
             };
             let step = r.advance(&mut ctx, deadline);
             let spent = ctx.verifs_done;
+            let prime = ctx.prime.take();
             self.resolutions.charge_verifs(id, spent);
+            if let Some(zone) = prime {
+                self.prime_keys(now, id, zone);
+            }
             match step {
                 // A dependency that cannot be had: its slot is marked failed; go on.
                 Step::Need(dep) => {
@@ -548,6 +553,36 @@ impl Engine {
             Step::Fail(ede) => self.fail(now, id, ede),
             Step::Again => self.resolutions.push_ready(id),
         }
+    }
+
+    /// Start fetching `zone`'s DNSKEY set for resolution `id`, which does not wait
+    /// for it (see `Resolution::key_to_prime`): a sub-resolution of `id`'s tree,
+    /// charged to its budget and cancelled with it, that `id` joins when its
+    /// validation needs the keys. Not when it is in flight already, failed a moment
+    /// ago, or half the resolution table is in use.
+    fn prime_keys(&mut self, now: Instant, id: Id, zone: Name) {
+        let rtype = RecordType::DNSKEY;
+        if self.resolutions.find(&zone, rtype).is_some()
+            || self.resolutions.len() * 2 >= self.cfg.limits.max_resolutions
+            || self.failures.get(now, &zone, rtype).is_some()
+        {
+            return;
+        }
+        let Some(depth) = self.resolutions.get(id).map(|r| r.depth) else {
+            return;
+        };
+        let root = self.resolutions.root_of(id);
+        let Some(c) = self.start(now, zone, rtype, depth.saturating_add(1)) else {
+            return;
+        };
+        if let Some(cr) = self.resolutions.get_mut(c) {
+            cr.root = Some(root);
+            cr.parents.push(id);
+        }
+        if let Some(r) = self.resolutions.get_mut(id) {
+            r.children.push(c);
+        }
+        self.stats.dnssec_key_primes += 1;
     }
 
     /// Make resolution `id` wait for `dep`: join the resolution of it in flight (if it
@@ -906,6 +941,7 @@ impl Engine {
             failures: &mut self.failures,
             denials: &mut self.denials,
             known: &mut self.known,
+            prime: None,
         };
         let step = r.on_response(&mut ctx, &p, &msg);
         let spent = ctx.verifs_done;

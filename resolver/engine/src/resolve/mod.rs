@@ -18,7 +18,7 @@ use core::net::SocketAddr;
 use hickory_proto::rr::{Name, Record, RecordType};
 
 use crate::answer::{Answer, CachedChain, Waiter};
-use crate::cache::{Cache, KeyedHasher};
+use crate::cache::{Cache, Data, KeyedHasher, Rank};
 use crate::chain::{self, Walk};
 use crate::config::{EngineConfig, Mode};
 use crate::ede::Ede;
@@ -218,6 +218,9 @@ pub(crate) struct Ctx<'a> {
     pub(crate) denials: &'a mut crate::aggressive::Denials,
     /// Names QNAME minimisation found to exist.
     pub(crate) known: &'a mut known::KnownNames,
+    /// Set by the resolution: a zone whose DNSKEY set the engine should start
+    /// fetching beside the query being sent ([`Resolution::key_to_prime`]).
+    pub(crate) prime: Option<Name>,
 }
 
 /// What a client query's tree of resolutions (the client's or a prefetch's, and the
@@ -303,6 +306,9 @@ pub(crate) struct Resolution {
     pub(super) held: Option<Held>,
     /// The key lookups its validation made (each at most once).
     pub(super) asked: Vec<(Name, RecordType)>,
+    /// Zones whose DNSKEY sets were fetched beside a query ([`Resolution::key_to_prime`]):
+    /// they count against `Limits::dnssec_key_fetches_per_resolution` with `asked`.
+    pub(super) primed: Vec<Name>,
     /// What validation has concluded over its hops so far.
     pub(super) sec: Sec,
     /// An EDE an insecure answer carries (27: NSEC3 iterations, 1/2 unsupported).
@@ -339,6 +345,7 @@ impl Resolution {
             referral_ttl: None,
             held: None,
             asked: Vec::new(),
+            primed: Vec::new(),
             sec: Sec::Secure,
             insecure_ede: None,
         }
@@ -392,6 +399,10 @@ impl Resolution {
             {
                 // No local port free: wait for a slot too, rather than fail a burst.
                 Pick::Send(server) if ctx.upstream.len() < l.max_upstream_in_flight => {
+                    if let Some(zone) = self.key_to_prime(ctx) {
+                        self.primed.push(zone.clone());
+                        ctx.prime = Some(zone);
+                    }
                     return Step::Send {
                         server,
                         transport: Transport::Udp,
@@ -561,6 +572,51 @@ impl Resolution {
             q.steps = q.steps.saturating_add(1);
             q.known = q.known.max(asked.num_labels());
         }
+    }
+
+    /// DNSSEC: the zone about to be asked is signed (a trust anchor's, or its DS is
+    /// cached from the referral) and its DNSKEY set is not cached, so validating what
+    /// it says will need that set: the zone, for the engine to fetch its keys now,
+    /// beside this query, rather than one round trip per zone after the answer (as
+    /// Unbound primes keys). Only for client-facing resolutions (depth 0), never for
+    /// the key question itself.
+    fn key_to_prime(&self, ctx: &mut Ctx<'_>) -> Option<Name> {
+        let d = self.deleg.as_ref()?;
+        if self.depth != 0 || d.forward || self.qtype == RecordType::DNSKEY {
+            return None;
+        }
+        let max = usize::from(ctx.cfg.limits.dnssec_key_fetches_per_resolution);
+        if self.key_fetches() >= max || self.primed.contains(&d.zone) {
+            return None;
+        }
+        let anchor = ctx.val.anchor_for(&d.zone)?;
+        let zone = d.zone.clone();
+        let signed = *anchor == zone
+            || ctx
+                .cache
+                .lookup(ctx.now, &zone, RecordType::DS, Rank::Glue, false)
+                .is_some_and(|h| matches!(h.data, Data::Records(_)));
+        let have_keys = ctx
+            .cache
+            .lookup(ctx.now, &zone, RecordType::DNSKEY, Rank::Glue, false)
+            .is_some();
+        (signed && !have_keys).then_some(zone)
+    }
+
+    /// The distinct key sets this resolution fetched: looked up for its validation,
+    /// or primed.
+    pub(super) fn key_fetches(&self) -> usize {
+        let primed_only = self
+            .primed
+            .iter()
+            .filter(|z| {
+                !self
+                    .asked
+                    .iter()
+                    .any(|(n, t)| n == *z && *t == RecordType::DNSKEY)
+            })
+            .count();
+        self.asked.len().saturating_add(primed_only)
     }
 
     /// Move QNAME minimisation past the ancestors of `cur` that earlier resolutions

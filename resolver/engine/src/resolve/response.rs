@@ -188,7 +188,8 @@ impl Resolution {
         let (sec, ede) = match out {
             Outcome::Need(name, rtype) => {
                 let max = usize::from(ctx.cfg.limits.dnssec_key_fetches_per_resolution);
-                if self.asked.len() >= max {
+                let primed = rtype == RecordType::DNSKEY && self.primed.contains(&name);
+                if !primed && self.key_fetches() >= max {
                     ctx.stats.dnssec_bogus += 1;
                     return Step::Fail(Ede::KEY_FETCH_BUDGET);
                 }

@@ -123,6 +123,32 @@ fn secure_answer_two_zones_below_a_root_anchor() {
 }
 
 #[test]
+fn keys_are_fetched_beside_the_queries_not_after_the_answer() {
+    // Empty cache, 10 ms per upstream round trip: . → com. → example.com. is three
+    // round trips; each zone's DNSKEY set is asked beside the query to it, so the
+    // answer validates as it arrives instead of three key round trips later.
+    let mut net = net_with(signed_world(Shape::default()));
+    let start = net.now;
+    let r = ask_do(&mut net, "www.example.com.", RecordType::A);
+    let took = net.now.saturating_duration_since(start);
+    assert!(r.authentic_data, "{r}");
+    let t = net.traffic(0);
+    let keys: Vec<_> = t.iter().filter(|q| q.2 == RecordType::DNSKEY).collect();
+    assert_eq!(keys.len(), 3, "one DNSKEY query per zone: {t:?}");
+    assert_eq!(t.len(), 6, "nothing asked twice: {t:?}");
+    assert_eq!(net.engine.stats().dnssec_key_primes, 3);
+    assert!(
+        took <= std::time::Duration::from_millis(35),
+        "{took:?} for three zones at 10 ms: {t:?}"
+    );
+    // Cached keys are not asked again: the next name is one query.
+    let before = net.log.len();
+    let r = ask_do(&mut net, "a.b.c.example.com.", RecordType::A);
+    assert!(r.authentic_data);
+    assert_eq!(net.traffic(before).len(), 1);
+}
+
+#[test]
 fn ds_that_matches_no_key_is_bogus_ede_9() {
     // RFC 8914 §4.10: "a DS record existed at a parent, but no supported matching
     // DNSKEY record could be found for the child" is DNSKEY Missing, not plain Bogus.

@@ -3,6 +3,7 @@
 
 use super::*;
 use crate::config::Mode;
+use crate::io::Transport;
 use alloc::vec;
 use hickory_proto::op::Message;
 use hickory_proto::rr::rdata::{A, CNAME, SOA};

@@ -1,15 +1,15 @@
 //! Boot (config, banner, engine, netstack) and the main loop.
 
 use alloc::string::String;
-use alloc::vec::Vec;
 use core::fmt::Write as _;
 
 use config::{Config, ConfigError, LogLevel, Mode as ConfigMode, Selftest};
-use engine::{Client, Engine, EngineConfig, Instant, Mode, Transmit, Transport};
+use engine::{Engine, EngineConfig, Instant, Mode};
 use netstack::{DhcpEvent, Event, NetConfig, NetLimits, Stack};
 use platform::Platform;
 
 use crate::nic::PlatformNic;
+use crate::service::{Dns, Service, Shared, StatsTimer};
 
 /// How the platform moves frames, for the banner.
 struct NetIo(Option<usize>);
@@ -151,28 +151,23 @@ pub fn main(p: Platform) -> i32 {
         }
     };
     let mut lp = Loop {
-        engine,
-        stack,
+        sh: Shared { engine, stack },
+        dns: Dns::default(),
         lists,
-        open_udp: Vec::new(),
-        stats_every: u64::from(cfg.stats_interval_secs) * 1_000_000_000,
-        next_stats: 0,
+        stats: StatsTimer::new(u64::from(cfg.stats_interval_secs) * 1_000_000_000, now),
         reseed: Reseed::new(now),
     };
-    lp.next_stats = now.saturating_add(lp.stats_every);
     lp.run()
 }
 
-/// The main loop's state.
+/// The main loop's state: what the services share, and the services.
 struct Loop {
-    engine: Engine,
-    stack: Stack<PlatformNic>,
+    sh: Shared,
+    /// The DNS server.
+    dns: Dns,
     /// The `--dns-blocklist-url` downloads.
     lists: crate::lists::Lists,
-    /// Upstream UDP ports the netstack has open for the engine.
-    open_udp: Vec<u16>,
-    stats_every: u64,
-    next_stats: u64,
+    stats: StatsTimer,
     reseed: Reseed,
 }
 
@@ -228,54 +223,68 @@ impl Reseed {
 
 impl Loop {
     fn run(&mut self) -> i32 {
+        let Loop {
+            sh,
+            dns,
+            lists,
+            stats,
+            reseed,
+        } = self;
         loop {
-            let now = self.stack.nic().platform.now();
-            let at = Instant::from_nanos(now);
+            // The lists first: the names they ask the engine for then leave with the
+            // DNS service's transmits of the same turn.
+            let mut services: [&mut dyn Service; 2] = [&mut *lists, &mut *dns];
+            let now = sh.stack.nic().platform.now();
             // Whether anything happened does not matter: the events are drained anyway
             // and `poll_delay` says when to come back.
-            let _ = self.stack.poll(now);
-            while let Some(ev) = self.stack.next_event() {
-                let sample = self.stack.nic().platform.entropy_sample();
-                if let Some(batch) = self.reseed.push(sample) {
-                    self.engine.mix_entropy(batch);
+            let _ = sh.stack.poll(now);
+            while let Some(ev) = sh.stack.next_event() {
+                let sample = sh.stack.nic().platform.entropy_sample();
+                if let Some(batch) = reseed.push(sample) {
+                    sh.engine.mix_entropy(batch);
                 }
-                self.handle_event(now, at, ev);
-                self.drain(at);
+                let mut ev = Some(ev);
+                for s in services.iter_mut() {
+                    match ev.take() {
+                        Some(e) => ev = s.handle(sh, now, e),
+                        None => break,
+                    }
+                }
+                if let Some(ev) = ev {
+                    net_event(ev);
+                }
+                for s in services.iter_mut() {
+                    s.poll_transmit(sh, now);
+                }
                 // Each answer leaves now, not after the whole batch was worked on.
-                let _ = self.stack.flush();
+                let _ = sh.stack.flush();
             }
-            if self.reseed.fresh_due(now) {
-                let wall = self.stack.nic().platform.wall_clock_ns() / 1_000_000_000;
-                self.engine.set_wall_clock(at, wall);
+            if reseed.fresh_due(now) {
+                let wall = sh.stack.nic().platform.wall_clock_ns() / 1_000_000_000;
+                sh.engine.set_wall_clock(Instant::from_nanos(now), wall);
                 let mut fresh = [0u8; 32];
-                self.stack.nic_mut().platform.fill_random(&mut fresh);
-                self.engine.mix_entropy(&fresh);
+                sh.stack.nic_mut().platform.fill_random(&mut fresh);
+                sh.engine.mix_entropy(&fresh);
             }
-            self.engine.handle_timeout(at);
-            self.drain(at);
-            if !self.lists.is_empty() {
-                self.lists
-                    .handle_timeout(now, &mut self.engine, &mut self.stack);
-                self.drain(at);
+            for s in services.iter_mut() {
+                s.handle_timeout(sh, now);
+                s.poll_transmit(sh, now);
             }
-            self.release_ports();
             // Send what the timeouts queued. Not a second poll: its frames' events would
             // wait behind the next poll's batch, and on unix it cost a read(2) that finds
             // nothing; frames that arrived meanwhile wake the wait below at once.
-            let _ = self.stack.flush();
+            let _ = sh.stack.flush();
 
-            if self.stats_every > 0 && now >= self.next_stats {
-                self.log_stats();
-                self.next_stats = now.saturating_add(self.stats_every);
+            let mut deadline = sh.stack.poll_delay(now).map(|d| now.saturating_add(d));
+            for s in services.iter() {
+                if let Some(t) = s.poll_timeout(sh, now) {
+                    deadline = Some(earliest(deadline, t));
+                }
             }
-            let mut deadline = self.engine.poll_timeout().map(Instant::as_nanos);
-            if let Some(d) = self.stack.poll_delay(now) {
-                deadline = Some(earliest(deadline, now.saturating_add(d)));
+            if stats.due(now) {
+                log_stats(sh, lists);
             }
-            if self.stats_every > 0 {
-                deadline = Some(earliest(deadline, self.next_stats));
-            }
-            if let Some(t) = self.lists.poll_timeout(now) {
+            if let Some(t) = stats.poll_timeout() {
                 deadline = Some(earliest(deadline, t));
             }
             // Work already due (more frames or events waiting): straight back, without a
@@ -283,153 +292,48 @@ impl Loop {
             if deadline.is_some_and(|d| d <= now) {
                 continue;
             }
-            self.stack.nic_mut().platform.wait_until(deadline);
+            sh.stack.nic_mut().platform.wait_until(deadline);
         }
     }
+}
 
-    fn handle_event(&mut self, now: u64, at: Instant, ev: Event) {
-        match ev {
-            Event::Query {
-                client,
-                transport,
-                data,
-            } => {
-                self.engine.handle_query(
-                    at,
-                    Client {
-                        addr: client,
-                        transport,
-                    },
-                    &data,
-                );
-            }
-            Event::Response {
-                from,
-                local_port,
-                tcp,
-                data,
-            } => {
-                self.engine
-                    .handle_response(at, from, local_port, upstream_transport(tcp), &data);
-            }
-            Event::UpstreamError {
-                to,
-                local_port,
-                tcp,
-                kind,
-            } => {
-                log::debug!("upstream {to} from port {local_port}: {kind:?}");
-                self.engine
-                    .handle_upstream_error(at, to, local_port, upstream_transport(tcp));
-            }
-            // The netstack holds a datagram (ARP/NDP, a free socket): its wait is not
-            // the server's, so the engine's timeout waits for it to leave.
-            Event::UpstreamHeld {
-                to,
-                local_port,
-                reason,
-            } => {
-                log::debug!("upstream {to} from port {local_port}: held ({reason:?})");
-                self.engine.handle_upstream_held(at, to, local_port);
-            }
-            Event::UpstreamSent { to, local_port } => {
-                self.engine.handle_upstream_sent(at, to, local_port);
-            }
-            Event::Dhcp(DhcpEvent::Configured {
-                address,
-                prefix_len,
-                router,
-                server,
-                ..
-            }) => {
-                log::info!("dhcp: address {address}/{prefix_len} from {server}");
-                match router {
-                    Some(r) => log::info!("dhcp: gateway {r}"),
-                    None => log::warn!("dhcp: the server named no gateway"),
-                }
-            }
-            Event::Dhcp(DhcpEvent::Deconfigured) => {
-                log::warn!("dhcp: lease lost; looking for a new one");
-            }
-            // The block list downloads are the app's only sockets.
-            Event::Socket(ev) => {
-                self.lists
-                    .handle_socket(ev, now, &mut self.engine, &mut self.stack);
+/// A netstack event no service took: the DHCP client's, logged.
+fn net_event(ev: Event) {
+    match ev {
+        Event::Dhcp(DhcpEvent::Configured {
+            address,
+            prefix_len,
+            router,
+            server,
+            ..
+        }) => {
+            log::info!("dhcp: address {address}/{prefix_len} from {server}");
+            match router {
+                Some(r) => log::info!("dhcp: gateway {r}"),
+                None => log::warn!("dhcp: the server named no gateway"),
             }
         }
+        Event::Dhcp(DhcpEvent::Deconfigured) => {
+            log::warn!("dhcp: lease lost; looking for a new one");
+        }
+        other => log::debug!("netstack event for no service: {other:?}"),
     }
+}
 
-    /// Sends everything the engine wants sent, and hands its own lookups' answers to
-    /// the list downloads.
-    fn drain(&mut self, at: Instant) {
-        while let Some(r) = self.engine.poll_lookup() {
-            self.lists
-                .handle_lookup(r, at.as_nanos(), &mut self.engine, &mut self.stack);
-        }
-        while let Some(t) = self.engine.poll_transmit() {
-            match t {
-                Transmit::ToClient { client, payload } => {
-                    if let Err(e) = self.stack.reply(client.addr, client.transport, &payload) {
-                        log::debug!("reply to {}: {e}", client.addr);
-                    }
-                }
-                Transmit::ToServer {
-                    server,
-                    local_port,
-                    transport,
-                    payload,
-                } => {
-                    let tcp = transport.is_tcp();
-                    let sent = if tcp {
-                        self.stack.send_tcp(local_port, server, &payload)
-                    } else {
-                        self.stack.send_udp(local_port, server, &payload)
-                    };
-                    match sent {
-                        Ok(()) if !tcp => {
-                            if !self.open_udp.contains(&local_port) {
-                                self.open_udp.push(local_port);
-                            }
-                        }
-                        Ok(()) => {}
-                        Err(e) => {
-                            log::debug!("query to {server} from port {local_port}: {e}");
-                            self.engine
-                                .handle_upstream_error(at, server, local_port, transport);
-                        }
-                    }
-                }
-            }
-        }
-    }
-
-    /// Closes the upstream UDP sockets the engine no longer waits on.
-    fn release_ports(&mut self) {
-        let engine = &self.engine;
-        let stack = &mut self.stack;
-        self.open_udp.retain(|&port| {
-            if engine.upstream_port_in_use(port) {
-                true
-            } else {
-                stack.close_udp(port);
-                false
-            }
-        });
-    }
-
-    fn log_stats(&self) {
-        let heap = self.stack.nic().platform.heap_stats();
-        let line = stats_line(
-            self.engine.stats(),
-            &self.stack.stats(),
-            heap.map(|h| (h.used, h.total)),
-        );
-        log::info!("{line}");
-        log::info!("{}", policy_line(&self.engine.policy_stats()));
-        let policy = self.engine.policy_stats();
-        for (id, url, s) in self.lists.stats() {
-            log::info!("{}", list_line(&list_sample(id, s, &policy), url, s));
-        }
+/// The periodic stats lines: the engine's and the netstack's counters, the policy's,
+/// one per block list.
+fn log_stats(sh: &Shared, lists: &crate::lists::Lists) {
+    let heap = sh.stack.nic().platform.heap_stats();
+    let line = stats_line(
+        sh.engine.stats(),
+        &sh.stack.stats(),
+        heap.map(|h| (h.used, h.total)),
+    );
+    log::info!("{line}");
+    let policy = sh.engine.policy_stats();
+    log::info!("{}", policy_line(&policy));
+    for (id, url, s) in lists.stats() {
+        log::info!("{}", list_line(&list_sample(id, s, &policy), url, s));
     }
 }
 
@@ -460,14 +364,6 @@ fn stats_line(e: &engine::Stats, n: &netstack::Stats, heap: Option<(usize, usize
         heap,
         lists: &[],
     })
-}
-
-fn upstream_transport(tcp: bool) -> Transport {
-    if tcp {
-        Transport::Tcp { conn: 0 }
-    } else {
-        Transport::Udp
-    }
 }
 
 fn earliest(a: Option<u64>, b: u64) -> u64 {

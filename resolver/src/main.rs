@@ -12,5 +12,6 @@ mod app;
 mod lists;
 mod metrics;
 mod nic;
+mod service;
 
 platform::entry!(app::main);

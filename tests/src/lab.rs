@@ -425,24 +425,111 @@ impl Lab {
         let ds = self
             .ds(origin)
             .ok_or_else(|| format!("the lab has no DS for {origin}"))?;
-        let f: Vec<&str> = ds.split_whitespace().collect();
-        let at = f
-            .iter()
-            .position(|w| *w == "DS")
-            .ok_or_else(|| format!("not a DS record: {ds}"))?;
-        let field = |i: usize| {
-            f.get(at + i)
-                .copied()
-                .ok_or_else(|| format!("a DS record with too few fields: {ds}"))
+        trust_anchor_arg_for(origin, ds)
+    }
+
+    /// The folder of [`Lab::extra_key`] and [`Lab::sign_extra_zone`].
+    fn extra_dir(&self) -> Result<PathBuf> {
+        let d = self.dir.join("extra");
+        std::fs::create_dir_all(&d).map_err(|e| format!("{}: {e}", d.display()))?;
+        Ok(d)
+    }
+
+    /// A fresh key for a zone a test signs itself (outside [`zones::SIGNED`]), made by
+    /// `ldns-keygen` as for the lab's zones (KSK flags; RSA 2048 bits).
+    pub fn extra_key(&self, origin: &str, algorithm: &str) -> Result<ExtraKey> {
+        let d = self.extra_dir()?;
+        let base = keygen(&d, algorithm, origin)?;
+        let tag = base
+            .rsplit('+')
+            .next()
+            .and_then(|t| t.parse().ok())
+            .ok_or_else(|| format!("ldns-keygen named its key {base}: no key tag"))?;
+        let read = |ext: &str| {
+            let p = d.join(format!("{base}.{ext}"));
+            std::fs::read_to_string(&p).map_err(|e| format!("{}: {e}", p.display()))
         };
-        let (tag, alg, digest_type, hex) = (field(1)?, field(2)?, field(3)?, field(4)?);
-        let zone = origin
-            .strip_suffix('.')
-            .filter(|z| !z.is_empty())
-            .unwrap_or(".");
-        Ok(format!(
-            "--trust-anchor={zone}:DS:{tag}:{alg}:{digest_type}:{hex}"
-        ))
+        // One record a file; a comment after `;` (ldns writes the size there).
+        let record = |text: String| {
+            text.lines()
+                .map(|l| l.split(';').next().unwrap_or("").trim().to_string())
+                .find(|l| !l.is_empty())
+                .ok_or_else(|| format!("{base}: an empty key file"))
+        };
+        Ok(ExtraKey {
+            dnskey: record(read("key")?)?,
+            ds: record(read("ds")?)?,
+            base,
+            tag,
+        })
+    }
+
+    /// Zone `text` of `origin` signed with `key` by `ldns-signzone` (NSEC, or NSEC3
+    /// with `denial`'s salt and iterations), signatures valid from now for four weeks.
+    /// DNSKEY records already in `text` stay in the signed DNSKEY set.
+    pub fn sign_extra_zone(
+        &self,
+        origin: &str,
+        text: &str,
+        key: &ExtraKey,
+        denial: Denial,
+    ) -> Result<String> {
+        let d = self.extra_dir()?;
+        let unsigned = d.join(format!("{origin}zone"));
+        let signed = d.join(format!("{origin}zone.signed"));
+        write(&unsigned, text)?;
+        let mut cmd = Command::new("ldns-signzone");
+        cmd.current_dir(&d)
+            .args(["-o", origin])
+            .arg("-f")
+            .arg(&signed);
+        if let Denial::Nsec3 {
+            salt,
+            iterations,
+            opt_out,
+        } = denial
+        {
+            cmd.args(["-n", "-s", salt, "-t", &iterations.to_string()]);
+            if opt_out {
+                cmd.arg("-p");
+            }
+        }
+        crate::run_checked(cmd.arg(&unsigned).arg(&key.base))?;
+        std::fs::read_to_string(&signed).map_err(|e| format!("{}: {e}", signed.display()))
+    }
+
+    /// Starts one more NSD, for zones a test made itself (e.g. signed with
+    /// [`Lab::sign_extra_zone`]), on `addrs` (put on the lab's loopback), and waits
+    /// (bounded) until it answers for its first zone. It runs until the lab is dropped;
+    /// [`Lab::server_queries`] and [`Lab::set_upstream_delay`] leave it alone.
+    pub fn start_extra_server(
+        &mut self,
+        name: &'static str,
+        addrs: &'static [&'static str],
+        zones: Vec<(&'static str, String)>,
+    ) -> Result<()> {
+        let first = zones
+            .first()
+            .map(|(o, _)| *o)
+            .ok_or_else(|| format!("extra server {name}: no zones"))?;
+        for a in addrs {
+            if a.contains(':') {
+                self.ns
+                    .ip(&["addr", "replace", &format!("{a}/128"), "dev", "lo", "nodad"])?;
+            } else {
+                self.ns
+                    .ip(&["addr", "replace", &format!("{a}/32"), "dev", "lo"])?;
+            }
+        }
+        let server = Server {
+            name,
+            addrs,
+            zones,
+            quirk: None,
+        };
+        let p = self.start_nsd(&server, 53)?;
+        self.others.push(p);
+        self.wait_answering_on(addrs[0], 53, first)
     }
 
     /// Starts a second Unbound on `addr` (added to the lab's loopback) that validates
@@ -617,6 +704,42 @@ impl Drop for Lab {
             let _ = std::fs::remove_dir_all(&self.dir);
         }
     }
+}
+
+/// A key [`Lab::extra_key`] made.
+#[derive(Debug, Clone)]
+pub struct ExtraKey {
+    /// `K<origin>+<alg>+<tag>`: the base name of its files.
+    pub base: String,
+    /// Its key tag.
+    pub tag: u16,
+    /// Its DNSKEY record, as `ldns-keygen` wrote it.
+    pub dnskey: String,
+    /// Its DS record, as `ldns-keygen` wrote it.
+    pub ds: String,
+}
+
+/// `--trust-anchor=ZONE:DS:KEYTAG:ALG:DIGESTTYPE:HEX` for zone `origin` from its DS
+/// record `ds` (`OWNER TTL IN DS KEYTAG ALGORITHM DIGESTTYPE HEX`).
+pub fn trust_anchor_arg_for(origin: &str, ds: &str) -> Result<String> {
+    let f: Vec<&str> = ds.split_whitespace().collect();
+    let at = f
+        .iter()
+        .position(|w| *w == "DS")
+        .ok_or_else(|| format!("not a DS record: {ds}"))?;
+    let field = |i: usize| {
+        f.get(at + i)
+            .copied()
+            .ok_or_else(|| format!("a DS record with too few fields: {ds}"))
+    };
+    let (tag, alg, digest_type, hex) = (field(1)?, field(2)?, field(3)?, field(4)?);
+    let zone = origin
+        .strip_suffix('.')
+        .filter(|z| !z.is_empty())
+        .unwrap_or(".");
+    Ok(format!(
+        "--trust-anchor={zone}:DS:{tag}:{alg}:{digest_type}:{hex}"
+    ))
 }
 
 /// Every address of every lab server.

@@ -19,6 +19,7 @@ use crate::lab::{Lab, LabOptions, OUTSIDE_CLIENT};
 use crate::wire;
 use crate::zones;
 
+mod keytrap;
 mod nxns;
 mod slowloris;
 
@@ -137,6 +138,8 @@ pub const ITEMS: &[(u8, &str)] = &[
     (9, "soak (long mode only)"),
     (10, "NXNSAttack and NRDelegation"),
     (11, "TCP slowloris"),
+    (12, "KeyTrap (many keys of one tag, many RRSIGs)"),
+    (13, "NSEC3 cost (iterations, deep names)"),
 ];
 
 /// Runs the chosen items (all of [`ITEMS`] when `only` is empty) and returns the table.
@@ -159,6 +162,9 @@ pub fn run(mode: Mode, only: &[u8]) -> Result<Table> {
     }
     if want(11) {
         slowloris::slowloris(&lab, mode, &mut t)?;
+    }
+    if want(12) || want(13) {
+        keytrap::dnssec_cost(&mut lab, mode, &mut t, want(12), want(13))?;
     }
     if [1, 2, 3, 4, 5, 6, 9, 10].into_iter().any(want) {
         let hints = format!("--root-hints={}", lab.root_hints());

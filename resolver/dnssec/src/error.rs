@@ -67,6 +67,9 @@ pub enum BudgetKind {
     Nsec3Hashes,
     /// DS digest computations.
     DsDigests,
+    /// Verifications that failed: the signatures tried so far were bad, and trying the
+    /// rest (more keys of one tag, more RRSIGs) is what KeyTrap makes expensive.
+    FailedVerifications,
 }
 
 /// Every way validation can end other than secure. Each variant maps to exactly one
@@ -111,6 +114,8 @@ impl Failure {
             Failure::RrsigsMissing => 10,
             Failure::NsecMissing => 12,
             Failure::Nsec3Iterations(_) => 27,
+            // The signatures tried did not verify: bogus, not merely unfinished.
+            Failure::Budget(BudgetKind::FailedVerifications) => 6,
             Failure::Budget(_) => 0,
         }
     }
@@ -142,6 +147,9 @@ impl Failure {
                 BudgetKind::RrsigsPerRrset => "validation budget: RRSIGs per RRset",
                 BudgetKind::Nsec3Hashes => "validation budget: NSEC3 hashes",
                 BudgetKind::DsDigests => "validation budget: DS digests",
+                BudgetKind::FailedVerifications => {
+                    "validation budget: failed signature verifications"
+                }
             },
         }
     }

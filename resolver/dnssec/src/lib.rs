@@ -122,7 +122,10 @@ pub use encoding::{base32hex_decode, base32hex_encode, base64_decode, hex_decode
 pub use error::{BogusReason, BudgetKind, Failure, ParseError};
 pub use name::Name;
 pub use nsec::{Denial, nsec_covers, nsec_nodata, nsec_nxdomain, nsec_wildcard_answer};
-pub use nsec3::{nsec3_hash, nsec3_nodata, nsec3_nxdomain, nsec3_wildcard_answer};
+pub use nsec3::{
+    nsec3_hash, nsec3_nodata, nsec3_nodata_proof, nsec3_nxdomain, nsec3_nxdomain_proof,
+    nsec3_wildcard_answer,
+};
 pub use policy::{Budget, Policy};
 pub use rdata::{Dnskey, Ds, Nsec, Nsec3, Nsec3Param, Rrsig, TypeBitmap, key_tag};
 pub use record::Record;

@@ -41,6 +41,8 @@ pub fn nsec3_hash(name: &Name, salt: &[u8], iterations: u16) -> [u8; 20] {
 }
 
 struct Entry<'a> {
+    /// Where the record is in the slice handed in.
+    idx: usize,
     /// The owner's first label decoded: the hash of the original owner name.
     hash: Vec<u8>,
     nsec3: Nsec3<'a>,
@@ -68,13 +70,18 @@ struct Chain<'a> {
     iterations: u16,
     /// Hashes computed during this proof, so no name is hashed twice.
     memo: Vec<(Name, [u8; 20])>,
+    /// The records (indices) the proof so far rests on.
+    used: Vec<usize>,
 }
 
 impl<'a> Chain<'a> {
     fn new(zone: &Name, records: &'a [Record<'_>], policy: &Policy) -> Result<Chain<'a>, Failure> {
         let mut entries = Vec::new();
         let mut params: Option<(&'a [u8], u16)> = None;
-        for r in records.iter().filter(|r| r.rtype == rtype::NSEC3) {
+        for (idx, r) in records.iter().enumerate() {
+            if r.rtype != rtype::NSEC3 {
+                continue;
+            }
             // The owner must be exactly one (hash) label below the zone.
             if r.owner.parent().as_ref() != Some(zone) {
                 continue;
@@ -97,7 +104,11 @@ impl<'a> Chain<'a> {
                 Some((s, i)) if s != n.salt || i != n.iterations => continue,
                 Some(_) => {}
             }
-            entries.push(Entry { hash, nsec3: n });
+            entries.push(Entry {
+                idx,
+                hash,
+                nsec3: n,
+            });
         }
         let (salt, iterations) = params.ok_or(Failure::NsecMissing)?;
         if iterations > policy.nsec3_max_iterations {
@@ -108,6 +119,7 @@ impl<'a> Chain<'a> {
             salt,
             iterations,
             memo: Vec::new(),
+            used: Vec::new(),
         })
     }
 
@@ -127,10 +139,24 @@ impl<'a> Chain<'a> {
     fn covering(&self, h: &[u8]) -> Option<&Entry<'a>> {
         self.entries.iter().find(|e| e.covers(h))
     }
+    /// The proof rests on this record.
+    fn use_entry(&mut self, idx: usize) {
+        if !self.used.contains(&idx) {
+            self.used.push(idx);
+        }
+    }
 
-    /// The closest-encloser proof (RFC 5155 §8.3): the longest ancestor of `qname`
-    /// (up to `zone`) with a matching NSEC3, and the covering NSEC3 of the next closer
-    /// name. Returns (closest encloser, next closer's cover is opt-out).
+    /// The closest-encloser proof (RFC 5155 §8.3): an ancestor of `qname` (up to
+    /// `zone`) with a matching NSEC3, and the covering NSEC3 of the next closer name
+    /// below it. Returns (closest encloser, next closer's cover is opt-out).
+    ///
+    /// Searched from both ends at once, one hash at a time from each: upwards from
+    /// `qname` (the first ancestor matched is the closest encloser) and downwards from
+    /// `zone` (the first name covered whose parent is matched is the next closer). A
+    /// deep name below a shallow closest encloser (an NXDOMAIN for a 100-label name
+    /// under the apex) then costs a few hashes, not one per label; a name just below
+    /// a deep existing one is found from below as cheaply. A covered name does not
+    /// exist, a matched one does, so either end's find is a whole proof.
     fn closest_encloser(
         &mut self,
         zone: &Name,
@@ -140,32 +166,80 @@ impl<'a> Chain<'a> {
         if !qname.is_subdomain_of(zone) {
             return Err(Failure::Bogus(BogusReason::WrongZone));
         }
+        let (top, deepest) = (zone.label_count(), qname.label_count());
+        // Upwards: the next label count to hash, and the name hashed before it.
+        let mut up = Some(deepest);
         let mut next_closer: Option<Name> = None;
-        let mut candidate = qname.clone();
+        // Downwards: the next label count, and whether the name above it matched.
+        let mut down = top;
+        let mut above_matched: Option<usize> = None;
         loop {
-            let h = self.hash(&candidate, budget)?;
-            if let Some(e) = self.matching(&h) {
-                let t = &e.nsec3.types;
-                // An NSEC3 at a delegation or DNAME cannot be a closest encloser for
-                // names below it.
-                if next_closer.is_some()
-                    && ((t.contains(rtype::NS) && !t.contains(rtype::SOA))
-                        || t.contains(rtype::DNAME))
-                {
-                    return Err(Failure::Bogus(BogusReason::WrongZone));
+            if let Some(d) = up {
+                let candidate = qname.suffix(d);
+                let h = self.hash(&candidate, budget)?;
+                if let Some(e) = self.matching(&h) {
+                    let (idx, types) = (e.idx, e.nsec3.types);
+                    let nc = next_closer
+                        .take()
+                        .ok_or(Failure::Bogus(BogusReason::DenialContradicted))?;
+                    return self.proof(candidate, idx, &types, &nc, budget);
                 }
-                let nc = next_closer.ok_or(Failure::Bogus(BogusReason::DenialContradicted))?;
-                let nh = self.hash(&nc, budget)?;
-                let cover = self.covering(&nh).ok_or(Failure::NsecMissing)?;
-                return Ok((candidate, cover.nsec3.opt_out()));
+                up = (d > top).then(|| d - 1);
+                next_closer = Some(candidate);
             }
-            if candidate == *zone {
+            if down < deepest {
+                let name = qname.suffix(down);
+                let h = self.hash(&name, budget)?;
+                let matched = self.matching(&h).map(|e| e.idx);
+                if matched.is_none()
+                    && self.covering(&h).is_some()
+                    && let Some(pidx) = above_matched
+                {
+                    let parent = qname.suffix(down - 1);
+                    let types = self
+                        .entries
+                        .iter()
+                        .find(|e| e.idx == pidx)
+                        .map(|e| e.nsec3.types)
+                        .ok_or(Failure::NsecMissing)?;
+                    return self.proof(parent, pidx, &types, &name, budget);
+                }
+                above_matched = matched;
+                down += 1;
+            } else if up.is_none() {
                 return Err(Failure::NsecMissing);
             }
-            let parent = candidate.parent().ok_or(Failure::NsecMissing)?;
-            next_closer = Some(candidate);
-            candidate = parent;
+            if up.is_none() && down >= deepest {
+                return Err(Failure::NsecMissing);
+            }
         }
+    }
+
+    /// `ce` matched by record `idx` (of `types`), `nc` the next closer below it: the
+    /// proof, if `nc` is covered and `ce` may enclose names (no delegation, no DNAME).
+    fn proof(
+        &mut self,
+        ce: Name,
+        idx: usize,
+        types: &crate::rdata::TypeBitmap<'_>,
+        nc: &Name,
+        budget: &mut Budget,
+    ) -> Result<(Name, bool), Failure> {
+        // An NSEC3 at a delegation or DNAME cannot be a closest encloser for names
+        // below it.
+        if (types.contains(rtype::NS) && !types.contains(rtype::SOA))
+            || types.contains(rtype::DNAME)
+        {
+            return Err(Failure::Bogus(BogusReason::WrongZone));
+        }
+        let nh = self.hash(nc, budget)?;
+        let (cidx, opt_out) = self
+            .covering(&nh)
+            .map(|c| (c.idx, c.nsec3.opt_out()))
+            .ok_or(Failure::NsecMissing)?;
+        self.use_entry(idx);
+        self.use_entry(cidx);
+        Ok((ce, opt_out))
     }
 }
 
@@ -186,17 +260,36 @@ pub fn nsec3_nxdomain(
     policy: &Policy,
     budget: &mut Budget,
 ) -> Result<Denial, Failure> {
+    nsec3_nxdomain_proof(zone, qname, records, policy, budget).map(|(d, _)| d)
+}
+
+/// [`nsec3_nxdomain`], also returning the indices (in `records`) of the NSEC3 records
+/// the proof rests on: the caller may run it on records not yet verified, then verify
+/// only those (an answer stuffed with NSEC3 records costs no verification for the
+/// rest). On an error nothing was proven: a proof over unverified records that fails
+/// is no evidence, except that the records do not prove the denial.
+pub fn nsec3_nxdomain_proof(
+    zone: &Name,
+    qname: &Name,
+    records: &[Record<'_>],
+    policy: &Policy,
+    budget: &mut Budget,
+) -> Result<(Denial, Vec<usize>), Failure> {
     let mut c = Chain::new(zone, records, policy)?;
     let (ce, opt_out) = c.closest_encloser(zone, qname, budget)?;
     let wh = c.hash(&ce.wildcard()?, budget)?;
     if c.matching(&wh).is_some() {
         return Err(Failure::Bogus(BogusReason::DenialContradicted));
     }
-    c.covering(&wh).ok_or(Failure::NsecMissing)?;
-    Ok(Denial::NxDomain {
-        closest_encloser: ce,
-        opt_out,
-    })
+    let w = c.covering(&wh).ok_or(Failure::NsecMissing)?.idx;
+    c.use_entry(w);
+    Ok((
+        Denial::NxDomain {
+            closest_encloser: ce,
+            opt_out,
+        },
+        c.used,
+    ))
 }
 
 /// Proves that `qname` has no `qtype` records (RFC 5155 §8.5–§8.7, §8.9): a matching
@@ -214,6 +307,19 @@ pub fn nsec3_nodata(
     policy: &Policy,
     budget: &mut Budget,
 ) -> Result<Denial, Failure> {
+    nsec3_nodata_proof(zone, qname, qtype, records, policy, budget).map(|(d, _)| d)
+}
+
+/// [`nsec3_nodata`], also returning the records the proof rests on, as
+/// [`nsec3_nxdomain_proof`] does.
+pub fn nsec3_nodata_proof(
+    zone: &Name,
+    qname: &Name,
+    qtype: u16,
+    records: &[Record<'_>],
+    policy: &Policy,
+    budget: &mut Budget,
+) -> Result<(Denial, Vec<usize>), Failure> {
     let mut c = Chain::new(zone, records, policy)?;
     let h = c.hash(qname, budget)?;
     if let Some(e) = c.matching(&h) {
@@ -226,23 +332,33 @@ pub fn nsec3_nodata(
             return Err(Failure::Bogus(BogusReason::WrongZone));
         }
         no_type(e, qtype)?;
-        return Ok(Denial::NoData);
+        let idx = e.idx;
+        c.use_entry(idx);
+        return Ok((Denial::NoData, c.used));
     }
     let (ce, opt_out) = c.closest_encloser(zone, qname, budget)?;
     if qtype == rtype::DS {
         if opt_out {
-            return Ok(Denial::OptOut {
-                closest_encloser: ce,
-            });
+            return Ok((
+                Denial::OptOut {
+                    closest_encloser: ce,
+                },
+                c.used,
+            ));
         }
         return Err(Failure::NsecMissing);
     }
     let wh = c.hash(&ce.wildcard()?, budget)?;
     let w = c.matching(&wh).ok_or(Failure::NsecMissing)?;
     no_type(w, qtype)?;
-    Ok(Denial::WildcardNoData {
-        closest_encloser: ce,
-    })
+    let idx = w.idx;
+    c.use_entry(idx);
+    Ok((
+        Denial::WildcardNoData {
+            closest_encloser: ce,
+        },
+        c.used,
+    ))
 }
 
 /// For an answer synthesised from `*.closest_encloser`: proves no closer name exists, by

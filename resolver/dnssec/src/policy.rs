@@ -54,7 +54,13 @@ pub struct Budget {
     pub nsec3_hashes_left: u32,
     /// DS digests (one hash of a DNSKEY each) left.
     pub ds_digests_left: u32,
+    /// Verifications that may still fail (a signature that does not verify, a key that
+    /// does not parse) before the work stops: an honest response fails none, or one at
+    /// a key-tag collision; a KeyTrap response fails every one. Unlimited unless set
+    /// with [`Budget::with_failed_verifications`].
+    pub failed_verifications_left: u32,
     verifications_done: u32,
+    failed_verifications_done: u32,
     nsec3_hashes_done: u32,
     ds_digests_done: u32,
 }
@@ -79,10 +85,24 @@ impl Budget {
             rrsigs_per_rrset,
             nsec3_hashes_left: nsec3_hashes,
             ds_digests_left: ds_digests,
+            failed_verifications_left: u32::MAX,
             verifications_done: 0,
+            failed_verifications_done: 0,
             nsec3_hashes_done: 0,
             ds_digests_done: 0,
         }
+    }
+
+    /// This budget, allowing at most `n` failed verifications.
+    #[must_use]
+    pub const fn with_failed_verifications(mut self, n: u32) -> Budget {
+        self.failed_verifications_left = n;
+        self
+    }
+
+    /// Verifications that failed so far.
+    pub fn failed_verifications_done(&self) -> u32 {
+        self.failed_verifications_done
     }
 
     /// Signature verifications done so far.
@@ -99,12 +119,20 @@ impl Budget {
     }
 
     pub(crate) fn take_verification(&mut self) -> Result<(), Failure> {
+        if self.failed_verifications_left == 0 {
+            return Err(Failure::Budget(BudgetKind::FailedVerifications));
+        }
         self.verifications_left = self
             .verifications_left
             .checked_sub(1)
             .ok_or(Failure::Budget(BudgetKind::Verifications))?;
         self.verifications_done = self.verifications_done.saturating_add(1);
         Ok(())
+    }
+    /// The verification just taken failed.
+    pub(crate) fn note_failed_verification(&mut self) {
+        self.failed_verifications_left = self.failed_verifications_left.saturating_sub(1);
+        self.failed_verifications_done = self.failed_verifications_done.saturating_add(1);
     }
     pub(crate) fn take_nsec3_hash(&mut self) -> Result<(), Failure> {
         self.nsec3_hashes_left = self

@@ -157,7 +157,9 @@ fn verify_with(
                     expanded_from,
                 });
             }
-            Err(f @ Failure::Budget(BudgetKind::Verifications)) => return Err(f),
+            Err(
+                f @ Failure::Budget(BudgetKind::Verifications | BudgetKind::FailedVerifications),
+            ) => return Err(f),
             Err(f) => worst.note(f),
         }
     }
@@ -226,8 +228,14 @@ fn try_rrsig(
             policy,
         ) {
             Ok(()) => return Ok((secs_left, sd.expanded_from)),
-            Err(CryptoError::BadSignature) => worst.note(Failure::Bogus(BogusReason::BadSignature)),
-            Err(CryptoError::BadKey) => worst.note(Failure::Bogus(BogusReason::BadKey)),
+            Err(CryptoError::BadSignature) => {
+                budget.note_failed_verification();
+                worst.note(Failure::Bogus(BogusReason::BadSignature))
+            }
+            Err(CryptoError::BadKey) => {
+                budget.note_failed_verification();
+                worst.note(Failure::Bogus(BogusReason::BadKey))
+            }
             Err(CryptoError::Unsupported) => {
                 worst.note(Failure::UnsupportedAlgorithm(sig.algorithm))
             }
@@ -450,6 +458,29 @@ mod tests {
         assert_eq!(tried, 16);
         assert_eq!(budget.verifications_done(), 16);
         std::eprintln!("KeyTrap 64x64, RSA-2048: {tried} verifications, {took:?}");
+    }
+
+    /// The same KeyTrap set with a budget of two failed verifications: the third try is
+    /// never made, whatever is left of the verifications, and the failure is bogus.
+    #[test]
+    fn keytrap_stops_after_the_failed_verifications_allowed() {
+        let t = keytrap(64, 64);
+        let mut budget = Budget::PER_RESPONSE.with_failed_verifications(2);
+        let before = attempts();
+        let e = verify_rrset(
+            &t.rrset,
+            &t.sigs,
+            &t.keys,
+            1_500_000_000,
+            &Policy::default(),
+            &mut budget,
+        )
+        .unwrap_err();
+        assert_eq!(e, Failure::Budget(BudgetKind::FailedVerifications));
+        assert_eq!(e.ede_code(), 6);
+        assert_eq!(attempts() - before, 2);
+        assert_eq!(budget.failed_verifications_done(), 2);
+        assert_eq!(budget.verifications_done(), 2);
     }
 
     /// One RRSIG, 64 colliding keys, plenty of verifications: at most `keys_per_rrsig`

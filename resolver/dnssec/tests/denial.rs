@@ -85,8 +85,9 @@ fn nsec3_b1_name_error() {
             opt_out: true
         }
     );
-    // a.c.x.w, c.x.w, x.w, *.x.w: four hashes.
-    assert_eq!(b.nsec3_hashes_done(), 4);
+    // Searched from both ends in turn: a.c.x.w, example (matched), c.x.w, w (matched),
+    // x.w (matched: the closest encloser), then *.x.w: six hashes.
+    assert_eq!(b.nsec3_hashes_done(), 6);
     // A name that exists cannot be denied.
     let e = nsec3_nxdomain(
         &name("example."),
@@ -243,11 +244,13 @@ fn nsec3_iteration_cap() {
     );
 }
 
-/// CVE-2023-50868: a deep query name makes the closest-encloser search hash every
-/// ancestor; the budget stops it.
+/// CVE-2023-50868: a deep query name whose records prove nothing makes the
+/// closest-encloser search hash every ancestor; the budget stops it.
 #[test]
 fn nsec3_hash_budget() {
-    let z = nsec3_zone(12, None);
+    // One NSEC3 only, covering a narrow range: no ancestor is matched or covered.
+    // (ns1's, from 2t7b4g... to 2vptu5...).
+    let z = nsec3_zone(12, None)[1..2].to_vec();
     let deep = (0..60).fold(String::from("example."), |s, i| format!("l{i}.{s}"));
     let mut b = Budget::new(16, 4, 8, 20, 8);
     let e = nsec3_nxdomain(
@@ -260,6 +263,45 @@ fn nsec3_hash_budget() {
     .unwrap_err();
     assert_eq!(e, Failure::Budget(BudgetKind::Nsec3Hashes));
     assert_eq!(b.nsec3_hashes_done(), 20);
+}
+
+/// An honest NXDOMAIN for a 100-label name whose closest encloser is the apex: the
+/// search from the apex down finds it in a few hashes, and only the three NSEC3
+/// records a server sends are what the proof rests on.
+#[test]
+fn nsec3_deep_name_under_the_apex_is_cheap() {
+    let z = nsec3_zone(12, None);
+    // One-letter labels (b to u: none is a name of the zone): 100 labels fit the 255
+    // octets of a name.
+    let deep = (0..99u8).fold(String::from("example."), |s, i| {
+        format!("{}.{s}", char::from(b'b' + i % 20))
+    });
+    let q = name(&deep);
+    assert_eq!(q.label_count(), 100);
+    let mut b = Budget::new(16, 4, 8, 32, 8);
+    let (d, used) =
+        nsec3_nxdomain_proof(&name("example."), &q, &z, &Policy::default(), &mut b).unwrap();
+    assert_eq!(
+        d,
+        Denial::NxDomain {
+            closest_encloser: name("example."),
+            opt_out: true
+        }
+    );
+    assert!(b.nsec3_hashes_done() <= 5, "{}", b.nsec3_hashes_done());
+    // The apex match, the next closer's cover, the wildcard's cover (one may be both).
+    assert!((2..=3).contains(&used.len()), "{used:?}");
+    // Those alone prove it again.
+    let only: Vec<_> = used.iter().map(|&i| z[i].clone()).collect();
+    let d2 = nsec3_nxdomain(
+        &name("example."),
+        &q,
+        &only,
+        &Policy::default(),
+        &mut Budget::default(),
+    )
+    .unwrap();
+    assert_eq!(d, d2);
 }
 
 fn nsec_zone() -> Vec<Record<'static>> {

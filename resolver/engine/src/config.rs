@@ -174,8 +174,14 @@ pub struct Limits {
     /// Default 1232.
     pub max_udp_payload: u16,
     /// DNSSEC: signature verifications (public-key operations) one upstream response
-    /// may cost. Default 16 (a KeyTrap response costs at most this).
+    /// may cost. Default 8: an honest response costs one per RRset (answer, SOA, two
+    /// or three NSEC/NSEC3 sets), a KeyTrap response at most this.
     pub dnssec_verifications_per_response: u32,
+    /// DNSSEC: of those, how many may fail (a signature that does not verify under a
+    /// key of its tag) before the response is bogus. Default 2: an honest response
+    /// fails none, or one at a key-tag collision between its keys; a KeyTrap response
+    /// (many keys of one tag, many RRSIGs) fails every try and stops after two.
+    pub dnssec_failed_verifications_per_response: u32,
     /// DNSSEC: signature verifications one client query's whole tree of resolutions
     /// (the answer, its DNSKEY and DS lookups) may cost. Default 64.
     pub dnssec_verifications_per_client_query: u32,
@@ -246,7 +252,8 @@ impl Default for Limits {
             min_rto: Duration::from_millis(150),
             max_rto: Duration::from_secs(3),
             max_udp_payload: 1232,
-            dnssec_verifications_per_response: 16,
+            dnssec_verifications_per_response: 8,
+            dnssec_failed_verifications_per_response: 2,
             dnssec_verifications_per_client_query: 64,
             dnssec_keys_per_rrsig: 4,
             dnssec_rrsigs_per_rrset: 8,

@@ -28,7 +28,10 @@
 //! Proven here: RRset signatures under an authenticated DNSKEY set, DNSKEY sets against
 //! DS sets or anchors, NSEC/NSEC3 NXDOMAIN and NODATA proofs (a DS NODATA proof makes
 //! the child insecure; NSEC3 opt-out and iterations above the cap are insecure), work
-//! budgets per response and per client query, wildcard expansions proven with the
+//! budgets per response and per client query (a response stops after a couple of
+//! failed verifications: KeyTrap), denial proofs checked before their records are
+//! verified and only the NSEC3 records a proof rests on verified ([`denial`]),
+//! wildcard expansions proven with the
 //! NSEC/NSEC3 records of the response (without any at hand, as for a CNAME chain
 //! leaving the server's data, insecure). Not yet: RFC 8198 synthesis.
 
@@ -42,6 +45,9 @@ use crate::config::{EngineConfig, Limits, Mode, iana_root_hints};
 use crate::ede::Ede;
 use crate::scrub::{Meaning, rrsig_covers};
 use crate::time::Instant;
+
+mod denial;
+use denial::{denial, wildcard_outcome};
 
 /// What validation concluded about a classified response (or what it still needs).
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -178,6 +184,7 @@ pub(crate) fn budget(l: &Limits, tree_left: u32) -> dnssec::Budget {
         l.dnssec_nsec3_hashes_per_response,
         l.dnssec_ds_digests_per_response,
     )
+    .with_failed_verifications(l.dnssec_failed_verifications_per_response)
 }
 
 /// The records a check reads, as the dnssec crate wants them (names and RDATA as
@@ -348,6 +355,25 @@ pub(crate) struct Check<'a> {
 
 /// What `m` (the answer to `qname`/`qtype`) proves. See the module docs.
 pub(crate) fn check(c: &mut Check<'_>, qtype: RecordType, m: &Meaning) -> Outcome {
+    let out = check_inner(c, qtype, m);
+    // What this response cost (the torture run's KeyTrap item reads these lines).
+    log::debug!(
+        "dnssec: checked a {qtype} response from {}: {}, verifications {} (failed {}), nsec3 hashes {}",
+        c.zone,
+        match &out {
+            Outcome::Secure => "secure",
+            Outcome::Insecure(_) => "insecure",
+            Outcome::Bogus(_) => "bogus",
+            Outcome::Need(..) => "needs keys",
+        },
+        c.budget.verifications_done(),
+        c.budget.failed_verifications_done(),
+        c.budget.nsec3_hashes_done(),
+    );
+    out
+}
+
+fn check_inner(c: &mut Check<'_>, qtype: RecordType, m: &Meaning) -> Outcome {
     let (groups, negative) = match m {
         Meaning::Answer {
             chain,
@@ -539,77 +565,6 @@ fn rrset_outcome(
     }
 }
 
-/// An RRset at `owner` synthesised from `*.ce` in `zone`: its NSEC/NSEC3 RRsets
-/// verified, then the proof that no closer name exists (RFC 4035 §5.3.4, RFC 5155
-/// §8.8). An NSEC3 proof under opt-out is insecure; none at hand, insecure too; a
-/// proof that does not prove it, bogus.
-fn wildcard_outcome(
-    c: &mut Check<'_>,
-    wall: u64,
-    owner: &Name,
-    zone: &Name,
-    ce: &dnssec::Name,
-) -> Outcome {
-    let proof = core::mem::take(&mut c.wild);
-    let out = wildcard_proof(c, wall, (owner, zone, ce), &proof);
-    c.wild = proof;
-    out
-}
-
-/// See [`wildcard_outcome`].
-fn wildcard_proof(
-    c: &mut Check<'_>,
-    wall: u64,
-    (owner, zone, ce): (&Name, &Name, &dnssec::Name),
-    proof: &[Record],
-) -> Outcome {
-    let nsec_missing = || Outcome::Bogus(Ede::dnssec(&dnssec::Failure::NsecMissing));
-    let mut sets: Vec<(Name, RecordType)> = Vec::new();
-    for r in proof {
-        let k = (r.name.clone(), r.record_type());
-        if matches!(k.1, RecordType::NSEC | RecordType::NSEC3) && !sets.contains(&k) {
-            sets.push(k);
-        }
-    }
-    if sets.is_empty() {
-        // No proof came with it (or it was not kept: a CNAME chain leaving the
-        // server's data): never secure, as before proofs were checked. Not bogus,
-        // so that a wildcard CNAME to another zone keeps resolving.
-        return Outcome::Insecure(None);
-    }
-    for (o, t) in &sets {
-        let rrset: Vec<Record> = proof
-            .iter()
-            .filter(|r| r.name == *o && r.record_type() == *t)
-            .cloned()
-            .collect();
-        let sigs: Vec<Record> = proof
-            .iter()
-            .filter(|r| r.name == *o && rrsig_covers(r) == Some(*t))
-            .cloned()
-            .collect();
-        let out = rrset_outcome(c, wall, o, *t, &rrset, &sigs);
-        if !matches!(out, Outcome::Secure) {
-            return out;
-        }
-    }
-    let (Some(dz), Some(dq)) = (dname(zone), dname(owner)) else {
-        return nsec_missing();
-    };
-    let recs = convert(proof);
-    let policy = c.val.policy;
-    let res = if sets.iter().any(|(_, t)| *t == RecordType::NSEC3) {
-        dnssec::nsec3_wildcard_answer(&dz, &dq, ce, &recs, &policy, c.budget)
-    } else {
-        dnssec::nsec_wildcard_answer(&dz, &dq, ce, &recs).map(|()| false)
-    };
-    match res {
-        Ok(false) => Outcome::Secure,
-        Ok(true) => Outcome::Insecure(None),
-        Err(f) => failed(&f),
-    }
-}
-
 /// The authenticated DNSKEY set of `zone`, or the outcome that stands instead
 /// (insecure zone, a lookup to make, bogus).
 ///
@@ -752,97 +707,6 @@ fn dnskey_outcome(
         }
     };
     match res {
-        Ok(_) => Outcome::Secure,
-        Err(f) => failed(&f),
-    }
-}
-
-/// A negative answer: its SOA and NSEC/NSEC3 RRsets verified, then the denial proven.
-fn denial(
-    c: &mut Check<'_>,
-    wall: u64,
-    name: &Name,
-    qtype: Option<RecordType>,
-    soa: Option<Record>,
-    proof: &[Record],
-) -> Outcome {
-    let Some(anchor) = c.val.anchor_for(name).cloned() else {
-        return Outcome::Insecure(None);
-    };
-    let nsec_missing = || Outcome::Bogus(Ede::dnssec(&dnssec::Failure::NsecMissing));
-    let Some(soa) = soa else {
-        // Nothing names the zone: it is the one that holds `name`, found as for an
-        // unsigned RRset. Unproven in a signed zone is bogus; in an unsigned one (or
-        // below a forwarder that ignores DO) it is insecure.
-        let base = if c.forwarded || !anchor.zone_of(c.zone) {
-            anchor
-        } else {
-            c.zone.clone()
-        };
-        if let Err(o) = zone_keys(c, &base) {
-            return o;
-        }
-        return match cut_above(c, &base, name, qtype == Some(RecordType::DS)) {
-            Err(o) => o,
-            Ok(_) => nsec_missing(),
-        };
-    };
-    let soa_sigs: Vec<Record> = proof
-        .iter()
-        .filter(|r| r.name == soa.name && rrsig_covers(r) == Some(RecordType::SOA))
-        .cloned()
-        .collect();
-    let zone = soa.name.clone();
-    if !zone.zone_of(name) || !anchor.zone_of(&zone) {
-        return Outcome::Insecure(None);
-    }
-    let mut out = rrset_outcome(c, wall, &zone, RecordType::SOA, &[soa], &soa_sigs);
-    if !matches!(out, Outcome::Secure) {
-        return out;
-    }
-    // The NSEC/NSEC3 RRsets, each verified under the zone's keys.
-    let mut sets: Vec<(Name, RecordType)> = Vec::new();
-    for r in proof {
-        let k = (r.name.clone(), r.record_type());
-        if matches!(k.1, RecordType::NSEC | RecordType::NSEC3) && !sets.contains(&k) {
-            sets.push(k);
-        }
-    }
-    if sets.is_empty() {
-        return nsec_missing();
-    }
-    for (owner, t) in &sets {
-        let rrset: Vec<Record> = proof
-            .iter()
-            .filter(|r| r.name == *owner && r.record_type() == *t)
-            .cloned()
-            .collect();
-        let sigs: Vec<Record> = proof
-            .iter()
-            .filter(|r| r.name == *owner && rrsig_covers(r) == Some(*t))
-            .cloned()
-            .collect();
-        out = worse(out, rrset_outcome(c, wall, owner, *t, &rrset, &sigs));
-        if !matches!(out, Outcome::Secure) {
-            return out;
-        }
-    }
-    let (Some(dz), Some(dq)) = (dname(&zone), dname(name)) else {
-        return nsec_missing();
-    };
-    let recs = convert(proof);
-    let nsec3 = sets.iter().any(|(_, t)| *t == RecordType::NSEC3);
-    let policy = c.val.policy;
-    let res = match (nsec3, qtype) {
-        (false, None) => dnssec::nsec_nxdomain(&dz, &dq, &recs),
-        (false, Some(t)) => dnssec::nsec_nodata(&dz, &dq, u16::from(t), &recs),
-        (true, None) => dnssec::nsec3_nxdomain(&dz, &dq, &recs, &policy, c.budget),
-        (true, Some(t)) => dnssec::nsec3_nodata(&dz, &dq, u16::from(t), &recs, &policy, c.budget),
-    };
-    match res {
-        Ok(dnssec::Denial::NxDomain { opt_out: true, .. } | dnssec::Denial::OptOut { .. }) => {
-            Outcome::Insecure(None)
-        }
         Ok(_) => Outcome::Secure,
         Err(f) => failed(&f),
     }

@@ -186,3 +186,30 @@ fn a_million_line_list_parses() {
     assert_eq!(n, 1_000_000);
     assert_eq!(p.stats().domains, 1_000_000);
 }
+
+#[test]
+fn a_first_line_with_a_byte_order_mark_counts_the_same_in_pieces() {
+    // A BOM, then a line of exactly `max_line` bytes: within the limit once the BOM is
+    // stripped, however the bytes arrive (the fuzz target found it counted "invalid"
+    // whole and "too long" in pieces of three).
+    let limits = ListLimits {
+        max_line: 256,
+        max_entries: 64,
+    };
+    let mut text = vec![0xEF, 0xBB, 0xBF];
+    text.extend(std::iter::repeat_n(b'\t', 256));
+    text.push(b'\n');
+    let stats = |step: usize| {
+        let mut p = ListParser::new(limits);
+        for piece in text.chunks(step) {
+            p.feed(piece, &mut |_| {});
+        }
+        p.finish(&mut |_| {});
+        *p.stats()
+    };
+    let whole = stats(text.len());
+    assert_eq!(whole.too_long, 0, "{whole:?}");
+    for step in [1, 2, 3, 7, 64] {
+        assert_eq!(stats(step), whole, "pieces of {step}");
+    }
+}

@@ -75,31 +75,11 @@ impl Engine {
                 return;
             };
             let lookups_left = self.tree_left(id).1;
-            let verifs_left = self.verifs_left(id);
-            let Some(r) = self.resolutions.get_mut(id) else {
+            let Some((step, prime)) = self.with_resolution(now, id, lookups_left, |r, ctx| {
+                Some(r.advance(ctx, deadline))
+            }) else {
                 return;
             };
-            let mut ctx = Ctx {
-                now,
-                cfg: &self.cfg,
-                cache: &mut self.cache,
-                upstream: &mut self.upstream,
-                stats: &mut self.stats,
-                policy: &self.policy,
-                glue: &mut self.glue,
-                lookups_left,
-                val: &self.val,
-                verifs_left,
-                verifs_done: 0,
-                failures: &mut self.failures,
-                denials: &mut self.denials,
-                known: &mut self.known,
-                prime: None,
-            };
-            let step = r.advance(&mut ctx, deadline);
-            let spent = ctx.verifs_done;
-            let prime = ctx.prime.take();
-            self.resolutions.charge_verifs(id, spent);
             if let Some(zone) = prime {
                 self.prime_keys(now, id, zone);
             }
@@ -113,6 +93,43 @@ impl Engine {
                 step => return self.apply(now, id, step),
             }
         }
+    }
+
+    /// Run `f` on resolution `id` with a [`Ctx`] over the engine's shared state, then
+    /// charge the tree for the verifications it spent. Returns what `f` returned and
+    /// the zone whose keys the resolution asked to prime; `None` if `id` is gone or `f`
+    /// declined. The one place a `Ctx` is made: the borrows are split field by field
+    /// here, beside the resolution taken from the table.
+    pub(super) fn with_resolution<T>(
+        &mut self,
+        now: Instant,
+        id: Id,
+        lookups_left: u8,
+        f: impl FnOnce(&mut crate::resolve::Resolution, &mut Ctx<'_>) -> Option<T>,
+    ) -> Option<(T, Option<Name>)> {
+        let verifs_left = self.verifs_left(id);
+        let r = self.resolutions.get_mut(id)?;
+        let mut ctx = Ctx {
+            now,
+            cfg: &self.cfg,
+            cache: &mut self.cache,
+            upstream: &mut self.upstream,
+            stats: &mut self.stats,
+            policy: &self.policy,
+            glue: &mut self.glue,
+            lookups_left,
+            val: &self.val,
+            verifs_left,
+            verifs_done: 0,
+            failures: &mut self.failures,
+            denials: &mut self.denials,
+            known: &mut self.known,
+            prime: None,
+        };
+        let out = f(r, &mut ctx);
+        let (spent, prime) = (ctx.verifs_done, ctx.prime.take());
+        self.resolutions.charge_verifs(id, spent);
+        Some((out?, prime))
     }
 
     /// What `id`'s tree may still spend: upstream queries and glueless NS lookups

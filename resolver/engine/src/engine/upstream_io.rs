@@ -4,8 +4,8 @@
 use core::net::SocketAddr;
 
 use crate::io::{Transmit, Transport};
+use crate::resolve::Id;
 use crate::resolve::delegation::Cause;
-use crate::resolve::{Ctx, Id};
 use crate::time::Instant;
 use crate::timer::Timer;
 use crate::upstream::{Dropped, Matched, Pending};
@@ -156,33 +156,12 @@ impl Engine {
         };
         let rtt = now.saturating_duration_since(p.sent_at);
         self.upstream.servers.sample(&p.server, rtt);
-        let verifs_left = self.verifs_left(p.resolution);
-        let Some(r) = self.resolutions.get_mut(p.resolution) else {
+        let id = p.resolution;
+        let Some((step, _)) = self.with_resolution(now, id, 0, |r, ctx| {
+            r.answered(port).then(|| r.on_response(ctx, &p, &msg))
+        }) else {
             return;
         };
-        if !r.answered(port) {
-            return;
-        }
-        let mut ctx = Ctx {
-            now,
-            cfg: &self.cfg,
-            cache: &mut self.cache,
-            upstream: &mut self.upstream,
-            stats: &mut self.stats,
-            policy: &self.policy,
-            glue: &mut self.glue,
-            lookups_left: 0,
-            val: &self.val,
-            verifs_left,
-            verifs_done: 0,
-            failures: &mut self.failures,
-            denials: &mut self.denials,
-            known: &mut self.known,
-            prime: None,
-        };
-        let step = r.on_response(&mut ctx, &p, &msg);
-        let spent = ctx.verifs_done;
-        self.resolutions.charge_verifs(p.resolution, spent);
         self.apply(now, p.resolution, step);
     }
 }

@@ -50,10 +50,12 @@ commands:
                 and `bench --short`
                   -- ARGS                 passed on to cargo test (skips the lints,
                                           fuzzing and bench)
-  fuzz          run the fuzz targets of the engine, the DNSSEC validator and the
-                tender's loader (nightly + cargo-fuzz); `test` runs each for 20 s
+  fuzz          run the fuzz targets of the engine, the DNSSEC validator, the list
+                fetcher and the tender's loader (nightly + cargo-fuzz); `test` runs
+                each for 20 s
                   --seconds N (default 600)  [client_query] [upstream_response]
-                  [validated_response] [rdata] [validate] [elf_image] [manifest]
+                  [validated_response] [rdata] [validate] [http_response] [blocklist]
+                  [elf_image] [manifest]
   bench         the performance table: builds release images, starts the lab, runs
                 the engine's criterion benches (cache hit, policy), one DNSSEC verification per
                 algorithm, a million-line block

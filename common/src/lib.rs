@@ -4,17 +4,23 @@
 //! engine and the netstack also know ([`defaults`]). The engine, the netstack and the
 //! boot config use these and re-export them; none of them defines its own copy.
 //!
-//! `no_std`, no dependencies, nothing that allocates: any layer may depend on it.
+//! The policy rules ([`policy`]) are defined here too, so that the boot config and the
+//! engine's policy stage share them.
+//!
+//! `no_std`, no dependencies, only `alloc` (for the policy rules' names and lists): any
+//! layer may depend on it.
 
 #![no_std]
 #![forbid(unsafe_code)]
 #![warn(missing_docs)]
 
+extern crate alloc;
 #[cfg(test)]
 extern crate std;
 
 mod cidr;
 pub mod defaults;
+pub mod policy;
 
 pub use cidr::{DEFAULT_ALLOW, IpCidr, Ipv4Cidr, Ipv6Cidr, allows, is_wire_source};
 

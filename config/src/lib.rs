@@ -31,7 +31,7 @@ use core::net::{IpAddr, Ipv4Addr, Ipv6Addr, SocketAddr};
 use common::defaults;
 pub use common::{DEFAULT_ALLOW, IpCidr, Ipv4Cidr, Ipv6Cidr};
 pub use error::{ConfigError, MAX_SHOWN_VALUE};
-pub use policy::{BlockAnswer, HostRecord, Policy};
+pub use policy::{AddressRule, BlockAnswer, CnameRule, DomainServers, HostRecord, Policy};
 
 /// Longest command line accepted, in bytes (the hvt ABI's 8192-byte buffer less its NUL).
 pub const MAX_CMDLINE: usize = 8191;

@@ -46,26 +46,7 @@ pub const MAX_BLOCKLIST_REFRESH_SECS: u32 = 30 * 86_400;
 /// Largest `--host-record` TTL (one week).
 pub const MAX_LOCAL_TTL: u32 = 604_800;
 
-/// What a blocked name is answered (`--block-answer`).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
-pub enum BlockAnswer {
-    /// NXDOMAIN with EDE 15 (the default).
-    #[default]
-    NxDomain,
-    /// 0.0.0.0 / ::, NODATA for other types.
-    Null,
-}
-
-/// One `--host-record`.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct HostRecord {
-    /// Its names.
-    pub names: Vec<String>,
-    /// Its addresses.
-    pub addrs: Vec<IpAddr>,
-    /// Its TTL, if given.
-    pub ttl: Option<u32>,
-}
+pub use common::policy::{AddressRule, BlockAnswer, CnameRule, DomainServers, HostRecord};
 
 /// The policy part of the configuration.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -79,13 +60,13 @@ pub struct Policy {
     /// `--host-record`s.
     pub hosts: Vec<HostRecord>,
     /// `--address=/DOMAIN/ADDR`: domain and address (`None`: NXDOMAIN).
-    pub addresses: Vec<(String, Option<IpAddr>)>,
+    pub addresses: Vec<AddressRule>,
     /// `--cname=ALIAS,TARGET`.
-    pub cnames: Vec<(String, String)>,
+    pub cnames: Vec<CnameRule>,
     /// `--domain`.
     pub domain: String,
     /// `--server=/DOMAIN/IP[#PORT]`, merged per domain in order of appearance.
-    pub servers: Vec<(String, Vec<SocketAddr>)>,
+    pub servers: Vec<DomainServers>,
     /// `--stop-dns-rebind`.
     pub stop_rebind: bool,
     /// `--rebind-domain-ok`.
@@ -239,7 +220,11 @@ pub(crate) fn address(p: &mut Policy, s: &str) -> Result<(), Problem> {
         ),
     };
     for d in doms {
-        push_capped(&mut p.addresses, (d, addr), MAX_ADDRESS)?;
+        push_capped(
+            &mut p.addresses,
+            AddressRule { domain: d, addr },
+            MAX_ADDRESS,
+        )?;
     }
     Ok(())
 }
@@ -253,7 +238,7 @@ pub(crate) fn cname(p: &mut Policy, s: &str) -> Result<(), Problem> {
     if alias == target {
         return bad(s, "an alias of itself");
     }
-    push_capped(&mut p.cnames, (alias, target), MAX_CNAME)
+    push_capped(&mut p.cnames, CnameRule { alias, target }, MAX_CNAME)
 }
 
 /// `--server=/DOMAIN[/DOMAIN…]/IP[#PORT]`.
@@ -278,10 +263,18 @@ pub(crate) fn server(p: &mut Policy, s: &str) -> Result<(), Problem> {
     }
     let sa = SocketAddr::new(ip, port);
     for d in doms {
-        match p.servers.iter_mut().find(|(x, _)| *x == d) {
-            Some((_, v)) if !v.contains(&sa) => push_capped(v, sa, MAX_SERVERS_PER_DOMAIN)?,
+        match p.servers.iter_mut().find(|x| x.domain == d) {
+            Some(x) if !x.servers.contains(&sa) => {
+                push_capped(&mut x.servers, sa, MAX_SERVERS_PER_DOMAIN)?;
+            }
             Some(_) => {}
-            None => push_capped(&mut p.servers, (d, alloc::vec![sa]), MAX_SERVER_DOMAINS)?,
+            None => {
+                let rule = DomainServers {
+                    domain: d,
+                    servers: alloc::vec![sa],
+                };
+                push_capped(&mut p.servers, rule, MAX_SERVER_DOMAINS)?;
+            }
         }
     }
     Ok(())

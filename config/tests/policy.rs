@@ -45,15 +45,19 @@ fn good_values() {
     assert_eq!(p.hosts[0].addrs.len(), 2);
     assert_eq!((p.hosts[0].ttl, p.hosts[1].ttl), (Some(120), None));
     assert_eq!(p.addresses.len(), 3);
-    assert_eq!(p.addresses[1], ("a.test".into(), None));
+    assert_eq!(p.addresses[1].domain, "a.test");
+    assert_eq!(p.addresses[1].addr, None);
     assert_eq!(
         p.cnames,
-        [("storage.home.arpa".into(), "nas.home.arpa".into())]
+        [config::CnameRule {
+            alias: "storage.home.arpa".into(),
+            target: "nas.home.arpa".into()
+        }]
     );
     assert_eq!(p.domain, "lan");
     assert_eq!(p.servers.len(), 2);
     assert_eq!(
-        p.servers[0].1,
+        p.servers[0].servers,
         [
             "10.5.5.5:53".parse().unwrap(),
             "10.5.5.6:5353".parse().unwrap()

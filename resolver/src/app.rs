@@ -418,44 +418,12 @@ fn policy_config(p: &config::Policy) -> engine::PolicyConfig {
     engine::PolicyConfig {
         block: p.block.clone(),
         allow: p.allow.clone(),
-        block_answer: match p.block_answer {
-            config::BlockAnswer::NxDomain => engine::BlockAnswer::NxDomain,
-            config::BlockAnswer::Null => engine::BlockAnswer::Null,
-        },
-        hosts: p
-            .hosts
-            .iter()
-            .map(|h| engine::HostRecord {
-                names: h.names.clone(),
-                addrs: h.addrs.clone(),
-                ttl: h.ttl,
-            })
-            .collect(),
-        addresses: p
-            .addresses
-            .iter()
-            .map(|(domain, addr)| engine::AddressRule {
-                domain: domain.clone(),
-                addr: *addr,
-            })
-            .collect(),
-        cnames: p
-            .cnames
-            .iter()
-            .map(|(alias, target)| engine::CnameRule {
-                alias: alias.clone(),
-                target: target.clone(),
-            })
-            .collect(),
+        block_answer: p.block_answer,
+        hosts: p.hosts.clone(),
+        addresses: p.addresses.clone(),
+        cnames: p.cnames.clone(),
         domain: p.domain.clone(),
-        servers: p
-            .servers
-            .iter()
-            .map(|(domain, servers)| engine::DomainServers {
-                domain: domain.clone(),
-                servers: servers.clone(),
-            })
-            .collect(),
+        servers: p.servers.clone(),
         stop_rebind: p.stop_rebind,
         rebind_ok: p.rebind_ok.clone(),
         nodefault: p.nodefault.clone(),
